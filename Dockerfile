@@ -1,0 +1,22 @@
+# Orbit's production image: web (gunicorn), worker and beat all run from it.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+RUN useradd --create-home --uid 10001 orbit
+
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+# Static files and translations are built into the image; the secret is only needed to import settings.
+RUN DEBUG=0 SECRET_KEY=build-only-not-a-secret python manage.py collectstatic --noinput \
+ && DEBUG=0 SECRET_KEY=build-only-not-a-secret python manage.py compile_translations
+
+USER orbit
+EXPOSE 8000
+CMD ["gunicorn", "orbit.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]

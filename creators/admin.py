@@ -1,0 +1,41 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Follow, Profile, TradingProfile, User
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+
+
+class TradingProfileInline(admin.StackedInline):
+    model = TradingProfile
+    can_delete = False
+    # Reported by the exchange; operators look, they do not edit.
+    readonly_fields = [f.name for f in TradingProfile._meta.fields if f.name != "user"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    inlines = [ProfileInline, TradingProfileInline]
+    list_display = ["username", "email", "is_staff", "suspended_at", "date_joined"]
+    list_filter = [*DjangoUserAdmin.list_filter, "suspended_at"]
+    fieldsets = [*DjangoUserAdmin.fieldsets, (_("Moderation"), {"fields": ["suspended_at"]})]
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ["follower", "followee", "created_at"]
+    raw_id_fields = ["follower", "followee"]
+    list_select_related = ["follower", "followee"]
+
+
+@admin.register(TradingProfile)
+class TradingProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "kyc_level", "volume_tier", "volume_30d_usd", "trades_30d", "is_frozen"]
+    list_filter = ["kyc_level", "volume_tier", "is_frozen"]
+    search_fields = ["user__username", "exchange_uid"]
+    list_select_related = ["user"]
+    readonly_fields = [f.name for f in TradingProfile._meta.fields]

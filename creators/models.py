@@ -1,0 +1,113 @@
+from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """An Orbit account. Reading, posting and being paid all hang off this row."""
+
+    # Suspension hides a user's content and zeroes their reader value; unlike
+    # is_active it keeps the account able to log in and see why.
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.username
+
+
+class Profile(models.Model):
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        CHINESE = "zh-hans", _("Simplified Chinese")
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="profile")
+    display_name = models.CharField(_("display name"), max_length=50, blank=True)
+    bio = models.TextField(_("bio"), max_length=500, blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to="avatars/%Y/%m/", blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=Language, default=Language.ENGLISH)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self):
+        return self.display_name or self.user.username
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_set")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_set")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Two racing "follow" clicks must leave one row, not two.
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_once_per_pair"),
+            models.CheckConstraint(condition=~Q(follower=F("followee")), name="follow_not_self"),
+        ]
+        indexes = [
+            # Follower lists and counts of a creator, newest first.
+            models.Index(fields=["followee", "-created_at"], name="follow_followee_recent"),
+        ]
+        verbose_name = _("follow")
+        verbose_name_plural = _("follows")
+
+    def __str__(self):
+        return f"{self.follower_id} → {self.followee_id}"
+
+
+class TradingProfile(models.Model):
+    """What the exchange reports about a user's trading; never edited by the user."""
+
+    class KycLevel(models.IntegerChoices):
+        NONE = 0, _("None")
+        BASIC = 1, _("Basic")
+        VERIFIED = 2, _("Verified")
+        ADVANCED = 3, _("Advanced")
+
+    class VolumeTier(models.IntegerChoices):
+        INACTIVE = 0, _("No trading")
+        LIGHT = 1, _("Light")
+        REGULAR = 2, _("Regular")
+        ACTIVE = 3, _("Active")
+        WHALE = 4, _("Whale")
+
+    class Instrument(models.TextChoices):
+        SPOT = "spot", _("Spot")
+        PERPETUAL = "perpetual", _("Perpetual")
+        OPTIONS = "options", _("Options")
+        EARN = "earn", _("Earn")
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="trading_profile")
+    exchange_uid = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    kyc_level = models.PositiveSmallIntegerField(choices=KycLevel, default=KycLevel.NONE)
+    volume_tier = models.PositiveSmallIntegerField(choices=VolumeTier, default=VolumeTier.INACTIVE)
+    # Upper-case symbols, most traded first.
+    traded_assets = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    instruments = ArrayField(models.CharField(max_length=16, choices=Instrument), default=list, blank=True)
+    volume_30d_usd = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    trades_30d = models.PositiveIntegerField(default=0)
+    account_opened_at = models.DateTimeField(null=True, blank=True)
+    last_trade_at = models.DateTimeField(null=True, blank=True)
+    # A frozen exchange account earns nothing and its reading counts for nothing.
+    is_frozen = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(kyc_level__lte=3), name="trading_kyc_level_known"),
+            models.CheckConstraint(condition=Q(volume_tier__lte=4), name="trading_volume_tier_known"),
+            models.CheckConstraint(condition=Q(volume_30d_usd__gte=0), name="trading_volume_not_negative"),
+        ]
+        verbose_name = _("trading profile")
+        verbose_name_plural = _("trading profiles")
+
+    def __str__(self):
+        return f"Trading profile of {self.user_id}"

@@ -1,0 +1,266 @@
+from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class PostType(models.Model):
+    """A content type an author picks (education, analysis…); operators may add more in admin."""
+
+    slug = models.SlugField(primary_key=True, max_length=32)
+    name_en = models.CharField(_("English name"), max_length=60)
+    name_zh = models.CharField(_("Chinese name"), max_length=60)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "slug"]
+        verbose_name = _("content type")
+        verbose_name_plural = _("content types")
+
+    def __str__(self):
+        return self.name_en
+
+
+class Asset(models.Model):
+    """A tradable asset named by a cashtag ($BTC)."""
+
+    symbol = models.CharField(
+        max_length=20,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9]{2,20}$", _("Use 2 to 20 upper-case letters or digits."))],
+    )
+    name = models.CharField(max_length=80)
+    is_listed = models.BooleanField(_("listed on the exchange"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["symbol"]
+        constraints = [
+            models.CheckConstraint(condition=Q(symbol__regex=r"^[A-Z0-9]{2,20}$"), name="asset_symbol_upper"),
+        ]
+        verbose_name = _("asset")
+        verbose_name_plural = _("assets")
+
+    def __str__(self):
+        return f"${self.symbol}"
+
+
+class Hashtag(models.Model):
+    # Stored lower-case so #DeFi and #defi are one tag.
+    name = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(name=Lower("name")), name="hashtag_lowercase"),
+        ]
+        verbose_name = _("hashtag")
+        verbose_name_plural = _("hashtags")
+
+    def __str__(self):
+        return f"#{self.name}"
+
+
+class Post(models.Model):
+    class Status(models.TextChoices):
+        PUBLISHED = "published", _("Published")
+        HIDDEN = "hidden", _("Hidden by moderation")
+        DELETED = "deleted", _("Deleted by author")
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        CHINESE = "zh", _("Chinese")
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts")
+    content_type = models.ForeignKey(PostType, on_delete=models.PROTECT, db_column="content_type", related_name="+")
+    body = models.TextField(_("body (Markdown)"), max_length=10_000)
+    language = models.CharField(max_length=8, choices=Language, default=Language.ENGLISH)
+    status = models.CharField(max_length=12, choices=Status, default=Status.PUBLISHED)
+    assets = models.ManyToManyField(Asset, blank=True, related_name="posts")
+    hashtags = models.ManyToManyField(Hashtag, blank=True, related_name="posts")
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="deleted", deleted_at__isnull=False) | ~Q(status="deleted"),
+                name="post_deleted_has_time",
+            ),
+        ]
+        indexes = [
+            # Keyset pagination of the Latest feed: (created_at, id) descending.
+            models.Index(
+                F("created_at").desc(), F("id").desc(), name="post_latest_published",
+                condition=Q(status="published"),
+            ),
+            # A creator's profile page and the Following feed.
+            models.Index(F("author"), F("created_at").desc(), name="post_author_recent"),
+        ]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+
+    def __str__(self):
+        return f"Post {self.pk} by {self.author_id}"
+
+
+class Comment(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments")
+    # One level of replies: a reply's parent is a top-level comment (checked in the service).
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
+    body = models.TextField(max_length=2_000)
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="comment_not_own_parent"),
+        ]
+        indexes = [models.Index(fields=["post", "created_at"], name="comment_post_time")]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+
+    def __str__(self):
+        return f"Comment {self.pk} on {self.post_id}"
+
+
+class Like(models.Model):
+    """The current like state; the history of likes and unlikes is in Engagement."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        constraints = [
+            # Concurrent double-clicks insert once; the loser gets an IntegrityError.
+            models.UniqueConstraint(fields=["user", "post"], name="like_once_per_user_post"),
+        ]
+        indexes = [models.Index(fields=["post", "created_at"], name="like_post_time")]
+        verbose_name = _("like")
+        verbose_name_plural = _("likes")
+
+    def __str__(self):
+        return f"{self.user_id} likes {self.post_id}"
+
+
+class Share(models.Model):
+    """A share link; each opening of it is an Engagement row of kind share_open."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shares")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="shares")
+    code = models.CharField(max_length=16, unique=True)
+    channel = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["post", "created_at"], name="share_post_time")]
+        verbose_name = _("share")
+        verbose_name_plural = _("shares")
+
+    def __str__(self):
+        return f"Share {self.code} of {self.post_id}"
+
+
+class Report(models.Model):
+    class Reason(models.TextChoices):
+        SPAM = "spam", _("Spam or advertising")
+        SCAM = "scam", _("Scam or phishing")
+        MANIPULATION = "manipulation", _("Market manipulation or pump")
+        ABUSE = "abuse", _("Harassment or hate")
+        MISLEADING = "misleading", _("False or misleading")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACTIONED = "actioned", _("Actioned")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="reports")
+    reason = models.CharField(max_length=16, choices=Reason)
+    details = models.TextField(max_length=1_000, blank=True)
+    status = models.CharField(max_length=12, choices=Status, default=Status.OPEN)
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reporter", "post"], name="report_once_per_user_post"),
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], name="report_open_queue", condition=Q(status="open")),
+        ]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+
+    def __str__(self):
+        return f"Report {self.pk} on {self.post_id} ({self.reason})"
+
+
+class Engagement(models.Model):
+    """The append-only log of what people did; ranking and payouts both read it.
+
+    Never updated or deleted (a database trigger refuses both); an undo such as
+    an unlike is a new row.
+    """
+
+    class Kind(models.IntegerChoices):
+        VIEW = 1, _("view")
+        DWELL = 2, _("time spent")
+        LIKE = 3, _("like")
+        UNLIKE = 4, _("unlike")
+        COMMENT = 5, _("comment")
+        SHARE = 6, _("share")
+        SHARE_OPEN = 7, _("share opened")
+        FOLLOW = 8, _("follow")
+        UNFOLLOW = 9, _("unfollow")
+        TRADE_CLICK = 10, _("trade click")
+        HIDE = 11, _("hide")
+        REPORT = 12, _("report")
+
+    id = models.BigAutoField(primary_key=True)
+    # Null for a signed-out reader.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    # Null for events about a person rather than a post (follow).
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
+    # The post's author (or the followed person): who the event is worth something to.
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
+    kind = models.PositiveSmallIntegerField(choices=Kind)
+    dwell_ms = models.PositiveIntegerField(default=0)
+    occurred_at = models.DateTimeField(db_default=models.functions.Now())
+    # Salted hash of IP and device id: links sybil accounts without storing either.
+    fingerprint = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__gte=1, kind__lte=12), name="engagement_kind_known"),
+            models.CheckConstraint(condition=Q(kind=2) | Q(dwell_ms=0), name="engagement_dwell_only_on_dwell"),
+        ]
+        indexes = [
+            # Rows arrive in time order, so a BRIN index covers time-range scans at a tiny size.
+            BrinIndex(fields=["occurred_at"], name="engagement_time_brin"),
+            # Per-creator windows: weekly settlement and the creator statement.
+            models.Index(fields=["creator", "occurred_at"], name="engagement_creator_time"),
+            # Per-post windows: counts on a post, ranking signals.
+            models.Index(fields=["post", "occurred_at"], name="engagement_post_time"),
+            # Per-reader history: interest profiles, seen-post filtering, caps.
+            models.Index(fields=["actor", "occurred_at"], name="engagement_actor_time"),
+        ]
+        verbose_name = _("engagement")
+        verbose_name_plural = _("engagement log")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.actor_id} on {self.post_id}"

@@ -1,0 +1,1 @@
+# Prize pools, settlements, payouts and the ledger arrive with the incentives work.

@@ -1,0 +1,19 @@
+"""The test overlay: same stores as the run (real Postgres and Redis), isolated keys and queue."""
+
+import os
+import uuid
+
+os.environ.setdefault("DEBUG", "1")
+
+from .settings import *  # noqa: F403
+from .settings import CACHES, CELERY_BEAT_SCHEDULE
+
+# One run's keys and tasks never mix with a developer's running Orbit or another run on the same Redis.
+_RUN = uuid.uuid4().hex[:8]
+CACHES["default"]["KEY_PREFIX"] = f"orbit-test-{_RUN}"
+CELERY_TASK_DEFAULT_QUEUE = f"orbit-test-{_RUN}"
+CELERY_BEAT_SCHEDULE = {**CELERY_BEAT_SCHEDULE}
+
+# Hashing is deliberately slow in production; tests create many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405

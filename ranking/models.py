@@ -1,0 +1,1 @@
+# Post tags, interest profiles and content-type weights arrive with the ranking work.

@@ -1,0 +1,37 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(*args, **environ):
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    env.update(environ)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_settings_pass_the_deployment_checklist_without_warnings():
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        DEBUG="0",
+        SECRET_KEY="a-long-random-production-secret-" + "x7Qp2" * 10,
+        ALLOWED_HOSTS="orbit.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _manage("check", DEBUG="0", SECRET_KEY="", ALLOWED_HOSTS="orbit.example.com")
+    assert result.returncode != 0
+    assert "Set SECRET_KEY" in result.stderr
+
+
+def test_a_task_time_limit_above_the_visibility_timeout_is_refused():
+    result = _manage("check", DEBUG="1", CELERY_TASK_TIME_LIMIT="7200", CELERY_VISIBILITY_TIMEOUT="3600")
+    assert result.returncode != 0
+    assert "must be below CELERY_VISIBILITY_TIMEOUT" in result.stderr
