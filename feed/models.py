@@ -4,6 +4,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -97,7 +98,9 @@ class Post(models.Model):
         indexes = [
             # Keyset pagination of the Latest feed: (created_at, id) descending.
             models.Index(
-                F("created_at").desc(), F("id").desc(), name="post_latest_published",
+                F("created_at").desc(),
+                F("id").desc(),
+                name="post_latest_published",
                 condition=Q(status="published"),
             ),
             # A creator's profile page and the Following feed.
@@ -240,7 +243,9 @@ class Engagement(models.Model):
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     kind = models.PositiveSmallIntegerField(choices=Kind)
     dwell_ms = models.PositiveIntegerField(default=0)
-    occurred_at = models.DateTimeField(db_default=models.functions.Now())
+    # Set in Python per event: the database's now() is the transaction's start, the
+    # same for every event a transaction writes. The db_default serves bulk loads.
+    occurred_at = models.DateTimeField(default=timezone.now, db_default=models.functions.Now())
     # Salted hash of IP and device id: links sybil accounts without storing either.
     fingerprint = models.CharField(max_length=32, blank=True)
 
@@ -248,6 +253,11 @@ class Engagement(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(kind__gte=1, kind__lte=12), name="engagement_kind_known"),
             models.CheckConstraint(condition=Q(kind=2) | Q(dwell_ms=0), name="engagement_dwell_only_on_dwell"),
+            # Follows are about a person; everything else is about a post.
+            models.CheckConstraint(
+                condition=Q(kind__in=[8, 9], post__isnull=True) | (~Q(kind__in=[8, 9]) & Q(post__isnull=False)),
+                name="engagement_post_matches_kind",
+            ),
         ]
         indexes = [
             # Rows arrive in time order, so a BRIN index covers time-range scans at a tiny size.

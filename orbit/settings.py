@@ -23,9 +23,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or (
 if not SECRET_KEY:
     raise environ.ImproperlyConfigured("Set SECRET_KEY (required when DEBUG is off).")
 
-ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
-)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

@@ -16,7 +16,10 @@ def _manage(*args, **environ):
 
 def test_production_settings_pass_the_deployment_checklist_without_warnings():
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         DEBUG="0",
         SECRET_KEY="a-long-random-production-secret-" + "x7Qp2" * 10,
         ALLOWED_HOSTS="orbit.example.com",

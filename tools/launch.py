@@ -1,12 +1,12 @@
 """`make run` and `make test`: prepare the data stores, then run Orbit or its tests.
 
-    python -m tools.launch run     migrate, compile translations, seed on first
-                                   start, then web + worker + beat (honcho)
-    python -m tools.launch test    the test suite (extra arguments go to pytest)
-    python -m tools.launch manage ARGS
-                                   any manage.py command against the same data stores
-    python -m tools.launch bench SCRIPT [ARGS]
-                                   a bench/ script against the same data stores
+python -m tools.launch run     migrate, compile translations, seed on first
+                               start, then web + worker + beat (honcho)
+python -m tools.launch test    the test suite (extra arguments go to pytest)
+python -m tools.launch manage ARGS
+                               any manage.py command against the same data stores
+python -m tools.launch bench SCRIPT [ARGS]
+                               a bench/ script against the same data stores
 """
 
 from __future__ import annotations
