@@ -99,6 +99,8 @@ class EmbeddedPostgres:
 
 def _port_is_free(port: int) -> bool:
     with socket.socket() as sock:
+        # As Redis itself binds: a port that only has connections in TIME_WAIT is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
