@@ -6,6 +6,7 @@ developer machine.
 """
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -142,8 +143,18 @@ ORBIT_WORKER_HEARTBEAT_MAX_AGE = env.int("ORBIT_WORKER_HEARTBEAT_MAX_AGE", defau
 # --- Product settings ----------------------------------------------------------
 
 ORBIT_SETTLEMENT_TZ = env.str("ORBIT_SETTLEMENT_TZ", default="UTC")
+try:
+    ZoneInfo(ORBIT_SETTLEMENT_TZ)
+except (ZoneInfoNotFoundError, ValueError) as exc:
+    raise environ.ImproperlyConfigured(
+        f"ORBIT_SETTLEMENT_TZ={ORBIT_SETTLEMENT_TZ!r} is not an IANA time zone (e.g. UTC, Asia/Singapore)."
+    ) from exc
 EXCHANGE_WEBHOOK_SECRET = env.str("EXCHANGE_WEBHOOK_SECRET", default="")
 EXCHANGE_TRADE_URL = env.str("EXCHANGE_TRADE_URL", default="https://www.example-exchange.com/trade/{instrument}")
+if "{instrument}" not in EXCHANGE_TRADE_URL or not EXCHANGE_TRADE_URL.startswith("https://"):
+    raise environ.ImproperlyConfigured(
+        "EXCHANGE_TRADE_URL must be an https:// URL containing {instrument}, e.g. https://exchange.example/trade/{instrument}."
+    )
 # Salt for engagement fingerprints (hash of IP and device id); defaults to the secret key.
 ORBIT_FINGERPRINT_SALT = env.str("ORBIT_FINGERPRINT_SALT", default=SECRET_KEY)
 

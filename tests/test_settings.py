@@ -38,3 +38,15 @@ def test_a_task_time_limit_above_the_visibility_timeout_is_refused():
     result = _manage("check", DEBUG="1", CELERY_TASK_TIME_LIMIT="7200", CELERY_VISIBILITY_TIMEOUT="3600")
     assert result.returncode != 0
     assert "must be below CELERY_VISIBILITY_TIMEOUT" in result.stderr
+
+
+def test_an_unknown_settlement_time_zone_is_refused():
+    result = _manage("check", DEBUG="1", ORBIT_SETTLEMENT_TZ="Mars/Olympus_Mons")
+    assert result.returncode != 0
+    assert "ORBIT_SETTLEMENT_TZ='Mars/Olympus_Mons' is not an IANA time zone" in result.stderr
+
+
+def test_a_trade_url_without_the_instrument_placeholder_is_refused():
+    result = _manage("check", DEBUG="1", EXCHANGE_TRADE_URL="https://exchange.example/trade")
+    assert result.returncode != 0
+    assert "must be an https:// URL containing {instrument}" in result.stderr

@@ -1,10 +1,8 @@
-import importlib
 import re
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, F
@@ -35,12 +33,6 @@ SEEDED_MODELS = [
     Share,
     Report,
 ]
-
-
-@pytest.fixture(autouse=True)
-def content_types():
-    # A transactional test elsewhere may have flushed the rows the migration inserts.
-    importlib.import_module("feed.migrations.0002_seed_post_types").add_post_types(apps, None)
 
 
 def run_seed_demo(*extra: str, seed: int = 7) -> str:
