@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint manage bench-seed clean-var
+.PHONY: run test lint manage bench-seed bench-pages clean-var
 
 run: $(VENV)/.run-deps
 	$(PY) -m tools.launch run
@@ -23,6 +23,9 @@ manage: $(VENV)/.run-deps
 
 bench-seed: $(VENV)/.dev-deps
 	$(PY) -m tools.launch bench bench/seed.py $(ARGS)
+
+bench-pages: $(VENV)/.dev-deps
+	$(PY) -m tools.launch bench bench/pages.py $(ARGS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -23,6 +23,8 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "is_staff", "suspended_at", "date_joined"]
     list_filter = [*DjangoUserAdmin.list_filter, "suspended_at"]
     fieldsets = [*DjangoUserAdmin.fieldsets, (_("Moderation"), {"fields": ["suspended_at"]})]
+    # Suspension goes through the "Suspend user" / "Lift suspension" actions, which keep a record.
+    readonly_fields = ["suspended_at", "last_login", "date_joined"]
 
 
 @admin.register(Follow)

@@ -63,6 +63,40 @@ class Follow(models.Model):
         return f"{self.follower_id} → {self.followee_id}"
 
 
+class Mute(models.Model):
+    """`user` no longer sees `target`'s posts and comments; `target` is not told."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mutes")
+    target = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "target"], name="mute_once_per_pair"),
+            models.CheckConstraint(condition=~Q(user=F("target")), name="mute_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} mutes {self.target_id}"
+
+
+class Block(models.Model):
+    """Like a mute, and `target` can no longer follow, comment on or mention `user`."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks")
+    target = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocked_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "target"], name="block_once_per_pair"),
+            models.CheckConstraint(condition=~Q(user=F("target")), name="block_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} blocks {self.target_id}"
+
+
 class TradingProfile(models.Model):
     """What the exchange reports about a user's trading; never edited by the user."""
 

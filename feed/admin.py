@@ -1,6 +1,34 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.utils.text import Truncator
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from .models import Asset, Comment, Engagement, Hashtag, Post, PostType, Report
+from creators.admin import UserAdmin
+from creators.models import User
+
+from . import moderation
+from .models import Asset, Comment, Engagement, Hashtag, ModerationAction, Post, PostType, Report
+
+
+def _excerpt(text: str, length: int = 80) -> str:
+    # Returned as plain text: the admin escapes it like any other value (post text is untrusted).
+    return Truncator(" ".join(text.split())).chars(length)
+
+
+def _run(modeladmin, request, steps) -> None:
+    """Run moderation steps one by one; report each refusal and the number done."""
+    done = 0
+    for label, step in steps:
+        try:
+            step()
+        except (ValidationError, PermissionDenied, ObjectDoesNotExist) as error:
+            reasons = error.messages if isinstance(error, ValidationError) else [str(error)]
+            modeladmin.message_user(request, f"{label}: {' '.join(reasons)}", messages.WARNING)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, gettext("%(count)d done.") % {"count": done}, messages.SUCCESS)
 
 
 @admin.register(PostType)
@@ -22,28 +50,270 @@ class HashtagAdmin(admin.ModelAdmin):
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ["id", "author", "content_type", "language", "status", "created_at"]
+    """Posts are the authors' words: staff read them here and hide or restore them with an action,
+    which keeps a record; nothing is edited in place."""
+
+    list_display = ["id", "excerpt", "author", "content_type", "language", "status", "created_at"]
     list_filter = ["status", "content_type", "language"]
     search_fields = ["body", "author__username"]
-    raw_id_fields = ["author", "assets", "hashtags"]
     list_select_related = ["author", "content_type"]
     show_full_result_count = False  # an exact count of a large table is slow
+    fields = [
+        "author",
+        "content_type",
+        "language",
+        "status",
+        "body",
+        "like_count",
+        "comment_count",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+    ]
+    readonly_fields = fields
+    actions = ["hide_posts", "restore_posts"]
+
+    @admin.display(description=_("text"))
+    def excerpt(self, post):
+        return _excerpt(post.body)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Hide post"), permissions=["change"])
+    def hide_posts(self, request, queryset):
+        _run(
+            self,
+            request,
+            [
+                (str(post), lambda post=post: moderation.hide_post(moderator=request.user, post_id=post.pk))
+                for post in queryset
+            ],
+        )
+
+    @admin.action(description=_("Restore post"), permissions=["change"])
+    def restore_posts(self, request, queryset):
+        _run(
+            self,
+            request,
+            [
+                (str(post), lambda post=post: moderation.restore_post(moderator=request.user, post_id=post.pk))
+                for post in queryset
+            ],
+        )
 
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
     list_display = ["id", "post", "author", "created_at"]
     raw_id_fields = ["post", "author", "parent"]
-    list_select_related = ["author"]
+    list_select_related = ["author", "post"]
     show_full_result_count = False
+
+
+class ReportStatusFilter(admin.SimpleListFilter):
+    """Open reports first: the queue is what still needs a decision."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [*Report.Status.choices, ("all", _("All"))]
+
+    def choices(self, changelist):
+        value = self.value() or Report.Status.OPEN
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or Report.Status.OPEN
+        return queryset if value == "all" else queryset.filter(status=value)
 
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ["id", "post", "reporter", "reason", "status", "created_at"]
-    list_filter = ["status", "reason"]
-    raw_id_fields = ["post", "reporter", "resolved_by"]
-    list_select_related = ["reporter"]
+    """The moderation queue. Every decision is an action, so each one leaves a ModerationAction."""
+
+    list_display = ["id", "created_at", "reason", "post_excerpt", "post_status", "author", "reporter", "status"]
+    list_display_links = ["id", "created_at"]
+    list_filter = [ReportStatusFilter, "reason"]
+    search_fields = ["post__body", "post__author__username", "reporter__username", "details"]
+    list_select_related = ["reporter", "post__author"]
+    ordering = ["created_at"]  # oldest open report first
+    fields = ["post", "post_text", "author", "reporter", "reason", "details", "status", "created_at", "resolved_at"]
+    readonly_fields = fields
+    actions = [
+        "hide_posts",
+        "restore_posts",
+        "warn_authors",
+        "suspend_authors",
+        "lift_suspensions",
+        "dismiss_reports",
+    ]
+
+    @admin.display(description=_("post"))
+    def post_excerpt(self, report):
+        return _excerpt(report.post.body)
+
+    @admin.display(description=_("post text"))
+    def post_text(self, report):
+        return report.post.body
+
+    @admin.display(description=_("post status"))
+    def post_status(self, report):
+        return report.post.get_status_display()
+
+    @admin.display(description=_("author"), ordering="post__author__username")
+    def author(self, report):
+        return report.post.author
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @staticmethod
+    def _first_report_per(queryset, key):
+        """One report per post (or author): several reports about one thing get one decision."""
+        seen = {}
+        for report in queryset.select_related("post__author").order_by("created_at", "pk"):
+            seen.setdefault(key(report), report)
+        return list(seen.values())
+
+    @admin.action(description=_("Hide post"), permissions=["change"])
+    def hide_posts(self, request, queryset):
+        reports = self._first_report_per(queryset.filter(status=Report.Status.OPEN), lambda r: r.post_id)
+        _run(
+            self,
+            request,
+            [
+                (
+                    str(report),
+                    lambda report=report: moderation.hide_post(
+                        moderator=request.user, post_id=report.post_id, report_id=report.pk
+                    ),
+                )
+                for report in reports
+            ],
+        )
+
+    @admin.action(description=_("Restore post"), permissions=["change"])
+    def restore_posts(self, request, queryset):
+        reports = self._first_report_per(queryset, lambda r: r.post_id)
+        _run(
+            self,
+            request,
+            [
+                (
+                    str(report),
+                    lambda report=report: moderation.restore_post(
+                        moderator=request.user,
+                        post_id=report.post_id,
+                        report_id=report.pk if report.status == Report.Status.OPEN else None,
+                    ),
+                )
+                for report in reports
+            ],
+        )
+
+    @admin.action(description=_("Warn author"), permissions=["change"])
+    def warn_authors(self, request, queryset):
+        reports = self._first_report_per(queryset.filter(status=Report.Status.OPEN), lambda r: r.post_id)
+        _run(
+            self,
+            request,
+            [
+                (
+                    str(report),
+                    lambda report=report: moderation.warn_user(
+                        moderator=request.user, user_id=report.post.author_id, report_id=report.pk
+                    ),
+                )
+                for report in reports
+            ],
+        )
+
+    @admin.action(description=_("Suspend author"), permissions=["change"])
+    def suspend_authors(self, request, queryset):
+        reports = self._first_report_per(queryset.filter(status=Report.Status.OPEN), lambda r: r.post.author_id)
+        _run(
+            self,
+            request,
+            [
+                (
+                    str(report),
+                    lambda report=report: moderation.suspend_user(
+                        moderator=request.user, user_id=report.post.author_id, report_id=report.pk
+                    ),
+                )
+                for report in reports
+            ],
+        )
+
+    @admin.action(description=_("Lift suspension"), permissions=["change"])
+    def lift_suspensions(self, request, queryset):
+        reports = self._first_report_per(queryset, lambda r: r.post.author_id)
+        _run(
+            self,
+            request,
+            [
+                (
+                    str(report),
+                    lambda report=report: moderation.lift_suspension(
+                        moderator=request.user,
+                        user_id=report.post.author_id,
+                        report_id=report.pk if report.status == Report.Status.OPEN else None,
+                    ),
+                )
+                for report in reports
+            ],
+        )
+
+    @admin.action(description=_("Dismiss report"), permissions=["change"])
+    def dismiss_reports(self, request, queryset):
+        _run(
+            self,
+            request,
+            [
+                (
+                    str(report),
+                    lambda report=report: moderation.dismiss_report(moderator=request.user, report_id=report.pk),
+                )
+                for report in queryset.filter(status=Report.Status.OPEN)
+            ],
+        )
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    """The record of moderation: read-only, like the engagement log."""
+
+    list_display = ["created_at", "action", "moderator", "target_user", "post", "report", "note_excerpt"]
+    list_filter = ["action"]
+    search_fields = ["target_user__username", "moderator__username", "note"]
+    list_select_related = ["moderator", "target_user", "post", "report"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("note"))
+    def note_excerpt(self, action):
+        return _excerpt(action.note)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Engagement)
@@ -53,6 +323,7 @@ class EngagementAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "actor", "post", "creator", "dwell_ms", "occurred_at"]
     list_filter = ["kind"]
     raw_id_fields = ["actor", "post", "creator"]
+    list_select_related = ["actor", "post", "creator"]
     show_full_result_count = False
 
     def has_add_permission(self, request):
@@ -63,3 +334,34 @@ class EngagementAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Users are creators' model; suspending one is a moderation step with a record, so the actions live here.
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ModeratedUserAdmin(UserAdmin):
+    actions = ["suspend_users", "lift_suspensions"]
+
+    @admin.action(description=_("Suspend user"), permissions=["change"])
+    def suspend_users(self, request, queryset):
+        _run(
+            self,
+            request,
+            [
+                (user.username, lambda user=user: moderation.suspend_user(moderator=request.user, user_id=user.pk))
+                for user in queryset.filter(suspended_at__isnull=True)
+            ],
+        )
+
+    @admin.action(description=_("Lift suspension"), permissions=["change"])
+    def lift_suspensions(self, request, queryset):
+        _run(
+            self,
+            request,
+            [
+                (user.username, lambda user=user: moderation.lift_suspension(moderator=request.user, user_id=user.pk))
+                for user in queryset.filter(suspended_at__isnull=False)
+            ],
+        )

@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import multiprocessing
+import os
 import random
 import re
 import time
@@ -51,6 +53,8 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
 from creators.models import Follow, Profile, TradingProfile, User
+from feed import markdown
+from feed.counters import recount_posts
 from feed.models import Asset, Comment, Engagement, Hashtag, Like, Post, PostType, Report, Share
 
 DEFAULT_DEMO_PASSWORD = "orbit-demo-2026"  # noqa: S105 - the documented password of a local demo
@@ -793,6 +797,22 @@ def default_anchor() -> datetime:
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def _render_chunk(args: tuple[list[str], set[str]]) -> list[str]:
+    bodies, known_assets = args
+    return [markdown.render(body, known_assets=known_assets).html for body in bodies]
+
+
+def _render_all(bodies: list[str], *, known_assets: set[str]) -> list[str]:
+    """Markdown to sanitized HTML for every body (~0.2 ms each), on every core for large seeds."""
+    if len(bodies) < 20_000:
+        return _render_chunk((bodies, known_assets))
+    step = 5_000
+    chunks = [(bodies[i : i + step], known_assets) for i in range(0, len(bodies), step)]
+    # fork: the children inherit Django's loaded settings and URLs; they touch no database.
+    with multiprocessing.get_context("fork").Pool(os.cpu_count() or 2) as pool:
+        return [html for chunk in pool.map(_render_chunk, chunks) for html in chunk]
+
+
 def seed_demo_data(
     *,
     users: int,
@@ -1125,6 +1145,7 @@ class _DemoGenerator:
         self._generate_engagement()
         self._stage(f"{self.n_events:,} engagement rows", began)
         self._write_engagement(writer)
+        recount_posts(first_id=self.post_base)
 
     # --- Users ---------------------------------------------------------------------------------
 
@@ -1592,17 +1613,23 @@ class _DemoGenerator:
         authors = _ints(self.user_base + self.post_author)
         created = _timestamps(self.post_created)
         edited = _timestamps(np.maximum(self.post_edited, 0))
+        began = time.perf_counter()
+        bodies_html = _render_all(self.bodies, known_assets=set(self.asset_symbols))
+        self._stage(f"{self.n_posts:,} post bodies rendered", began)
         rows = [
             f"{ids[i]},{authors[i]},{POST_TYPES[self.post_type[i]]},{_quote(self.bodies[i])},"
-            f"{'zh' if self.post_zh[i] else 'en'},published,{created[i]},"
+            f"{_quote(bodies_html[i])},{'zh' if self.post_zh[i] else 'en'},published,{created[i]},"
             f"{edited[i] if self.post_edited[i] >= 0 else ''},"
             for i in range(self.n_posts)
         ]
         writer.copy(
             Post._meta.db_table,
-            ["id", "author_id", "content_type", "body", "language", "status", "created_at", "edited_at", "deleted_at"],
+            [
+                "id", "author_id", "content_type", "body", "body_html", "language", "status", "created_at",
+                "edited_at", "deleted_at",
+            ],
             _lines(rows),
-        )
+        )  # fmt: skip
         for through, column, pairs in (
             (Post.assets.through, "asset_id", self.post_asset_pairs),
             (Post.hashtags.through, "hashtag_id", self.post_hashtag_pairs),

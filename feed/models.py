@@ -1,5 +1,6 @@
 from django.conf import settings
-from django.contrib.postgres.indexes import BrinIndex
+from django.contrib.postgres.indexes import BrinIndex, GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -80,6 +81,20 @@ class Post(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts")
     content_type = models.ForeignKey(PostType, on_delete=models.PROTECT, db_column="content_type", related_name="+")
     body = models.TextField(_("body (Markdown)"), max_length=10_000)
+    # The sanitized rendering of `body`; rebuilt by `manage.py rerender_posts`.
+    body_html = models.TextField(blank=True, db_default="")
+    # Full-text search document, kept by Postgres itself: English words stemmed, and every run of
+    # Chinese characters as overlapping two-character grams (Chinese has no spaces to split words on;
+    # orbit_cjk_bigrams is defined in migration 0004).
+    search_vector = models.GeneratedField(
+        expression=SearchVector("body", config="english")
+        + SearchVector(models.Func(F("body"), function="orbit_cjk_bigrams"), config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    # Counters for feeds; the facts are Like and Comment rows (`manage.py recount_posts` rebuilds them).
+    like_count = models.PositiveIntegerField(db_default=0, default=0)
+    comment_count = models.PositiveIntegerField(db_default=0, default=0)
     language = models.CharField(max_length=8, choices=Language, default=Language.ENGLISH)
     status = models.CharField(max_length=12, choices=Status, default=Status.PUBLISHED)
     assets = models.ManyToManyField(Asset, blank=True, related_name="posts")
@@ -105,6 +120,7 @@ class Post(models.Model):
             ),
             # A creator's profile page and the Following feed.
             models.Index(F("author"), F("created_at").desc(), name="post_author_recent"),
+            GinIndex(fields=["search_vector"], name="post_search_vector"),
         ]
         verbose_name = _("post")
         verbose_name_plural = _("posts")
@@ -242,6 +258,10 @@ class Engagement(models.Model):
     # The post's author (or the followed person): who the event is worth something to.
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     kind = models.PositiveSmallIntegerField(choices=Kind)
+    # For share_open: which share link was opened (credits the sharer).
+    share = models.ForeignKey(
+        "Share", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     dwell_ms = models.PositiveIntegerField(default=0)
     # Set in Python per event: the database's now() is the transaction's start, the
     # same for every event a transaction writes. The db_default serves bulk loads.
@@ -274,3 +294,126 @@ class Engagement(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} by {self.actor_id} on {self.post_id}"
+
+
+class PostRevision(models.Model):
+    """The text a post had before an edit."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    content_type_id = models.CharField(max_length=32)
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-replaced_at"]
+
+    def __str__(self):
+        return f"Revision of {self.post_id} at {self.replaced_at:%Y-%m-%d %H:%M}"
+
+
+class PostImage(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="posts/%Y/%m/")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "position"], name="post_image_position_unique"),
+            models.CheckConstraint(condition=Q(position__lt=4), name="post_image_at_most_four"),
+        ]
+
+    def __str__(self):
+        return f"Image {self.position} of {self.post_id}"
+
+
+class TradeCard(models.Model):
+    """A position or trade the author shows; the Trade button goes through Orbit's redirect."""
+
+    class Side(models.TextChoices):
+        LONG = "long", _("Long")
+        SHORT = "short", _("Short")
+        BUY = "buy", _("Buy")
+        SELL = "sell", _("Sell")
+
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, primary_key=True, related_name="trade_card")
+    instrument = models.CharField(max_length=32)
+    side = models.CharField(max_length=5, choices=Side)
+    entry_price = models.DecimalField(max_digits=24, decimal_places=8)
+    exit_price = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
+    mark_price = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
+    leverage = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+    pnl_percent = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(entry_price__gt=0), name="trade_card_entry_positive"),
+            models.CheckConstraint(condition=Q(leverage__gte=1, leverage__lte=200), name="trade_card_leverage_range"),
+            models.CheckConstraint(
+                condition=Q(exit_price__isnull=True) | Q(exit_price__gt=0), name="trade_card_exit_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(mark_price__isnull=True) | Q(mark_price__gt=0), name="trade_card_mark_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.side} {self.instrument}"
+
+    @property
+    def base_asset(self) -> str:
+        return self.instrument.split("-")[0]
+
+
+class Notification(models.Model):
+    class Verb(models.TextChoices):
+        LIKE = "like", _("liked your post")
+        COMMENT = "comment", _("commented on your post")
+        REPLY = "reply", _("replied to your comment")
+        FOLLOW = "follow", _("followed you")
+        MENTION = "mention", _("mentioned you")
+        WARNING = "warning", _("sent you a moderation warning")
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    verb = models.CharField(max_length=10, choices=Verb)
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(F("recipient"), F("created_at").desc(), F("id").desc(), name="notification_inbox"),
+            # The unread badge on every page: a tiny partial index.
+            models.Index(fields=["recipient"], name="notification_unread", condition=Q(read_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.actor_id} {self.verb} → {self.recipient_id}"
+
+
+class ModerationAction(models.Model):
+    """Every step a moderator takes, kept for the record."""
+
+    class Action(models.TextChoices):
+        HIDE_POST = "hide_post", _("Hide post")
+        RESTORE_POST = "restore_post", _("Restore post")
+        WARN = "warn", _("Warn user")
+        SUSPEND = "suspend", _("Suspend user")
+        UNSUSPEND = "unsuspend", _("Lift suspension")
+        DISMISS = "dismiss", _("Dismiss report")
+
+    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=16, choices=Action)
+    target_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, null=True, blank=True, related_name="actions")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.action} on {self.target_user_id} by {self.moderator_id}"

@@ -1,7 +1,431 @@
-from django.shortcuts import render
+"""Browser pages for posts: thin views over feed.services (writes) and feed.selectors (reads).
 
-from . import selectors
+Every write is a POST (with CSRF), works as a plain form with JavaScript off (redirect back) and,
+when HTMX asks (`request.htmx`), answers with the fragment to swap in. Service errors become
+messages a person can act on: a form error (400), a refusal (403), a missing page (404) or a
+rate limit (429).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from datetime import datetime
+from functools import wraps
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+
+from creators.services import ensure_can_act
+from orbit.ratelimit import RateLimited, check_rate
+
+from . import selectors, services
+from .forms import CommentForm, ComposeForm, PostBodyForm, ReportForm, SearchForm, apply_service_errors
+from .models import Asset, Hashtag, Post
+
+DEVICE_COOKIE = "orbit_device"
+DEVICE_ID = re.compile(r"^[0-9a-f]{32}$")
+MAX_BEACON_BYTES = 16 * 1024
 
 
+# --- Web glue shared by the page views ------------------------------------------------------
+
+
+def _exchange_origin() -> str:
+    parts = urlsplit(settings.EXCHANGE_TRADE_URL)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def error_page(request, message: str, status: int, *, headers: dict | None = None) -> HttpResponse:
+    """The message on a page of its own, or, for HTMX, in the page's flash area."""
+    if request.htmx:
+        response = render(request, "includes/flash.html", {"error": message}, status=status)
+        reswap(retarget(response, "#flash"), "innerHTML")
+    else:
+        response = render(request, "feed/error.html", {"message": message, "status": status}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def web_view(view):
+    """Map service errors to pages, keep the device cookie, and let trade buttons leave for the exchange.
+
+    The trade button is a form whose POST redirects to the exchange; browsers check that redirect
+    against the page's CSP form-action, so pages allow the exchange's origin there (and only it).
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            response = view(request, *args, **kwargs)
+        except RateLimited as exc:
+            response = error_page(request, str(exc), 429, headers={"Retry-After": str(exc.retry_after)})
+        except PermissionDenied as exc:
+            response = error_page(request, str(exc) or _("You are not allowed to do that."), 403)
+        except ObjectDoesNotExist as exc:
+            response = error_page(request, str(exc) or _("That page does not exist."), 404)
+        except ValidationError as exc:
+            response = error_page(request, " ".join(exc.messages), 400)
+        response._csp_update = {"form-action": [_exchange_origin()]}
+        new_device = getattr(request, "_orbit_new_device", None)
+        if new_device:
+            response.set_cookie(
+                DEVICE_COOKIE,
+                new_device,
+                max_age=365 * 24 * 3600,
+                httponly=True,
+                samesite="Lax",
+                secure=request.is_secure(),
+            )
+        return response
+
+    return wrapper
+
+
+def signed_in(view):
+    """login_required that, for an HTMX call, sends the whole page to the login form."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.htmx:
+            back = request.htmx.current_url_abs_path or request.get_full_path()
+            return HttpResponseClientRedirect(f"{reverse('account_login')}?{urlencode({'next': back})}")
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
+def fingerprint_of(request) -> str:
+    """The privacy-safe fingerprint of this reader: a salted hash of IP and a random device cookie."""
+    device = request.COOKIES.get(DEVICE_COOKIE, "")
+    if not DEVICE_ID.match(device):
+        device = getattr(request, "_orbit_new_device", None) or secrets.token_hex(16)
+        request._orbit_new_device = device
+    return services.fingerprint(ip=request.META.get("REMOTE_ADDR"), device_id=device)
+
+
+def redirect_back(request, fallback: str):
+    """Back to the page the form was on (`next`, else the referrer) if it is ours, else `fallback`."""
+    for target in (request.POST.get("next"), request.headers.get("Referer")):
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return redirect(target)
+    return redirect(fallback)
+
+
+def stream(request, template: str, page: selectors.Page, context: dict | None = None, *, fragment=None):
+    """A keyset-paginated list page; for HTMX's "load more", only the next items and link."""
+    context = {**(context or {}), "page": page}
+    if request.htmx:
+        return render(request, fragment or "includes/post_list.html", context)
+    return render(request, template, context)
+
+
+def _cursor(request) -> str | None:
+    return request.GET.get("cursor") or None
+
+
+# --- Feeds and pages ---------------------------------------------------------------------
+
+
+@require_GET
+@web_view
 def latest(request):
-    return render(request, "feed/latest.html", {"posts": selectors.latest_posts(limit=30)})
+    page = selectors.latest_posts(viewer=request.user, cursor=_cursor(request))
+    return stream(request, "feed/latest.html", page, {"tab": "latest"})
+
+
+@require_GET
+@web_view
+@signed_in
+def following(request):
+    page = selectors.following_posts(viewer=request.user, cursor=_cursor(request))
+    return stream(request, "feed/following.html", page, {"tab": "following"})
+
+
+@require_GET
+@web_view
+def asset(request, symbol: str):
+    listed = get_object_or_404(Asset, symbol=symbol.upper())
+    page = selectors.asset_posts(symbol=listed.symbol, viewer=request.user, cursor=_cursor(request))
+    return stream(request, "feed/asset.html", page, {"asset": listed})
+
+
+@require_GET
+@web_view
+def hashtag(request, name: str):
+    tag = get_object_or_404(Hashtag, name=name.lower())
+    page = selectors.hashtag_posts(name=tag.name, viewer=request.user, cursor=_cursor(request))
+    return stream(request, "feed/hashtag.html", page, {"hashtag": tag})
+
+
+@require_GET
+@web_view
+def search(request):
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    posts = selectors.search_posts(query=query, viewer=request.user) if query else []
+    people = selectors.search_people(query=query) if query else []
+    return render(request, "feed/search.html", {"form": form, "query": query, "posts": posts, "people": people})
+
+
+@require_http_methods(["GET", "POST"])
+@web_view
+@signed_in
+def notifications(request):
+    """GET lists them (unread ones marked); POST marks them read, up to the newest one shown so that
+    anything arriving meanwhile stays unread. The page posts that itself once shown (HTMX)."""
+    if request.method == "POST":
+        services.mark_notifications_read(user=request.user, up_to=_moment(request.POST.get("up_to")))
+        if request.htmx:
+            return render(request, "includes/unread_badge.html", {"oob": True})
+        return redirect("feed:notifications")
+    page = selectors.notifications_for(user=request.user, cursor=_cursor(request))
+    return stream(request, "feed/notifications.html", page, fragment="includes/notification_list.html")
+
+
+def _moment(value: str | None):
+    try:
+        moment = datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+# --- The post page ---------------------------------------------------------------------
+
+
+def _post_context(request, post_id: int, **forms) -> dict:
+    readable = services.readable_post(viewer=request.user, post_id=post_id)
+    post = selectors.post_page(post_id=readable.pk, viewer=request.user)
+    return {
+        "post": post,
+        "comments": selectors.post_comments(post=post, viewer=request.user),
+        "comment_form": forms.get("comment_form") or CommentForm(),
+        "report_form": forms.get("report_form") or ReportForm(),
+        "is_author": request.user.is_authenticated and request.user.pk == post.author_id,
+    }
+
+
+@require_GET
+@web_view
+def post_detail(request, post_id: int):
+    context = _post_context(request, post_id)
+    services.record_view(viewer=request.user, post=context["post"], fp=fingerprint_of(request))
+    return render(request, "feed/post.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@web_view
+@signed_in
+def compose(request):
+    status, notice = 200, ""
+    if request.method == "POST":
+        check_rate(scope="post", user=request.user)
+        form = ComposeForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                post = services.publish_post(
+                    author=request.user,
+                    body=form.cleaned_data["body"],
+                    content_type=form.cleaned_data["content_type"].slug,
+                    images=form.cleaned_data["images"],
+                    trade_card=form.trade_card(),
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+                status = 403
+            else:
+                messages.success(request, _("Your post is live."))
+                return redirect("feed:post", post_id=post.pk)
+        status = status if status != 200 else 400
+    else:
+        form = ComposeForm()
+        try:
+            ensure_can_act(request.user)
+        except PermissionDenied as exc:
+            notice = str(exc)  # said before they write, not after
+    return render(request, "feed/compose.html", {"form": form, "notice": notice}, status=status)
+
+
+def _own_post(request, post_id: int) -> Post:
+    post = services.readable_post(viewer=request.user, post_id=post_id)
+    if post.author_id != request.user.pk:
+        raise PermissionDenied(_("Only the author can change this post."))
+    return post
+
+
+@require_http_methods(["GET", "POST"])
+@web_view
+@signed_in
+def edit(request, post_id: int):
+    post = _own_post(request, post_id)
+    status = 200
+    if request.method == "POST":
+        check_rate(scope="post", user=request.user)
+        form = PostBodyForm(request.POST)
+        if form.is_valid():
+            try:
+                services.edit_post(
+                    editor=request.user,
+                    post_id=post.pk,
+                    body=form.cleaned_data["body"],
+                    content_type=form.cleaned_data["content_type"].slug,
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Your changes are saved."))
+                return redirect("feed:post", post_id=post.pk)
+        status = 400
+    else:
+        form = PostBodyForm(initial={"body": post.body, "content_type": post.content_type_id})
+    return render(request, "feed/edit.html", {"form": form, "post": post}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@web_view
+@signed_in
+def delete(request, post_id: int):
+    post = _own_post(request, post_id)
+    if request.method == "POST":
+        services.delete_post(actor=request.user, post_id=post.pk)
+        messages.success(request, _("Your post was deleted."))
+        return redirect("creators:profile", username=request.user.username)
+    return render(request, "feed/delete.html", {"post": post})
+
+
+# --- Reactions -------------------------------------------------------------------------
+
+
+@require_POST
+@web_view
+@signed_in
+def like(request, post_id: int):
+    check_rate(scope="react", user=request.user)
+    fp = fingerprint_of(request)
+    liked = request.POST.get("action", "like") != "unlike"
+    if liked:
+        services.like_post(user=request.user, post_id=post_id, fp=fp)
+    else:
+        services.unlike_post(user=request.user, post_id=post_id, fp=fp)
+    if request.htmx:
+        post = selectors.post_page(post_id=post_id, viewer=request.user)
+        return render(request, "includes/like_button.html", {"post": post, "next_url": request.POST.get("next", "")})
+    return redirect_back(request, reverse("feed:post", args=[post_id]))
+
+
+@require_POST
+@web_view
+@signed_in
+def comment(request, post_id: int):
+    check_rate(scope="comment", user=request.user)
+    form = CommentForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            created = services.comment_on_post(
+                author=request.user,
+                post_id=post_id,
+                body=form.cleaned_data["body"],
+                parent_id=form.cleaned_data["parent"],
+                fp=fingerprint_of(request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            if not request.htmx:
+                return redirect(f"{reverse('feed:post', args=[post_id])}#comment-{created.pk}")
+            form, status = CommentForm(), 200
+    context = _post_context(request, post_id, comment_form=form)
+    template = "includes/comments.html" if request.htmx else "feed/post.html"
+    return render(request, template, context, status=status)
+
+
+@require_POST
+@web_view
+@signed_in
+def share(request, post_id: int):
+    check_rate(scope="react", user=request.user)
+    created = services.share_post(user=request.user, post_id=post_id, channel="link", fp=fingerprint_of(request))
+    context = {
+        "post_id": post_id,
+        "share_url": request.build_absolute_uri(reverse("feed:open_share", args=[created.code])),
+    }
+    return render(request, "includes/share_box.html" if request.htmx else "feed/share.html", context)
+
+
+@require_GET
+@web_view
+def open_share(request, code: str):
+    post = services.open_share(code=code, viewer=request.user, fp=fingerprint_of(request))
+    return redirect("feed:post", post_id=post.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@web_view
+@signed_in
+def report(request, post_id: int):
+    post = services.readable_post(viewer=request.user, post_id=post_id)
+    status = 200
+    if request.method == "POST":
+        form = ReportForm(request.POST)
+        if form.is_valid():
+            try:
+                services.report_post(
+                    reporter=request.user,
+                    post_id=post.pk,
+                    reason=form.cleaned_data["reason"],
+                    details=form.cleaned_data["details"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Thank you. Moderators will review this post."))
+                return redirect("feed:post", post_id=post.pk)
+        status = 400
+    else:
+        form = ReportForm()
+    return render(request, "feed/report.html", {"form": form, "post": post}, status=status)
+
+
+@require_POST
+@web_view
+def trade(request, post_id: int):
+    # Orbit's redirect: it records the click, and goes only to the exchange's URL for a listed instrument.
+    url = services.trade_redirect_url(viewer=request.user, post_id=post_id, fp=fingerprint_of(request))
+    return redirect(url)
+
+
+@require_POST
+@web_view
+def dwell_beacon(request):
+    """Time spent on posts, sent by static/orbit.js with navigator.sendBeacon when the page hides.
+
+    sendBeacon cannot set headers, so the CSRF token travels as the csrfmiddlewaretoken form field."""
+    raw = request.POST.get("items", "")
+    if len(raw) > MAX_BEACON_BYTES:
+        return HttpResponseBadRequest(_("That report is too large."))
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        return HttpResponseBadRequest(_("Send items as a JSON list."))
+    services.record_dwell(viewer=request.user, items=items, fp=fingerprint_of(request))
+    return HttpResponse(status=204)

@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
+from csp.constants import NONCE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,9 +35,18 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "django_celery_beat",
+    "django_htmx",
+    "csp",
+    "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "orbit",
     "creators",
     "feed",
@@ -54,6 +64,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # Last: it must see the outcome of authentication to count failures.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "orbit.urls"
@@ -70,6 +85,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "orbit.context_processors.site",
             ],
         },
     },
@@ -166,7 +183,49 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out client before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "feed:latest"
+LOGOUT_REDIRECT_URL = "feed:latest"
+
+# Accounts (django-allauth): username or e-mail to log in, e-mail optional to verify.
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # the changer stays in; every other session of theirs ends
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_USERNAME_BLACKLIST = ["admin", "administrator", "operator", "orbit", "support", "staff", "root"]
+ACCOUNT_LOGOUT_ON_GET = False  # a GET shows the confirmation form; only its POST signs out
+# allauth's own limit on failed sign-ins stays looser than axes' lockout (below), so that axes
+# answers first for one name from one address; allauth's per-name limit still slows an attack
+# spread over many addresses, and its per-address limit one that tries many names.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,10/5m/key", "signup": "20/h/ip", "reset_password": "20/h/ip"}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Orbit"
+
+# Brute force (django-axes): lock a username+IP pair after repeated failures.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=8)
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# HTTP 429 and a page saying when to try again (orbit/security.py).
+AXES_LOCKOUT_CALLABLE = "orbit.security.lockout_response"
+
+# E-mail (password reset, verification): printed to the console in development.
+# django-environ's documented way: EMAIL_URL sets EMAIL_BACKEND, EMAIL_HOST and friends.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Orbit <no-reply@orbit.example>")
+
+# Avatars and post images.
+ORBIT_MAX_IMAGE_BYTES = env.int("ORBIT_MAX_IMAGE_BYTES", default=5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
 
 # --- i18n --------------------------------------------------------------------
 
@@ -199,12 +258,52 @@ STORAGES = {
 # --- API ---------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "orbit.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "post": env.str("THROTTLE_POST", default="30/hour"),
+        "comment": env.str("THROTTLE_COMMENT", default="120/hour"),
+        "react": env.str("THROTTLE_REACT", default="600/hour"),
+        "follow": env.str("THROTTLE_FOLLOW", default="200/hour"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Orbit API",
+    "DESCRIPTION": "Posts, reactions, follows, feeds and search of the Orbit community.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------
+# Scripts only from our origin or with the per-request nonce; no plugins; never framed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        # NONCE is django-csp's marker for the per-request nonce (the string "'nonce'" would not be).
+        "script-src": [SELF, NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
 
 # --- Security (production) -----------------------------------------------------
 
+# Logs every refused request (HTTP 403) with user, IP and time; needs request.user.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "orbit.security.AuditMiddleware",
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -6,13 +6,14 @@ import uuid
 os.environ.setdefault("DEBUG", "1")
 
 from .settings import *  # noqa: F403
-from .settings import CACHES, CELERY_BEAT_SCHEDULE
+from .settings import CACHES, DATABASES
 
 # One run's keys and tasks never mix with a developer's running Orbit or another run on the same Redis.
 _RUN = uuid.uuid4().hex[:8]
 CACHES["default"]["KEY_PREFIX"] = f"orbit-test-{_RUN}"
 CELERY_TASK_DEFAULT_QUEUE = f"orbit-test-{_RUN}"
-CELERY_BEAT_SCHEDULE = {**CELERY_BEAT_SCHEDULE}
+# Runs on one server at once (a developer's and CI's) each get their own test database.
+DATABASES["default"]["TEST"] = {"NAME": f"test_orbit_{_RUN}"}
 
 # Hashing is deliberately slow in production; tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

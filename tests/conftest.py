@@ -1,5 +1,6 @@
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.utils import translation
 
 from orbit.celery import app as celery_app
 
@@ -16,3 +17,10 @@ def celery_worker(transactional_db, django_db_serialized_rollback):
     """
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
         yield worker
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """The locale middleware leaves the last request's language active in the thread."""
+    yield
+    translation.deactivate()

@@ -1,0 +1,278 @@
+"""API views for accounts and people: tokens, your profile, creators, follows, mutes and blocks.
+
+Thin over creators/services.py (writes) and feed/selectors.py (reads of profiles and lists).
+"""
+
+from __future__ import annotations
+
+from axes.helpers import get_cool_off
+from django.contrib.auth import authenticate, user_logged_in, user_logged_out
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from feed import selectors
+from feed.api import fingerprint_of, page_query, post_page_response
+from feed.serializers import PageQuerySerializer, PostPageSerializer
+from orbit.api import ErrorSerializer, OrbitAPIView, error_response, error_responses, valid
+
+from . import services
+from .serializers import (
+    BlockStateSerializer,
+    FollowStateSerializer,
+    MeSerializer,
+    MeUpdateMultipartSerializer,
+    MeUpdateSerializer,
+    MuteStateSerializer,
+    ProfileSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    UserPageSerializer,
+)
+
+USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH, description="The username, without the @.")
+
+
+# --- Tokens -------------------------------------------------------------------------------
+
+
+class TokenView(OrbitAPIView):
+    # Log in for API clients: a username and password give a token for the Authorization header.
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    @extend_schema(
+        summary="Log in: get an API token",
+        description=(
+            "Send the token as `Authorization: Token <token>`. Failed attempts count towards the same "
+            "lockout as the login form: after repeated failures for a username from one address, "
+            "even the right password is refused (429) for a cool-off period."
+        ),
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenSerializer,
+            **error_responses(),
+            400: OpenApiResponse(ErrorSerializer, description="Missing fields, or a wrong username or password."),
+            429: OpenApiResponse(ErrorSerializer, description="Locked out after repeated failures; see Retry-After."),
+        },
+        auth=[],
+        tags=["auth"],
+    )
+    def post(self, request):
+        data = valid(TokenRequestSerializer, request.data)
+        # The DRF request goes to the backends: django-axes refuses a locked-out client before any
+        # password is checked, and counts this attempt if it fails.
+        user = authenticate(request=request, username=data["username"], password=data["password"])
+        if user is None:
+            if getattr(request, "axes_locked_out", False):
+                cool_off = get_cool_off(request)
+                minutes = max(1, int(cool_off.total_seconds() // 60)) if cool_off else None
+                message = (
+                    _("Too many failed logins; try again in %(minutes)d minutes.") % {"minutes": minutes}
+                    if minutes
+                    else _("Too many failed logins; this account is locked. Contact support.")
+                )
+                response = error_response(message, status.HTTP_429_TOO_MANY_REQUESTS)
+                if cool_off:
+                    response["Retry-After"] = str(int(cool_off.total_seconds()))
+                return response
+            return error_response(_("That username and password do not match an account."))
+        # A successful login like any other: axes resets the failures, last_login moves, the login is logged.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+        # get_or_create survives two logins at once: the loser of the insert reads the winner's row.
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key, "username": user.username})
+
+    @extend_schema(
+        summary="Log out: delete your API token",
+        request=None,
+        responses={204: None, **error_responses(401)},
+        tags=["auth"],
+    )
+    def delete(self, request):
+        Token.objects.filter(user=request.user).delete()
+        user_logged_out.send(sender=request.user.__class__, request=request, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- You -----------------------------------------------------------------------------------
+
+
+class MeView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(summary="Your account", responses={200: MeSerializer, **error_responses(401)}, tags=["me"])
+    def get(self, request):
+        return Response(MeSerializer(request.user, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Change your profile",
+        description=(
+            "Only display_name, bio, language and avatar can be changed (avatar with multipart). "
+            "Any other field, such as is_staff, is refused with 400 and changes nothing."
+        ),
+        request={"application/json": MeUpdateSerializer, "multipart/form-data": MeUpdateMultipartSerializer},
+        responses={200: MeSerializer, **error_responses(400, 401, 403)},
+        tags=["me"],
+    )
+    def patch(self, request):
+        multipart = request.content_type.startswith("multipart/")
+        data = valid(MeUpdateMultipartSerializer if multipart else MeUpdateSerializer, request.data)
+        request.user.profile = services.update_profile(user=request.user, **data)
+        return Response(MeSerializer(request.user, context={"request": request}).data)
+
+
+# --- People --------------------------------------------------------------------------------
+
+
+class UserDetailView(OrbitAPIView):
+    @extend_schema(
+        summary="A creator's profile",
+        parameters=[USERNAME],
+        responses={200: ProfileSerializer, **error_responses(404)},
+        tags=["people"],
+    )
+    def get(self, request, username: str):
+        creator = selectors.creator_profile(username=username, viewer=request.user)
+        return Response(ProfileSerializer(creator, context={"request": request}).data)
+
+
+class UserPostsView(OrbitAPIView):
+    @extend_schema(
+        summary="A creator's posts",
+        parameters=[USERNAME, PageQuerySerializer],
+        responses={200: PostPageSerializer, **error_responses(400, 404)},
+        tags=["people"],
+    )
+    def get(self, request, username: str):
+        query = page_query(request)
+        creator = selectors.creator_profile(username=username, viewer=request.user)
+        return post_page_response(request, selectors.creator_posts(author=creator, viewer=request.user, **query))
+
+
+class _PeopleListView(OrbitAPIView):
+    list_selector = staticmethod(selectors.followers_of)  # or followed_by
+    person_field = "follower"  # which side of the Follow rows to show
+
+    def get(self, request, username: str):
+        query = page_query(request)
+        creator = selectors.creator_profile(username=username, viewer=request.user)
+        page = self.list_selector(user=creator, **query)
+        people = [getattr(follow, self.person_field) for follow in page.items]
+        body = {"results": people, "next_cursor": page.next_cursor}
+        return Response(UserPageSerializer(body, context={"request": request}).data)
+
+
+@extend_schema(
+    summary="People following a creator",
+    description="Newest first; keyset pages.",
+    parameters=[USERNAME, PageQuerySerializer],
+    responses={200: UserPageSerializer, **error_responses(400, 404)},
+    tags=["people"],
+)
+class FollowersView(_PeopleListView):
+    list_selector = staticmethod(selectors.followers_of)
+    person_field = "follower"
+
+
+@extend_schema(
+    summary="People a creator follows",
+    description="Newest first; keyset pages.",
+    parameters=[USERNAME, PageQuerySerializer],
+    responses={200: UserPageSerializer, **error_responses(400, 404)},
+    tags=["people"],
+)
+class FollowingView(_PeopleListView):
+    list_selector = staticmethod(selectors.followed_by)
+    person_field = "followee"
+
+
+class FollowView(OrbitAPIView):
+    throttle_scope = "follow"
+
+    def _state(self, request, username: str) -> Response:
+        creator = selectors.creator_profile(username=username, viewer=request.user)
+        return Response({"following": creator.followed_by_viewer, "followers_count": creator.follower_count})
+
+    @extend_schema(
+        summary="Follow a creator",
+        description="Following twice counts once. Throttled per user (scope `follow`).",
+        parameters=[USERNAME],
+        request=None,
+        responses={200: FollowStateSerializer, **error_responses(400, 401, 403, 404, 429)},
+        tags=["people"],
+    )
+    def post(self, request, username: str):
+        services.follow_user(follower=request.user, username=username, fp=fingerprint_of(request))
+        return self._state(request, username)
+
+    @extend_schema(
+        summary="Unfollow a creator",
+        parameters=[USERNAME],
+        request=None,
+        responses={200: FollowStateSerializer, **error_responses(401, 403, 404, 429)},
+        tags=["people"],
+    )
+    def delete(self, request, username: str):
+        services.unfollow_user(follower=request.user, username=username, fp=fingerprint_of(request))
+        return self._state(request, username)
+
+
+class MuteView(OrbitAPIView):
+    throttle_scope = "follow"
+
+    @extend_schema(
+        summary="Mute a creator",
+        description="Their posts and comments disappear for you; they are not told.",
+        parameters=[USERNAME],
+        request=None,
+        responses={200: MuteStateSerializer, **error_responses(400, 401, 403, 404, 429)},
+        tags=["people"],
+    )
+    def post(self, request, username: str):
+        services.mute_user(user=request.user, username=username)
+        return Response({"muted": True})
+
+    @extend_schema(
+        summary="Unmute a creator",
+        parameters=[USERNAME],
+        request=None,
+        responses={200: MuteStateSerializer, **error_responses(401, 404, 429)},
+        tags=["people"],
+    )
+    def delete(self, request, username: str):
+        services.unmute_user(user=request.user, username=username)
+        return Response({"muted": False})
+
+
+class BlockView(OrbitAPIView):
+    throttle_scope = "follow"
+
+    @extend_schema(
+        summary="Block a creator",
+        description="Neither of you sees the other; follows both ways end.",
+        parameters=[USERNAME],
+        request=None,
+        responses={200: BlockStateSerializer, **error_responses(400, 401, 403, 404, 429)},
+        tags=["people"],
+    )
+    def post(self, request, username: str):
+        services.block_user(user=request.user, username=username)
+        return Response({"blocked": True})
+
+    @extend_schema(
+        summary="Unblock a creator",
+        parameters=[USERNAME],
+        request=None,
+        responses={200: BlockStateSerializer, **error_responses(401, 404, 429)},
+        tags=["people"],
+    )
+    def delete(self, request, username: str):
+        services.unblock_user(user=request.user, username=username)
+        return Response({"blocked": False})

@@ -1,0 +1,18 @@
+"""Browser forms for people: shape only; creators.services decides what may change."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Profile
+
+
+class ProfileForm(forms.Form):
+    # Only what its owner may change: no staff flag, title or balance can arrive through here.
+    display_name = forms.CharField(label=_("Display name"), max_length=100, required=False)
+    bio = forms.CharField(label=_("Bio"), widget=forms.Textarea(attrs={"rows": 4}), max_length=1000, required=False)
+    avatar = forms.FileField(
+        label=_("Avatar"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=Profile.Language.choices)

@@ -1,0 +1,155 @@
+"""The API's shapes for people: input serializers check shape, output serializers format.
+
+Rules (who may change what) live in creators/services.py. Only the fields declared in
+`MeUpdateSerializer` can ever be written through the API; staff flags, suspension and titles
+are not among them, and a request that sends them is refused rather than half-applied.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from orbit.api import NamedChoiceField
+
+from .models import Profile
+
+
+def file_url(file, context) -> str | None:
+    """Absolute URL of an uploaded file, or None when there is none."""
+    if not file:
+        return None
+    request = context.get("request")
+    return request.build_absolute_uri(file.url) if request is not None else file.url
+
+
+class UserCardSerializer(serializers.Serializer):
+    """A person as shown beside a post, a comment or in a list."""
+
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    avatar_url = serializers.URLField(allow_null=True)
+
+    # Hand-written for speed: a page formats many of these (declared fields document the shape).
+    def to_representation(self, user):
+        profile = getattr(user, "profile", None)
+        return {
+            "username": user.username,
+            "display_name": (profile.display_name if profile is not None else "") or user.username,
+            "avatar_url": file_url(profile.avatar, self.context) if profile is not None else None,
+        }
+
+
+class UserPageSerializer(serializers.Serializer):
+    results = UserCardSerializer(many=True)
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `?cursor=` for the next page; null on the last page."
+    )
+
+
+class ProfileSerializer(serializers.Serializer):
+    """A creator's public profile with counts and the viewer's relation to them."""
+
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    avatar_url = serializers.URLField(allow_null=True)
+    bio = serializers.CharField()
+    date_joined = serializers.DateTimeField()
+    followers_count = serializers.IntegerField()
+    following_count = serializers.IntegerField()
+    is_following = serializers.BooleanField(help_text="The viewer follows this person (false when signed out).")
+    is_muted = serializers.BooleanField(help_text="The viewer muted this person.")
+    is_blocked = serializers.BooleanField(help_text="The viewer blocked this person.")
+
+    def to_representation(self, user):
+        profile = getattr(user, "profile", None)
+        return {
+            **UserCardSerializer(context=self.context).to_representation(user),
+            "bio": profile.bio if profile is not None else "",
+            "date_joined": serializers.DateTimeField().to_representation(user.date_joined),
+            "followers_count": user.follower_count,
+            "following_count": user.following_count,
+            "is_following": bool(getattr(user, "followed_by_viewer", False)),
+            "is_muted": bool(getattr(user, "muted_by_viewer", False)),
+            "is_blocked": bool(getattr(user, "blocked_by_viewer", False)),
+        }
+
+
+class MeSerializer(serializers.Serializer):
+    """The signed-in account. Only display_name, bio, language and avatar can be changed."""
+
+    username = serializers.CharField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+    bio = serializers.CharField(read_only=True)
+    language = NamedChoiceField(enum_name="ProfileLanguageEnum", choices=Profile.Language.choices, read_only=True)
+    avatar_url = serializers.URLField(read_only=True, allow_null=True)
+    date_joined = serializers.DateTimeField(read_only=True)
+    is_staff = serializers.BooleanField(read_only=True)
+    is_suspended = serializers.BooleanField(read_only=True)
+
+    def to_representation(self, user):
+        profile = getattr(user, "profile", None)
+        return {
+            "username": user.username,
+            "email": user.email,
+            "display_name": profile.display_name if profile is not None else "",
+            "bio": profile.bio if profile is not None else "",
+            "language": profile.language if profile is not None else Profile.Language.ENGLISH,
+            "avatar_url": file_url(profile.avatar, self.context) if profile is not None else None,
+            "date_joined": serializers.DateTimeField().to_representation(user.date_joined),
+            "is_staff": user.is_staff,
+            "is_suspended": user.suspended_at is not None,
+        }
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    """The profile fields a JSON body may change."""
+
+    display_name = serializers.CharField(max_length=50, allow_blank=True, required=False)
+    bio = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    language = NamedChoiceField(enum_name="ProfileLanguageEnum", choices=Profile.Language.choices, required=False)
+
+    def validate(self, attrs):
+        # Refuse rather than silently drop: a client sending is_staff should learn it cannot.
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({field: [self._refusal(field)] for field in unknown})
+        return attrs
+
+    def _refusal(self, field: str) -> str:
+        if field == "avatar":
+            return _("Upload the avatar as a file in a multipart/form-data request.")
+        return _("%(field)s cannot be changed here; you can change: %(writable)s.") % {
+            "field": field,
+            "writable": ", ".join(self.fields),
+        }
+
+
+class MeUpdateMultipartSerializer(MeUpdateSerializer):
+    """The same fields, and the avatar, in a multipart form."""
+
+    avatar = serializers.FileField(required=False, help_text="JPEG, PNG, GIF or WebP, at most 5 MB and 4096×4096.")
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+    username = serializers.CharField()
+
+
+class FollowStateSerializer(serializers.Serializer):
+    following = serializers.BooleanField()
+    followers_count = serializers.IntegerField()
+
+
+class MuteStateSerializer(serializers.Serializer):
+    muted = serializers.BooleanField()
+
+
+class BlockStateSerializer(serializers.Serializer):
+    blocked = serializers.BooleanField()

@@ -1,0 +1,164 @@
+"""What people do with accounts and with each other: profiles, follows, mutes, blocks, suspension.
+
+`feed` records the engagement and notifications these cause by listening to the signals
+below (it owns those tables; this app never imports it). The signals are sent inside the
+transaction, so the log and the follow commit or roll back together.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Block, Follow, Mute, Profile, User
+
+# Arguments: follower, followee, fp (fingerprint). Sent inside the transaction.
+user_followed = Signal()
+user_unfollowed = Signal()
+
+ALLOWED_AVATAR_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
+MAX_AVATAR_PIXELS = 4096 * 4096
+
+
+def ensure_can_act(user) -> None:
+    """Refuse writes by anonymous or suspended users with a message they can act on."""
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied(_("Log in first."))
+    if user.suspended_at is not None:
+        raise PermissionDenied(_("Your account is suspended, so you cannot post or react. Contact support to appeal."))
+
+
+def is_blocked_between(first, second) -> bool:
+    return Block.objects.filter(Q(user=first, target=second) | Q(user=second, target=first)).exists()
+
+
+def _other_user(username: str) -> User:
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None:
+        raise User.DoesNotExist(_("There is no one called @%(username)s.") % {"username": username})
+    return user
+
+
+def follow_user(*, follower, username: str, fp: str = "") -> bool:
+    """Follow once; True if this call added the follow. Racing clicks count once."""
+    ensure_can_act(follower)
+    followee = _other_user(username)
+    if followee.pk == follower.pk:
+        raise ValidationError({"username": _("You cannot follow yourself.")})
+    if is_blocked_between(follower, followee):
+        raise PermissionDenied(_("You cannot follow @%(username)s.") % {"username": followee.username})
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: the losing racer rolls back only this
+                Follow.objects.create(follower=follower, followee=followee)
+        except IntegrityError:
+            return False
+        user_followed.send(sender=Follow, follower=follower, followee=followee, fp=fp)
+    return True
+
+
+def unfollow_user(*, follower, username: str, fp: str = "") -> bool:
+    ensure_can_act(follower)
+    followee = _other_user(username)
+    with transaction.atomic():
+        deleted, _rows = Follow.objects.filter(follower=follower, followee=followee).delete()
+        if deleted:
+            user_unfollowed.send(sender=Follow, follower=follower, followee=followee, fp=fp)
+    return bool(deleted)
+
+
+def mute_user(*, user, username: str) -> None:
+    ensure_can_act(user)
+    target = _other_user(username)
+    if target.pk == user.pk:
+        raise ValidationError({"username": _("You cannot mute yourself.")})
+    Mute.objects.get_or_create(user=user, target=target)
+
+
+def unmute_user(*, user, username: str) -> None:
+    Mute.objects.filter(user=user, target=_other_user(username)).delete()
+
+
+def block_user(*, user, username: str) -> None:
+    """Block: hide each other, and end follows both ways."""
+    ensure_can_act(user)
+    target = _other_user(username)
+    if target.pk == user.pk:
+        raise ValidationError({"username": _("You cannot block yourself.")})
+    with transaction.atomic():
+        Block.objects.get_or_create(user=user, target=target)
+        Follow.objects.filter(Q(follower=user, followee=target) | Q(follower=target, followee=user)).delete()
+
+
+def unblock_user(*, user, username: str) -> None:
+    Block.objects.filter(user=user, target=_other_user(username)).delete()
+
+
+def _validate_avatar(upload: UploadedFile) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    if upload.size > settings.ORBIT_MAX_IMAGE_BYTES:
+        raise ValidationError(
+            {
+                "avatar": _("The avatar is larger than %(mb)d MB.")
+                % {"mb": settings.ORBIT_MAX_IMAGE_BYTES // (1024 * 1024)}
+            }
+        )
+    try:
+        with Image.open(upload) as image:
+            width, height = image.size
+            image.verify()
+            image_format = image.format
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ValidationError({"avatar": _("That file is not an image; upload a JPEG, PNG, GIF or WebP.")}) from None
+    if image_format not in ALLOWED_AVATAR_FORMATS or width * height > MAX_AVATAR_PIXELS:
+        raise ValidationError({"avatar": _("Upload a JPEG, PNG, GIF or WebP of at most 4096×4096 pixels.")})
+    upload.seek(0)
+
+
+def update_profile(
+    *,
+    user,
+    display_name: str | None = None,
+    bio: str | None = None,
+    language: str | None = None,
+    avatar: UploadedFile | None = None,
+) -> Profile:
+    """Only these fields can be changed by their owner; staff flags and titles never come through here."""
+    ensure_can_act(user)
+    profile, _created = Profile.objects.get_or_create(user=user)
+    if display_name is not None:
+        display_name = display_name.strip()
+        if len(display_name) > 50:
+            raise ValidationError({"display_name": _("Keep the display name to 50 characters.")})
+        profile.display_name = display_name
+    if bio is not None:
+        bio = bio.strip()
+        if len(bio) > 500:
+            raise ValidationError({"bio": _("Keep the bio to 500 characters.")})
+        profile.bio = bio
+    if language is not None:
+        if language not in Profile.Language.values:
+            raise ValidationError({"language": _("Choose English or Simplified Chinese.")})
+        profile.language = language
+    if avatar is not None:
+        _validate_avatar(avatar)
+        profile.avatar = avatar
+    profile.save()
+    return profile
+
+
+def suspend_user(*, user_id: int) -> User:
+    User.objects.filter(pk=user_id, suspended_at__isnull=True).update(suspended_at=timezone.now())
+    return User.objects.get(pk=user_id)
+
+
+def lift_suspension(*, user_id: int) -> User:
+    User.objects.filter(pk=user_id).update(suspended_at=None)
+    return User.objects.get(pk=user_id)

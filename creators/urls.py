@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "creators"
+
+urlpatterns = [
+    path("settings/profile/", views.edit_profile, name="edit_profile"),
+    path("@<str:username>/", views.profile, name="profile"),
+    path("@<str:username>/followers/", views.followers, name="followers"),
+    path("@<str:username>/following/", views.following, name="following"),
+    path("@<str:username>/follow/", views.follow, name="follow"),
+    path("@<str:username>/mute/", views.mute, name="mute"),
+    path("@<str:username>/block/", views.block, name="block"),
+]

@@ -1,0 +1,142 @@
+"""Browser pages for people: profiles, follower lists, follow, mute, block and profile settings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from feed import selectors
+from feed.forms import apply_service_errors
+from feed.views import fingerprint_of, redirect_back, signed_in, stream, web_view
+from orbit.ratelimit import check_rate
+
+from . import services
+from .forms import ProfileForm
+from .models import Profile
+
+
+def _cursor(request) -> str | None:
+    return request.GET.get("cursor") or None
+
+
+@require_GET
+@web_view
+def profile(request, username: str):
+    creator = selectors.creator_profile(username=username, viewer=request.user)
+    page = selectors.creator_posts(author=creator, viewer=request.user, cursor=_cursor(request))
+    return stream(request, "creators/profile.html", page, {"creator": creator, "tab": "posts"})
+
+
+@require_GET
+@web_view
+def followers(request, username: str):
+    creator = selectors.creator_profile(username=username, viewer=request.user)
+    page = selectors.followers_of(user=creator, cursor=_cursor(request))
+    context = {"creator": creator, "tab": "followers", "person_field": "follower"}
+    return stream(request, "creators/people.html", page, context, fragment="includes/people_list.html")
+
+
+@require_GET
+@web_view
+def following(request, username: str):
+    creator = selectors.creator_profile(username=username, viewer=request.user)
+    page = selectors.followed_by(user=creator, cursor=_cursor(request))
+    context = {"creator": creator, "tab": "following", "person_field": "followee"}
+    return stream(request, "creators/people.html", page, context, fragment="includes/people_list.html")
+
+
+@require_POST
+@web_view
+@signed_in
+def follow(request, username: str):
+    check_rate(scope="follow", user=request.user)
+    fp = fingerprint_of(request)
+    if request.POST.get("action", "follow") == "unfollow":
+        services.unfollow_user(follower=request.user, username=username, fp=fp)
+    else:
+        services.follow_user(follower=request.user, username=username, fp=fp)
+    if request.htmx:
+        creator = selectors.creator_profile(username=username, viewer=request.user)
+        context = {"creator": creator, "next_url": request.POST.get("next", "")}
+        return render(request, "includes/follow_button.html", context)
+    return redirect_back(request, reverse("creators:profile", args=[username]))
+
+
+@require_POST
+@web_view
+@signed_in
+def mute(request, username: str):
+    check_rate(scope="follow", user=request.user)
+    if request.POST.get("action", "mute") == "unmute":
+        services.unmute_user(user=request.user, username=username)
+        messages.success(request, _("You will see @%(username)s again.") % {"username": username})
+    else:
+        services.mute_user(user=request.user, username=username)
+        messages.success(request, _("You will no longer see @%(username)s.") % {"username": username})
+    return redirect_back(request, reverse("creators:profile", args=[username]))
+
+
+@require_POST
+@web_view
+@signed_in
+def block(request, username: str):
+    check_rate(scope="follow", user=request.user)
+    if request.POST.get("action", "block") == "unblock":
+        services.unblock_user(user=request.user, username=username)
+        messages.success(request, _("You unblocked @%(username)s.") % {"username": username})
+    else:
+        services.block_user(user=request.user, username=username)
+        messages.success(
+            request, _("You blocked @%(username)s: neither of you sees the other.") % {"username": username}
+        )
+    return redirect_back(request, reverse("creators:profile", args=[username]))
+
+
+@require_http_methods(["GET", "POST"])
+@web_view
+@signed_in
+def edit_profile(request):
+    current = Profile.objects.filter(user=request.user).first() or Profile(user=request.user)
+    status = 200
+    if request.method == "POST":
+        form = ProfileForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                saved = services.update_profile(
+                    user=request.user,
+                    display_name=form.cleaned_data["display_name"],
+                    bio=form.cleaned_data["bio"],
+                    language=form.cleaned_data["language"],
+                    avatar=form.cleaned_data["avatar"] or None,
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                # The chosen language is the interface's from this response on.
+                translation.activate(saved.language)
+                messages.success(request, _("Your profile is saved."))
+                response = redirect("creators:profile", username=request.user.username)
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    saved.language,
+                    max_age=settings.LANGUAGE_COOKIE_AGE,
+                    path=settings.LANGUAGE_COOKIE_PATH,
+                    domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                    secure=settings.LANGUAGE_COOKIE_SECURE,
+                    httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                )
+                return response
+        status = 400
+    else:
+        form = ProfileForm(
+            initial={"display_name": current.display_name, "bio": current.bio, "language": current.language}
+        )
+    context = {"form": form, "profile": current, "max_image_mb": settings.ORBIT_MAX_IMAGE_BYTES // (1024 * 1024)}
+    return render(request, "creators/edit_profile.html", context, status=status)

@@ -1,0 +1,424 @@
+"""API views for posts, reactions, feeds, notifications and search: thin over services and selectors.
+
+Each view checks the shape of its input with a serializer, calls one service (writes) or
+selector (reads), and formats the result. Errors raised by the services (ValidationError,
+PermissionDenied, DoesNotExist) become JSON by orbit.api.exception_handler.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from orbit.api import OrbitAPIView, error_responses, valid
+
+from . import selectors, services
+from .models import Asset, Hashtag, Post
+from .serializers import (
+    CommentCreateSerializer,
+    CommentListSerializer,
+    CommentSerializer,
+    DwellRecordedSerializer,
+    DwellSerializer,
+    LikeStateSerializer,
+    MarkedReadSerializer,
+    MarkReadSerializer,
+    NotificationPageSerializer,
+    PageQuerySerializer,
+    PostCreateMultipartSerializer,
+    PostCreateSerializer,
+    PostPageSerializer,
+    PostSerializer,
+    PostUpdateSerializer,
+    ReportCreateSerializer,
+    ReportSerializer,
+    SearchQuerySerializer,
+    SearchResultSerializer,
+    ShareCreateSerializer,
+    ShareSerializer,
+    TradeClickSerializer,
+    ViewRecordedSerializer,
+)
+
+DEVICE_HEADER = "X-Orbit-Device"
+
+POST_ID = OpenApiParameter("post_id", int, OpenApiParameter.PATH, description="The post's id.")
+
+
+def page_query(request) -> dict:
+    query = valid(PageQuerySerializer, request.query_params)
+    return {"cursor": query.get("cursor") or None, "size": query["size"]}
+
+
+def fingerprint_of(request) -> str:
+    """Salted hash of the client's IP and the device id an app may send in X-Orbit-Device."""
+    device = request.headers.get(DEVICE_HEADER, "")[:64]
+    return services.fingerprint(ip=request.META.get("REMOTE_ADDR"), device_id=device)
+
+
+def post_body(request, post_id: int) -> dict:
+    """A post as the API shows it, loaded with everything its card needs."""
+    post = selectors.post_page(post_id=post_id, viewer=request.user)
+    return PostSerializer(post, context={"request": request}).data
+
+
+def post_page_response(request, page: selectors.Page) -> Response:
+    return Response(PostPageSerializer(page, context={"request": request}).data)
+
+
+# --- Posts ------------------------------------------------------------------------------
+
+
+class PostListView(OrbitAPIView):
+    throttle_scope = "post"
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        operation_id="posts_list",
+        summary="Latest posts",
+        description="Published posts, newest first, without people you muted or blocked. Keyset pages.",
+        parameters=[PageQuerySerializer],
+        responses={200: PostPageSerializer, **error_responses(400)},
+        tags=["posts"],
+    )
+    def get(self, request):
+        return post_page_response(request, selectors.latest_posts(viewer=request.user, **page_query(request)))
+
+    @extend_schema(
+        summary="Publish a post",
+        description=(
+            "JSON, or multipart to attach images (then send `trade_card` as a JSON-encoded part). "
+            "Throttled per user (scope `post`)."
+        ),
+        request={"application/json": PostCreateSerializer, "multipart/form-data": PostCreateMultipartSerializer},
+        responses={201: PostSerializer, **error_responses(400, 401, 403, 429)},
+        tags=["posts"],
+    )
+    def post(self, request):
+        multipart = request.content_type.startswith("multipart/")
+        data = valid(PostCreateMultipartSerializer if multipart else PostCreateSerializer, request.data)
+        card = data.get("trade_card")
+        post = services.publish_post(
+            author=request.user,
+            body=data["body"],
+            content_type=data["content_type"],
+            language=data.get("language"),
+            images=data.get("images") or [],
+            trade_card=services.TradeCardInput(**card) if card else None,
+        )
+        return Response(post_body(request, post.pk), status=status.HTTP_201_CREATED)
+
+
+class PostDetailView(OrbitAPIView):
+    @extend_schema(
+        summary="A post",
+        parameters=[POST_ID],
+        responses={200: PostSerializer, **error_responses(403, 404)},
+        tags=["posts"],
+    )
+    def get(self, request, post_id: int):
+        post = services.readable_post(viewer=request.user, post_id=post_id)
+        return Response(post_body(request, post.pk))
+
+    @extend_schema(
+        summary="Edit your post",
+        description="The previous text is kept as a revision and the post is marked edited.",
+        parameters=[POST_ID],
+        request=PostUpdateSerializer,
+        responses={200: PostSerializer, **error_responses(400, 401, 403, 404)},
+        tags=["posts"],
+    )
+    def patch(self, request, post_id: int):
+        data = valid(PostUpdateSerializer, request.data)
+        body = data.get("body")
+        if body is None:
+            body = services.readable_post(viewer=request.user, post_id=post_id).body
+        services.edit_post(editor=request.user, post_id=post_id, body=body, content_type=data.get("content_type"))
+        return Response(post_body(request, post_id))
+
+    @extend_schema(
+        summary="Delete your post",
+        parameters=[POST_ID],
+        responses={204: None, **error_responses(401, 403, 404)},
+        tags=["posts"],
+    )
+    def delete(self, request, post_id: int):
+        services.delete_post(actor=request.user, post_id=post_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LikeView(OrbitAPIView):
+    throttle_scope = "react"
+
+    @staticmethod
+    def _state(post_id: int, *, liked: bool) -> Response:
+        count = Post.objects.filter(pk=post_id).values_list("like_count", flat=True).first() or 0
+        return Response({"liked": liked, "like_count": count})
+
+    @extend_schema(
+        summary="Like a post",
+        description="Liking twice counts once.",
+        parameters=[POST_ID],
+        request=None,
+        responses={200: LikeStateSerializer, **error_responses(401, 403, 404, 429)},
+        tags=["reactions"],
+    )
+    def post(self, request, post_id: int):
+        services.like_post(user=request.user, post_id=post_id, fp=fingerprint_of(request))
+        return self._state(post_id, liked=True)
+
+    @extend_schema(
+        summary="Unlike a post",
+        parameters=[POST_ID],
+        request=None,
+        responses={200: LikeStateSerializer, **error_responses(401, 403, 404, 429)},
+        tags=["reactions"],
+    )
+    def delete(self, request, post_id: int):
+        services.unlike_post(user=request.user, post_id=post_id, fp=fingerprint_of(request))
+        return self._state(post_id, liked=False)
+
+
+class CommentsView(OrbitAPIView):
+    throttle_scope = "comment"
+
+    @extend_schema(
+        summary="Comments on a post",
+        description="Top-level comments oldest first, each with its replies (one level).",
+        parameters=[POST_ID],
+        responses={200: CommentListSerializer, **error_responses(403, 404)},
+        tags=["reactions"],
+    )
+    def get(self, request, post_id: int):
+        post = services.readable_post(viewer=request.user, post_id=post_id)
+        comments = selectors.post_comments(post=post, viewer=request.user)
+        return Response(CommentListSerializer({"results": comments}, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Comment on a post, or reply to a comment",
+        description="Throttled per user (scope `comment`).",
+        parameters=[POST_ID],
+        request=CommentCreateSerializer,
+        responses={201: CommentSerializer, **error_responses(400, 401, 403, 404, 429)},
+        tags=["reactions"],
+    )
+    def post(self, request, post_id: int):
+        data = valid(CommentCreateSerializer, request.data)
+        comment = services.comment_on_post(
+            author=request.user,
+            post_id=post_id,
+            body=data["body"],
+            parent_id=data.get("parent"),
+            fp=fingerprint_of(request),
+        )
+        return Response(CommentSerializer(comment, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class ShareView(OrbitAPIView):
+    throttle_scope = "react"
+
+    @extend_schema(
+        summary="Make a share link",
+        parameters=[POST_ID],
+        request=ShareCreateSerializer,
+        responses={201: ShareSerializer, **error_responses(400, 401, 403, 404, 429)},
+        tags=["reactions"],
+    )
+    def post(self, request, post_id: int):
+        data = valid(ShareCreateSerializer, request.data)
+        share = services.share_post(
+            user=request.user, post_id=post_id, channel=data["channel"], fp=fingerprint_of(request)
+        )
+        url = request.build_absolute_uri(reverse("feed:open_share", args=[share.code]))
+        return Response({"code": share.code, "url": url}, status=status.HTTP_201_CREATED)
+
+
+class ReportView(OrbitAPIView):
+    throttle_scope = "react"
+
+    @extend_schema(
+        summary="Report a post to the moderators",
+        description="Once per post; your own posts cannot be reported.",
+        parameters=[POST_ID],
+        request=ReportCreateSerializer,
+        responses={201: ReportSerializer, **error_responses(400, 401, 403, 404, 429)},
+        tags=["reactions"],
+    )
+    def post(self, request, post_id: int):
+        data = valid(ReportCreateSerializer, request.data)
+        report = services.report_post(
+            reporter=request.user, post_id=post_id, reason=data["reason"], details=data["details"]
+        )
+        return Response(
+            {"id": report.pk, "reason": report.reason, "status": report.status}, status=status.HTTP_201_CREATED
+        )
+
+
+class TradeClickView(OrbitAPIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Follow a trade card's Trade button",
+        description=(
+            "Records a trade click and returns the exchange's page for the card's instrument. "
+            "Only listed instruments get a URL; there is no open redirect."
+        ),
+        parameters=[POST_ID],
+        request=None,
+        responses={200: TradeClickSerializer, **error_responses(400, 403, 404)},
+        tags=["engagement"],
+    )
+    def post(self, request, post_id: int):
+        url = services.trade_redirect_url(viewer=request.user, post_id=post_id, fp=fingerprint_of(request))
+        return Response({"url": url})
+
+
+class ViewView(OrbitAPIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Record that a post was seen",
+        description="Counted at most once per viewer, post and day.",
+        parameters=[POST_ID],
+        request=None,
+        responses={200: ViewRecordedSerializer, **error_responses(403, 404)},
+        tags=["engagement"],
+    )
+    def post(self, request, post_id: int):
+        post = services.readable_post(viewer=request.user, post_id=post_id)
+        recorded = services.record_view(viewer=request.user, post=post, fp=fingerprint_of(request))
+        return Response({"recorded": recorded})
+
+
+class DwellView(OrbitAPIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Report time spent on posts",
+        description="A batch of at most 50 items; each is capped at 30 minutes; unknown posts are skipped.",
+        request=DwellSerializer,
+        responses={200: DwellRecordedSerializer, **error_responses(400)},
+        tags=["engagement"],
+    )
+    def post(self, request):
+        data = valid(DwellSerializer, request.data)
+        recorded = services.record_dwell(viewer=request.user, items=data["items"], fp=fingerprint_of(request))
+        return Response({"recorded": recorded})
+
+
+# --- Feeds ------------------------------------------------------------------------------
+
+
+class FollowingFeedView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Posts of people you follow",
+        parameters=[PageQuerySerializer],
+        responses={200: PostPageSerializer, **error_responses(400, 401)},
+        tags=["feeds"],
+    )
+    def get(self, request):
+        return post_page_response(request, selectors.following_posts(viewer=request.user, **page_query(request)))
+
+
+class LatestFeedView(OrbitAPIView):
+    @extend_schema(
+        summary="Latest posts (the same as GET /posts/)",
+        parameters=[PageQuerySerializer],
+        responses={200: PostPageSerializer, **error_responses(400)},
+        tags=["feeds"],
+    )
+    def get(self, request):
+        return post_page_response(request, selectors.latest_posts(viewer=request.user, **page_query(request)))
+
+
+class AssetPostsView(OrbitAPIView):
+    @extend_schema(
+        summary="Posts about an asset ($BTC)",
+        parameters=[
+            OpenApiParameter("symbol", str, OpenApiParameter.PATH, description="e.g. BTC"),
+            PageQuerySerializer,
+        ],
+        responses={200: PostPageSerializer, **error_responses(400, 404)},
+        tags=["feeds"],
+    )
+    def get(self, request, symbol: str):
+        query = page_query(request)
+        if not Asset.objects.filter(symbol=symbol.upper()).exists():
+            raise Asset.DoesNotExist(_("There is no asset $%(symbol)s.") % {"symbol": symbol.upper()})
+        return post_page_response(request, selectors.asset_posts(symbol=symbol, viewer=request.user, **query))
+
+
+class HashtagPostsView(OrbitAPIView):
+    @extend_schema(
+        summary="Posts with a hashtag",
+        parameters=[
+            OpenApiParameter("name", str, OpenApiParameter.PATH, description="Without the #, e.g. defi"),
+            PageQuerySerializer,
+        ],
+        responses={200: PostPageSerializer, **error_responses(400, 404)},
+        tags=["feeds"],
+    )
+    def get(self, request, name: str):
+        query = page_query(request)
+        if not Hashtag.objects.filter(name=name.lower()).exists():
+            raise Hashtag.DoesNotExist(_("No post uses #%(name)s yet.") % {"name": name.lower()})
+        return post_page_response(request, selectors.hashtag_posts(name=name, viewer=request.user, **query))
+
+
+# --- Notifications and search ---------------------------------------------------------------
+
+
+class NotificationsView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Your notifications",
+        description="Likes, comments, replies, follows and mentions, newest first, with the unread count.",
+        parameters=[PageQuerySerializer],
+        responses={200: NotificationPageSerializer, **error_responses(400, 401)},
+        tags=["notifications"],
+    )
+    def get(self, request):
+        page = selectors.notifications_for(user=request.user, **page_query(request))
+        unread = selectors.unread_notification_count(user=request.user)
+        body = {"items": page.items, "next_cursor": page.next_cursor, "unread_count": unread}
+        return Response(NotificationPageSerializer(body, context={"request": request}).data)
+
+
+class NotificationsReadView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Mark notifications read",
+        request=MarkReadSerializer,
+        responses={200: MarkedReadSerializer, **error_responses(400, 401)},
+        tags=["notifications"],
+    )
+    def post(self, request):
+        data = valid(MarkReadSerializer, request.data)
+        marked = services.mark_notifications_read(user=request.user, up_to=data.get("up_to"))
+        return Response({"marked": marked, "unread_count": selectors.unread_notification_count(user=request.user)})
+
+
+class SearchView(OrbitAPIView):
+    @extend_schema(
+        summary="Search posts and people",
+        description="Posts matching every English word and Chinese phrase, best first; people by name.",
+        parameters=[SearchQuerySerializer],
+        responses={200: SearchResultSerializer, **error_responses(400)},
+        tags=["search"],
+    )
+    def get(self, request):
+        query = valid(SearchQuerySerializer, request.query_params)["q"]
+        results = {
+            "posts": selectors.search_posts(query=query, viewer=request.user),
+            "people": selectors.search_people(query=query),
+        }
+        return Response(SearchResultSerializer(results, context={"request": request}).data)

@@ -1,0 +1,117 @@
+"""Browser forms: they check the shape of what was typed; the rules live in feed.services."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import PostType, Report, TradeCard
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field if the form has one, else on top."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+class PostTypeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, post_type):
+        return post_type.name_zh if (get_language() or "").startswith("zh") else post_type.name_en
+
+
+class MultipleImageInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """Up to four files in one input; whether each is an image Orbit accepts is the service's check."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleImageInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+def _content_types():
+    return PostType.objects.filter(is_active=True)
+
+
+class PostBodyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Post"),
+        widget=forms.Textarea(attrs={"rows": 8, "placeholder": _("What is moving the market? Markdown works.")}),
+        # The service enforces the limit with its own message; this only stops absurd uploads early.
+        max_length=services.MAX_POST_CHARS * 2,
+        required=False,
+        strip=False,
+    )
+    content_type = PostTypeChoiceField(
+        label=_("Content type"), queryset=_content_types(), to_field_name="slug", empty_label=None
+    )
+
+
+class ComposeForm(PostBodyForm):
+    images = MultipleImageField(label=_("Images (up to four)"), required=False)
+    instrument = forms.CharField(
+        label=_("Instrument"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "BTC-USDT", "autocapitalize": "characters"}),
+    )
+    side = forms.ChoiceField(label=_("Side"), choices=[("", "—"), *TradeCard.Side.choices], required=False)
+    entry_price = forms.DecimalField(label=_("Entry price"), required=False, max_digits=24, decimal_places=8)
+    exit_price = forms.DecimalField(label=_("Exit price"), required=False, max_digits=24, decimal_places=8)
+    mark_price = forms.DecimalField(label=_("Mark price"), required=False, max_digits=24, decimal_places=8)
+    leverage = forms.DecimalField(label=_("Leverage"), required=False, max_digits=6, decimal_places=2)
+    pnl_percent = forms.DecimalField(label=_("PnL %"), required=False, max_digits=10, decimal_places=2)
+
+    TRADE_FIELDS = ("instrument", "side", "entry_price", "exit_price", "mark_price", "leverage", "pnl_percent")
+
+    def trade_card(self) -> services.TradeCardInput | None:
+        data = self.cleaned_data
+        if not any(data.get(name) not in (None, "") for name in self.TRADE_FIELDS):
+            return None
+        return services.TradeCardInput(
+            instrument=data.get("instrument") or "",
+            side=data.get("side") or "",
+            entry_price=data.get("entry_price"),
+            exit_price=data.get("exit_price"),
+            mark_price=data.get("mark_price"),
+            leverage=data.get("leverage") or 1,
+            pnl_percent=data.get("pnl_percent"),
+        )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label=_("Comment"),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Add a comment")}),
+        max_length=services.MAX_COMMENT_CHARS * 2,
+        required=False,
+    )
+    parent = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class ReportForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=Report.Reason.choices)
+    details = forms.CharField(
+        label=_("Details (optional)"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000, required=False
+    )
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        max_length=200,
+        required=False,
+        widget=forms.SearchInput(attrs={"placeholder": _("Search posts and people")}),
+    )

@@ -1,0 +1,366 @@
+"""The API's shapes for posts, comments, reactions and notifications.
+
+Input serializers check shape (types, lengths, choices, finite decimals); the rules (who may do
+what, which instruments trade, what an image is) live in feed/services.py. Output serializers
+only format what the selectors loaded: the list items are written out by hand, because a feed
+page formats hundreds of fields and DRF's field-by-field machinery costs more than the query.
+The declared fields document the shape in the OpenAPI schema, and the schema test holds the two
+together.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from django.db import DatabaseError
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from rest_framework import serializers
+from rest_framework.utils import html
+
+from creators.serializers import UserCardSerializer, file_url
+from orbit.api import NamedChoiceField
+
+from .models import Notification, Post, PostType, Report, TradeCard
+
+MAX_ID = 2**63 - 1  # PostgreSQL bigint: larger ids cannot exist and must not reach a query
+_datetime = serializers.DateTimeField()
+
+
+def _decimal(value: Decimal | None) -> str | None:
+    # format(…, "f"), not str(): str(Decimal("0.00000001")) is "1E-8".
+    return None if value is None else format(value, "f")
+
+
+def _moment(value) -> str | None:
+    return None if value is None else _datetime.to_representation(value)
+
+
+# --- Output ---------------------------------------------------------------------------
+
+
+class TradeCardSerializer(serializers.Serializer):
+    instrument = serializers.CharField(help_text="e.g. BTC-USDT or ETH-USDT-SWAP")
+    side = serializers.ChoiceField(choices=TradeCard.Side.choices)
+    entry_price = serializers.DecimalField(max_digits=24, decimal_places=8)
+    exit_price = serializers.DecimalField(max_digits=24, decimal_places=8, allow_null=True)
+    mark_price = serializers.DecimalField(max_digits=24, decimal_places=8, allow_null=True)
+    leverage = serializers.DecimalField(max_digits=6, decimal_places=2)
+    pnl_percent = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+
+    def to_representation(self, card):
+        return {
+            "instrument": card.instrument,
+            "side": card.side,
+            "entry_price": _decimal(card.entry_price),
+            "exit_price": _decimal(card.exit_price),
+            "mark_price": _decimal(card.mark_price),
+            "leverage": _decimal(card.leverage),
+            "pnl_percent": _decimal(card.pnl_percent),
+        }
+
+
+class PostSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField(help_text="The post's page in the browser.")
+    author = UserCardSerializer()
+    content_type = serializers.CharField(help_text="Slug of the content type, e.g. analysis.")
+    language = NamedChoiceField(enum_name="PostLanguageEnum", choices=Post.Language.choices)
+    status = serializers.ChoiceField(
+        choices=Post.Status.choices, help_text="Always published, except an author's own post hidden by moderation."
+    )
+    body = serializers.CharField(help_text="The Markdown the author wrote.")
+    body_html = serializers.CharField(help_text="Sanitized HTML rendering of the body; safe to display as is.")
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    like_count = serializers.IntegerField()
+    comment_count = serializers.IntegerField()
+    liked = serializers.BooleanField(help_text="The viewer likes this post (false when signed out).")
+    assets = serializers.ListField(child=serializers.CharField(), help_text="Cashtag symbols, e.g. BTC.")
+    images = serializers.ListField(child=serializers.URLField())
+    trade_card = TradeCardSerializer(allow_null=True)
+
+    def to_representation(self, post):
+        request = self.context.get("request")
+        page = reverse("feed:post", args=[post.pk])
+        card = getattr(post, "trade_card", None)
+        return {
+            "id": post.pk,
+            "url": request.build_absolute_uri(page) if request is not None else page,
+            "author": UserCardSerializer(context=self.context).to_representation(post.author),
+            "content_type": post.content_type_id,
+            "language": post.language,
+            "status": post.status,
+            "body": post.body,
+            "body_html": post.body_html,
+            "created_at": _moment(post.created_at),
+            "edited_at": _moment(post.edited_at),
+            "like_count": post.like_count,
+            "comment_count": post.comment_count,
+            "liked": bool(getattr(post, "liked", False)),
+            "assets": [asset.symbol for asset in post.assets.all()],
+            "images": [file_url(image.image, self.context) for image in post.images.all()],
+            "trade_card": TradeCardSerializer().to_representation(card) if card is not None else None,
+        }
+
+
+class PostPageSerializer(serializers.Serializer):
+    results = PostSerializer(many=True, source="items")
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `?cursor=` for the next page; null on the last page."
+    )
+
+
+class CommentReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = UserCardSerializer()
+    body = serializers.CharField(help_text="Plain text: escape it before showing it as HTML.")
+    parent = serializers.IntegerField(allow_null=True, help_text="The top-level comment this answers.")
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, comment):
+        return {
+            "id": comment.pk,
+            "author": UserCardSerializer(context=self.context).to_representation(comment.author),
+            "body": comment.body,
+            "parent": comment.parent_id,
+            "created_at": _moment(comment.created_at),
+        }
+
+
+class CommentSerializer(CommentReplySerializer):
+    replies = CommentReplySerializer(many=True, help_text="Answers to this comment, oldest first (one level).")
+
+    def to_representation(self, comment):
+        reply = CommentReplySerializer(context=self.context)
+        replies = comment.replies.all() if comment.parent_id is None else []
+        return {**super().to_representation(comment), "replies": [reply.to_representation(r) for r in replies]}
+
+
+class CommentListSerializer(serializers.Serializer):
+    results = CommentSerializer(many=True, help_text="Top-level comments, oldest first.")
+
+
+class NotificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    verb = serializers.ChoiceField(choices=Notification.Verb.choices)
+    text = serializers.CharField(help_text="What happened, in the reader's language, e.g. 'liked your post'.")
+    actor = UserCardSerializer()
+    post = serializers.IntegerField(allow_null=True)
+    comment = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    read = serializers.BooleanField()
+
+    def to_representation(self, notification):
+        return {
+            "id": notification.pk,
+            "verb": notification.verb,
+            "text": str(notification.get_verb_display()),
+            "actor": UserCardSerializer(context=self.context).to_representation(notification.actor),
+            "post": notification.post_id,
+            "comment": notification.comment_id,
+            "created_at": _moment(notification.created_at),
+            "read": notification.read_at is not None,
+        }
+
+
+class NotificationPageSerializer(serializers.Serializer):
+    results = NotificationSerializer(many=True, source="items")
+    next_cursor = serializers.CharField(allow_null=True)
+    unread_count = serializers.IntegerField()
+
+
+class LikeStateSerializer(serializers.Serializer):
+    liked = serializers.BooleanField()
+    like_count = serializers.IntegerField()
+
+
+class ShareSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    url = serializers.URLField(help_text="The share link; each opening is recorded and credits the sharer.")
+
+
+class ReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=Report.Reason.choices)
+    status = serializers.ChoiceField(choices=Report.Status.choices)
+
+
+class TradeClickSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="The exchange's trade page for the card's instrument; send the reader there.")
+
+
+class ViewRecordedSerializer(serializers.Serializer):
+    recorded = serializers.BooleanField(help_text="False when this viewer's view was already counted today.")
+
+
+class DwellRecordedSerializer(serializers.Serializer):
+    recorded = serializers.IntegerField(help_text="How many posts' time was recorded.")
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    marked = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+
+
+class SearchResultSerializer(serializers.Serializer):
+    posts = PostSerializer(many=True)
+    people = UserCardSerializer(many=True)
+
+
+# --- Input ----------------------------------------------------------------------------
+
+
+class PageQuerySerializer(serializers.Serializer):
+    cursor = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="The `next_cursor` of the previous page; omit for the first page.",
+    )
+    size = serializers.IntegerField(required=False, min_value=1, max_value=50, default=20)
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=200, allow_blank=True, help_text="English words and/or Chinese text.")
+
+
+class DecimalInputField(serializers.DecimalField):
+    """A decimal sent as a string ("64250.5") or a JSON number. NaN and infinities are refused
+    (by DRF's DecimalField; the JSON parser refuses the bare NaN and Infinity literals)."""
+
+
+class DecimalInputFieldSchema(OpenApiSerializerFieldExtension):
+    # DRF's own decimal schema lets an empty string match its pattern; document the exact form.
+    target_class = DecimalInputField
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        sign = "-?" if field.min_value is None or field.min_value < 0 else ""
+        whole = field.max_digits - field.decimal_places
+        return {
+            "type": "string",
+            "format": "decimal",
+            "pattern": rf"^{sign}\d{{1,{whole}}}(\.\d{{1,{field.decimal_places}}})?$",
+            "example": "1.5",
+        }
+
+
+PRICE = {
+    "max_digits": 24,
+    "decimal_places": 8,
+    "min_value": Decimal("0.00000001"),
+    "error_messages": {"min_value": gettext_lazy("Prices must be above zero.")},
+}
+
+
+class TradeCardInputSerializer(serializers.Serializer):
+    instrument = serializers.CharField(max_length=32, help_text="A listed asset and a quote: BTC-USDT, ETH-USDT-SWAP.")
+    side = serializers.ChoiceField(choices=TradeCard.Side.choices)
+    entry_price = DecimalInputField(**PRICE)
+    exit_price = DecimalInputField(**PRICE, required=False, allow_null=True)
+    mark_price = DecimalInputField(**PRICE, required=False, allow_null=True)
+    leverage = DecimalInputField(
+        max_digits=6, decimal_places=2, min_value=Decimal(1), max_value=Decimal(200), required=False, default=Decimal(1)
+    )
+    pnl_percent = DecimalInputField(max_digits=10, decimal_places=2, required=False, allow_null=True)
+
+    def get_value(self, dictionary):
+        # In a multipart form the card arrives as one part holding JSON (OpenAPI's default encoding
+        # of an object property); in a JSON body it is an object already.
+        if html.is_html_input(dictionary) and isinstance(dictionary.get(self.field_name), str):
+            raw = dictionary[self.field_name]
+            try:
+                return json.loads(raw) if raw.strip() else None
+            except ValueError:
+                return raw  # refused below as "expected a dictionary"
+        return super().get_value(dictionary)
+
+
+class ContentTypeField(serializers.CharField):
+    """A content type slug. Operators add types in admin, so the service checks it against the
+    database (its refusal lists the choices); the schema lists the active ones when it can."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=32, **kwargs)
+
+
+class ContentTypeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = ContentTypeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        try:
+            slugs = list(PostType.objects.filter(is_active=True).values_list("slug", flat=True))
+        except DatabaseError:  # the schema is also built without a database (manage.py check --deploy)
+            slugs = []
+        schema = {"type": "string", "maxLength": 32, "description": "e.g. analysis, education, trade_share"}
+        return {**schema, "enum": slugs} if slugs else schema
+
+
+class PostCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10_000, help_text="Markdown with $CASHTAGS, #hashtags and @mentions.")
+    content_type = ContentTypeField()
+    language = NamedChoiceField(
+        enum_name="PostLanguageEnum",
+        choices=Post.Language.choices,
+        required=False,
+        help_text="Guessed from the text when omitted.",
+    )
+    trade_card = TradeCardInputSerializer(required=False, allow_null=True)
+
+
+class PostCreateMultipartSerializer(PostCreateSerializer):
+    """The same fields in a multipart form (the trade card as a JSON-encoded part), with images."""
+
+    images = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        max_length=4,
+        help_text="Up to four JPEG, PNG, GIF or WebP images of at most 5 MB each.",
+    )
+
+
+class PostUpdateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10_000, required=False)
+    content_type = ContentTypeField(required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(_("Send a new body, a new content_type, or both."))
+        return attrs
+
+
+class CommentCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=2_000, help_text="Plain text.")
+    parent = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_ID, help_text="Id of the comment this answers."
+    )
+
+
+class ShareCreateSerializer(serializers.Serializer):
+    channel = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, default="", help_text="Where it is shared, e.g. telegram."
+    )
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Report.Reason.choices)
+    details = serializers.CharField(max_length=1_000, required=False, allow_blank=True, default="")
+
+
+class DwellItemSerializer(serializers.Serializer):
+    post = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    ms = serializers.IntegerField(min_value=0, max_value=2**31 - 1, help_text="Milliseconds; capped at 30 minutes.")
+
+
+class DwellSerializer(serializers.Serializer):
+    items = DwellItemSerializer(many=True, max_length=50)
+
+
+class MarkReadSerializer(serializers.Serializer):
+    up_to = serializers.DateTimeField(
+        required=False, help_text="Mark only notifications created up to this moment (default: all)."
+    )

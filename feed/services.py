@@ -1,0 +1,539 @@
+"""Everything people do with posts: publish, edit, delete, react, comment, share, report, read.
+
+Views, the API, admin actions, tasks and tests all call these functions. Each checks first
+(permissions, validation: a ValidationError or PermissionDenied with a message a person can act
+on), then changes the database in one transaction, then appends to the engagement log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from creators.services import ensure_can_act, is_blocked_between
+
+from . import markdown
+from .models import (
+    Asset,
+    Comment,
+    Engagement,
+    Hashtag,
+    Like,
+    Notification,
+    Post,
+    PostImage,
+    PostRevision,
+    PostType,
+    Report,
+    Share,
+    TradeCard,
+)
+
+User = get_user_model()
+
+# Sent after commit; ranking subscribes to tag and index posts. Arguments: post_id.
+post_published = Signal()
+post_edited = Signal()
+post_removed = Signal()
+
+MAX_POST_CHARS = 10_000
+MAX_COMMENT_CHARS = 2_000
+MAX_IMAGES = 4
+QUOTES = ("USDT", "USDC", "USD")
+INSTRUMENT = re.compile(rf"^(?P<base>[A-Z0-9]{{2,20}})-(?P<quote>{'|'.join(QUOTES)})(?P<swap>-SWAP)?$")
+ALLOWED_IMAGE_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
+
+
+# --- Helpers -------------------------------------------------------------------------
+
+
+def fingerprint(*, ip: str | None, device_id: str | None) -> str:
+    """A salted hash linking events from one network and device without storing either."""
+    if not ip and not device_id:
+        return ""
+    raw = f"{settings.ORBIT_FINGERPRINT_SALT}|{ip or ''}|{device_id or ''}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _log(*, kind: int, actor, post: Post | None, creator_id: int, fp: str = "", dwell_ms: int = 0, share=None):
+    return Engagement.objects.create(
+        kind=kind,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        post=post,
+        creator_id=creator_id,
+        dwell_ms=dwell_ms,
+        fingerprint=fp,
+        share=share,
+    )
+
+
+def _clean_text(text: str, *, limit: int, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(
+            {"body": _("Write something first: an empty %(what)s cannot be posted.") % {"what": what}}
+        )
+    if len(text) > limit:
+        raise ValidationError(
+            {
+                "body": _("That %(what)s is %(length)d characters long; the limit is %(limit)d.")
+                % {"what": what, "length": len(text), "limit": limit}
+            }
+        )
+    if "\x00" in text:
+        raise ValidationError({"body": _("The text contains a NUL character; remove it and try again.")})
+    return text
+
+
+def _lookup_entities(symbols: set[str], usernames: set[str]):
+    assets = Asset.objects.filter(symbol__in=symbols, is_listed=True).values_list("symbol", flat=True)
+    users = User.objects.filter(username__iregex=_any_of(usernames)).values_list("username", flat=True)
+    return list(assets), list(users) if usernames else []
+
+
+def _any_of(names: set[str]) -> str:
+    return r"^(" + "|".join(re.escape(name) for name in sorted(names)) + r")$" if names else r"^\b$"
+
+
+def render_body(body: str) -> markdown.Rendered:
+    return markdown.render(body, lookup=_lookup_entities)
+
+
+def _post_type(slug: str) -> PostType:
+    try:
+        return PostType.objects.get(slug=slug, is_active=True)
+    except PostType.DoesNotExist:
+        choices = ", ".join(PostType.objects.filter(is_active=True).values_list("slug", flat=True))
+        raise ValidationError(
+            {
+                "content_type": _("Unknown content type %(slug)r; choose one of: %(choices)s.")
+                % {"slug": slug, "choices": choices}
+            }
+        ) from None
+
+
+# --- Trade cards ---------------------------------------------------------------------
+
+
+@dataclass
+class TradeCardInput:
+    instrument: str
+    side: str
+    entry_price: Decimal | str
+    exit_price: Decimal | str | None = None
+    mark_price: Decimal | str | None = None
+    leverage: Decimal | str = Decimal(1)
+    pnl_percent: Decimal | str | None = None
+
+
+def validate_instrument(instrument: str) -> str:
+    """Return the normalised instrument if it trades on the exchange, else raise."""
+    instrument = (instrument or "").strip().upper()
+    match = INSTRUMENT.match(instrument)
+    if not match or not Asset.objects.filter(symbol=match["base"], is_listed=True).exists():
+        raise ValidationError(
+            {
+                "instrument": _(
+                    "%(instrument)r is not an instrument of the exchange; use a listed asset and a quote, "
+                    "e.g. BTC-USDT or ETH-USDT-SWAP."
+                )
+                % {"instrument": instrument}
+            }
+        )
+    return instrument
+
+
+def _decimal(value, field: str, *, required: bool = False) -> Decimal | None:
+    if value in (None, ""):
+        if required:
+            raise ValidationError({field: _("This field is required.")})
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationError({field: _("Enter a number, such as 64250.5.")}) from None
+    if not number.is_finite():
+        raise ValidationError({field: _("Enter a finite number.")})
+    return number
+
+
+def _build_trade_card(post: Post, card: TradeCardInput) -> TradeCard:
+    if card.side not in TradeCard.Side.values:
+        raise ValidationError(
+            {"side": _("Side must be one of: %(sides)s.") % {"sides": ", ".join(TradeCard.Side.values)}}
+        )
+    trade_card = TradeCard(
+        post=post,
+        instrument=validate_instrument(card.instrument),
+        side=card.side,
+        entry_price=_decimal(card.entry_price, "entry_price", required=True),
+        exit_price=_decimal(card.exit_price, "exit_price"),
+        mark_price=_decimal(card.mark_price, "mark_price"),
+        leverage=_decimal(card.leverage, "leverage") or Decimal(1),
+        pnl_percent=_decimal(card.pnl_percent, "pnl_percent"),
+    )
+    prices = (trade_card.entry_price, trade_card.exit_price, trade_card.mark_price)
+    if any(price is not None and price <= 0 for price in prices):
+        raise ValidationError({"entry_price": _("Prices must be above zero.")})
+    if not Decimal(1) <= trade_card.leverage <= Decimal(200):
+        raise ValidationError({"leverage": _("Leverage must be between 1 and 200.")})
+    # Field limits (digits, decimal places); the checks above say it better than the constraints would.
+    trade_card.full_clean(exclude=["post"], validate_constraints=False)
+    return trade_card
+
+
+def _validate_images(images: list[UploadedFile]) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    if len(images) > MAX_IMAGES:
+        raise ValidationError({"images": _("Attach at most %(count)d images.") % {"count": MAX_IMAGES}})
+    for upload in images:
+        if upload.size > settings.ORBIT_MAX_IMAGE_BYTES:
+            raise ValidationError(
+                {
+                    "images": _("%(name)s is larger than %(mb)d MB.")
+                    % {"name": upload.name, "mb": settings.ORBIT_MAX_IMAGE_BYTES // (1024 * 1024)}
+                }
+            )
+        try:
+            with Image.open(upload) as image:
+                image.verify()
+                image_format = image.format
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise ValidationError(
+                {
+                    "images": _("%(name)s is not an image Orbit can show (JPEG, PNG, GIF or WebP).")
+                    % {"name": upload.name}
+                }
+            ) from None
+        if image_format not in ALLOWED_IMAGE_FORMATS:
+            raise ValidationError(
+                {
+                    "images": _("%(name)s is a %(format)s image; use JPEG, PNG, GIF or WebP.")
+                    % {"name": upload.name, "format": image_format}
+                }
+            )
+        upload.seek(0)
+
+
+# --- Posts ---------------------------------------------------------------------------
+
+
+def _apply_entities(post: Post, rendered: markdown.Rendered) -> None:
+    post.assets.set(Asset.objects.filter(symbol__in=rendered.cashtags))
+    tags = []
+    for name in rendered.hashtags:
+        tag, _created = Hashtag.objects.get_or_create(name=name)
+        tags.append(tag)
+    post.hashtags.set(tags)
+
+
+def _notify_mentions(post: Post, rendered: markdown.Rendered, *, already: set[str] = frozenset()) -> None:
+    mentioned = User.objects.filter(username__in=[m for m in rendered.mentions if m.lower() not in already])
+    notifications = [
+        Notification(recipient=user, actor=post.author, verb=Notification.Verb.MENTION, post=post)
+        for user in mentioned.exclude(pk=post.author_id)
+        if not is_blocked_between(user, post.author)
+    ]
+    Notification.objects.bulk_create(notifications)
+
+
+def publish_post(
+    *,
+    author,
+    body: str,
+    content_type: str,
+    language: str | None = None,
+    images: list[UploadedFile] | None = None,
+    trade_card: TradeCardInput | None = None,
+) -> Post:
+    ensure_can_act(author)
+    body = _clean_text(body, limit=MAX_POST_CHARS, what=_("post"))
+    post_type = _post_type(content_type)
+    images = images or []
+    _validate_images(images)
+    rendered = render_body(body)
+    language = language if language in Post.Language.values else _guess_language(body)
+    with transaction.atomic():
+        post = Post.objects.create(
+            author=author, content_type=post_type, body=body, body_html=rendered.html, language=language
+        )
+        if trade_card is not None:
+            _build_trade_card(post, trade_card).save()
+        for position, upload in enumerate(images):
+            PostImage.objects.create(post=post, image=upload, position=position)
+        _apply_entities(post, rendered)
+        _notify_mentions(post, rendered)
+        transaction.on_commit(lambda: post_published.send(sender=Post, post_id=post.pk))
+    return post
+
+
+def _guess_language(text: str) -> str:
+    han = sum(1 for char in text if "\u4e00" <= char <= "\u9fff")
+    return Post.Language.CHINESE if han * 4 >= len(text.replace(" ", "")) * 1 and han >= 2 else Post.Language.ENGLISH
+
+
+def _own_live_post(actor, post_id: int, *, for_update: bool = True) -> Post:
+    queryset = Post.objects.select_for_update() if for_update else Post.objects
+    post = queryset.filter(pk=post_id).first()
+    if post is None or post.status == Post.Status.DELETED:
+        raise Post.DoesNotExist(_("That post does not exist or was deleted."))
+    if post.author_id != actor.pk:
+        raise PermissionDenied(_("Only the author can change this post."))
+    return post
+
+
+def edit_post(*, editor, post_id: int, body: str, content_type: str | None = None) -> Post:
+    ensure_can_act(editor)
+    body = _clean_text(body, limit=MAX_POST_CHARS, what=_("post"))
+    post_type = _post_type(content_type) if content_type else None
+    rendered = render_body(body)
+    with transaction.atomic():
+        post = _own_live_post(editor, post_id)
+        if post.status == Post.Status.HIDDEN:
+            raise PermissionDenied(_("A post hidden by moderation cannot be edited."))
+        old_mentions = {m.lower() for m in render_body(post.body).mentions}
+        PostRevision.objects.create(post=post, body=post.body, content_type_id=post.content_type_id)
+        post.body, post.body_html, post.edited_at = body, rendered.html, timezone.now()
+        if post_type is not None:
+            post.content_type = post_type
+        post.save(update_fields=["body", "body_html", "edited_at", "content_type"])
+        _apply_entities(post, rendered)
+        _notify_mentions(post, rendered, already=old_mentions)
+        transaction.on_commit(lambda: post_edited.send(sender=Post, post_id=post.pk))
+    return post
+
+
+def delete_post(*, actor, post_id: int) -> Post:
+    with transaction.atomic():
+        post = _own_live_post(actor, post_id)
+        post.status, post.deleted_at = Post.Status.DELETED, timezone.now()
+        post.save(update_fields=["status", "deleted_at"])
+        transaction.on_commit(lambda: post_removed.send(sender=Post, post_id=post.pk))
+    return post
+
+
+def readable_post(*, viewer, post_id: int) -> Post:
+    """The post if `viewer` may read it: published, or their own, and not between blocked users."""
+    post = Post.objects.select_related("author").filter(pk=post_id).first()
+    if post is None or post.status == Post.Status.DELETED:
+        raise Post.DoesNotExist(_("That post does not exist or was deleted."))
+    own = viewer is not None and viewer.is_authenticated and viewer.pk == post.author_id
+    if post.status == Post.Status.HIDDEN and not own:
+        raise Post.DoesNotExist(_("That post was removed by moderation."))
+    if viewer is not None and viewer.is_authenticated and not own and is_blocked_between(viewer, post.author):
+        raise PermissionDenied(_("You cannot see this post."))
+    return post
+
+
+# --- Reactions -------------------------------------------------------------------------
+
+
+def _interactable(user, post_id: int) -> Post:
+    ensure_can_act(user)
+    post = readable_post(viewer=user, post_id=post_id)
+    if post.status != Post.Status.PUBLISHED:
+        raise PermissionDenied(_("This post no longer takes reactions."))
+    return post
+
+
+def like_post(*, user, post_id: int, fp: str = "") -> bool:
+    """Like once; True if this call added the like. Racing double-clicks count once."""
+    post = _interactable(user, post_id)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: the losing racer rolls back only this
+                Like.objects.create(user=user, post=post)
+        except IntegrityError:
+            return False  # already liked: the unique constraint decided the race
+        Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+        _log(kind=Engagement.Kind.LIKE, actor=user, post=post, creator_id=post.author_id, fp=fp)
+        if post.author_id != user.pk:
+            Notification.objects.create(recipient_id=post.author_id, actor=user, verb=Notification.Verb.LIKE, post=post)
+    return True
+
+
+def unlike_post(*, user, post_id: int, fp: str = "") -> bool:
+    post = readable_post(viewer=user, post_id=post_id)
+    with transaction.atomic():
+        deleted, _rows = Like.objects.filter(user=user, post=post).delete()
+        if not deleted:
+            return False
+        Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
+        _log(kind=Engagement.Kind.UNLIKE, actor=user, post=post, creator_id=post.author_id, fp=fp)
+    return True
+
+
+def comment_on_post(*, author, post_id: int, body: str, parent_id: int | None = None, fp: str = "") -> Comment:
+    post = _interactable(author, post_id)
+    body = _clean_text(body, limit=MAX_COMMENT_CHARS, what=_("comment"))
+    parent = None
+    if parent_id is not None:
+        parent = Comment.objects.filter(pk=parent_id, post=post, deleted_at__isnull=True).first()
+        if parent is None:
+            raise ValidationError({"parent": _("The comment you reply to is not on this post, or was deleted.")})
+        # One level of replies: answering a reply threads under its parent.
+        parent = parent.parent or parent
+        if is_blocked_between(author, parent.author):
+            raise PermissionDenied(_("You cannot reply to this person."))
+    with transaction.atomic():
+        comment = Comment.objects.create(post=post, author=author, parent=parent, body=body)
+        Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
+        _log(kind=Engagement.Kind.COMMENT, actor=author, post=post, creator_id=post.author_id, fp=fp)
+        recipients = {post.author_id: Notification.Verb.COMMENT}
+        if parent is not None:
+            recipients[parent.author_id] = Notification.Verb.REPLY
+        Notification.objects.bulk_create(
+            Notification(recipient_id=recipient, actor=author, verb=verb, post=post, comment=comment)
+            for recipient, verb in recipients.items()
+            if recipient != author.pk
+        )
+    return comment
+
+
+def share_post(*, user, post_id: int, channel: str = "", fp: str = "") -> Share:
+    post = _interactable(user, post_id)
+    with transaction.atomic():
+        share = Share.objects.create(user=user, post=post, code=secrets.token_urlsafe(9)[:12], channel=channel[:20])
+        _log(kind=Engagement.Kind.SHARE, actor=user, post=post, creator_id=post.author_id, fp=fp)
+    return share
+
+
+def open_share(*, code: str, viewer=None, fp: str = "") -> Post:
+    share = Share.objects.select_related("post").filter(code=code).first()
+    if share is None or share.post.status != Post.Status.PUBLISHED:
+        raise Post.DoesNotExist(_("That share link is not valid any more."))
+    _log(
+        kind=Engagement.Kind.SHARE_OPEN,
+        actor=viewer,
+        post=share.post,
+        creator_id=share.post.author_id,
+        fp=fp,
+        share=share,
+    )
+    return share.post
+
+
+def report_post(*, reporter, post_id: int, reason: str, details: str = "") -> Report:
+    ensure_can_act(reporter)
+    post = readable_post(viewer=reporter, post_id=post_id)
+    if post.author_id == reporter.pk:
+        raise ValidationError({"post": _("You cannot report your own post; delete or edit it instead.")})
+    if reason not in Report.Reason.values:
+        raise ValidationError(
+            {"reason": _("Choose a reason: %(reasons)s.") % {"reasons": ", ".join(Report.Reason.values)}}
+        )
+    details = (details or "").strip()[:1000]
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(reporter=reporter, post=post, reason=reason, details=details)
+            _log(kind=Engagement.Kind.REPORT, actor=reporter, post=post, creator_id=post.author_id)
+    except IntegrityError:
+        raise ValidationError({"post": _("You already reported this post; moderators will look at it.")}) from None
+    return report
+
+
+def hide_post_for_viewer(*, user, post_id: int) -> None:
+    """'Not interested': recorded in the log; ranking reads it."""
+    post = readable_post(viewer=user, post_id=post_id)
+    _log(kind=Engagement.Kind.HIDE, actor=user, post=post, creator_id=post.author_id)
+
+
+# --- Reading -------------------------------------------------------------------------
+
+
+def record_view(*, viewer, post: Post, fp: str = "") -> bool:
+    """At most one view per viewer, post and day (UTC); anonymous viewers by fingerprint."""
+    if viewer is not None and viewer.is_authenticated:
+        who = {"actor": viewer}
+    elif fp:
+        who = {"actor__isnull": True, "fingerprint": fp}
+    else:
+        return False
+    day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    with transaction.atomic():
+        # Serialise the check-then-insert per viewer and post with a transaction-level advisory lock.
+        key = viewer.pk if "actor" in who else int(fp[:15], 16)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [key % 2_147_483_647, post.pk % 2_147_483_647])
+        seen = Engagement.objects.filter(
+            post=post, kind=Engagement.Kind.VIEW, occurred_at__gte=day_start, **who
+        ).exists()
+        if seen:
+            return False
+        _log(kind=Engagement.Kind.VIEW, actor=viewer, post=post, creator_id=post.author_id, fp=fp)
+    return True
+
+
+MAX_DWELL_MS = 30 * 60 * 1000
+MAX_DWELL_ITEMS = 50
+
+
+def record_dwell(*, viewer, items: list[dict], fp: str = "") -> int:
+    """Time spent, as reported by the page beacon: [{"post": id, "ms": milliseconds}, …].
+
+    Each item is clamped to 30 minutes; unknown or unreadable posts are skipped. Returns rows written."""
+    if not isinstance(items, list) or len(items) > MAX_DWELL_ITEMS:
+        raise ValidationError({"items": _("Send a list of at most %(n)d items.") % {"n": MAX_DWELL_ITEMS}})
+    totals: dict[int, int] = {}
+    for item in items:
+        try:
+            post_id, ms = int(item["post"]), int(item["ms"])
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(
+                {"items": _('Each item needs a post id and milliseconds: {"post": 1, "ms": 5000}.')}
+            ) from None
+        if ms > 0:
+            totals[post_id] = min(totals.get(post_id, 0) + ms, MAX_DWELL_MS)
+    posts = Post.objects.filter(pk__in=totals, status=Post.Status.PUBLISHED).only("id", "author_id")
+    actor = viewer if viewer is not None and viewer.is_authenticated else None
+    rows = [
+        Engagement(
+            kind=Engagement.Kind.DWELL,
+            actor=actor,
+            post=post,
+            creator_id=post.author_id,
+            dwell_ms=totals[post.pk],
+            fingerprint=fp,
+        )
+        for post in posts
+    ]
+    Engagement.objects.bulk_create(rows)
+    return len(rows)
+
+
+def trade_redirect_url(*, viewer, post_id: int, fp: str = "") -> str:
+    """Record a trade click on a post's card and return where the exchange trades it."""
+    post = readable_post(viewer=viewer, post_id=post_id)
+    card = TradeCard.objects.filter(post=post).first()
+    if card is None:
+        raise Post.DoesNotExist(_("This post has no trade card."))
+    # Re-validated at click time: a delisted instrument no longer redirects anywhere.
+    instrument = validate_instrument(card.instrument)
+    _log(kind=Engagement.Kind.TRADE_CLICK, actor=viewer, post=post, creator_id=post.author_id, fp=fp)
+    return settings.EXCHANGE_TRADE_URL.format(instrument=instrument)
+
+
+# --- Notifications ---------------------------------------------------------------------
+
+
+def mark_notifications_read(*, user, up_to: timezone.datetime | None = None) -> int:
+    queryset = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if up_to is not None:
+        queryset = queryset.filter(created_at__lte=up_to)
+    return queryset.update(read_at=timezone.now())

@@ -1,0 +1,56 @@
+"""The API under /api/v1/: the OpenAPI schema, its docs, and every endpoint."""
+
+from csp.decorators import csp_update
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from creators import api as people
+from feed import api as feed
+
+from .api import not_found
+
+app_name = "api"
+
+# The docs page runs Swagger UI from its CDN. Only this page lets the browser load scripts, styles
+# and the icon from there, and inline styles for the widget; its init script comes from our own
+# origin (SpectacularSwaggerSplitView serves it as a separate file, so no inline script is needed).
+# Every other page keeps the strict policy.
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
+docs = csp_update(
+    {"script-src": [SWAGGER_CDN], "style-src": [SWAGGER_CDN, "'unsafe-inline'"], "img-src": [SWAGGER_CDN]}
+)(SpectacularSwaggerSplitView.as_view(url_name="api:schema"))
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", docs, name="docs"),
+    # Accounts and people
+    path("auth/token/", people.TokenView.as_view(), name="token"),
+    path("me/", people.MeView.as_view(), name="me"),
+    path("users/<str:username>/", people.UserDetailView.as_view(), name="user"),
+    path("users/<str:username>/posts/", people.UserPostsView.as_view(), name="user_posts"),
+    path("users/<str:username>/followers/", people.FollowersView.as_view(), name="followers"),
+    path("users/<str:username>/following/", people.FollowingView.as_view(), name="following"),
+    path("users/<str:username>/follow/", people.FollowView.as_view(), name="follow"),
+    path("users/<str:username>/mute/", people.MuteView.as_view(), name="mute"),
+    path("users/<str:username>/block/", people.BlockView.as_view(), name="block"),
+    # Posts and reactions
+    path("posts/", feed.PostListView.as_view(), name="posts"),
+    path("posts/<int:post_id>/", feed.PostDetailView.as_view(), name="post"),
+    path("posts/<int:post_id>/like/", feed.LikeView.as_view(), name="like"),
+    path("posts/<int:post_id>/comments/", feed.CommentsView.as_view(), name="comments"),
+    path("posts/<int:post_id>/share/", feed.ShareView.as_view(), name="share"),
+    path("posts/<int:post_id>/report/", feed.ReportView.as_view(), name="report"),
+    path("posts/<int:post_id>/trade-click/", feed.TradeClickView.as_view(), name="trade_click"),
+    path("posts/<int:post_id>/view/", feed.ViewView.as_view(), name="view"),
+    path("engagement/dwell/", feed.DwellView.as_view(), name="dwell"),
+    # Feeds
+    path("feed/latest/", feed.LatestFeedView.as_view(), name="latest"),
+    path("feed/following/", feed.FollowingFeedView.as_view(), name="following_feed"),
+    path("assets/<str:symbol>/posts/", feed.AssetPostsView.as_view(), name="asset_posts"),
+    path("hashtags/<str:name>/posts/", feed.HashtagPostsView.as_view(), name="hashtag_posts"),
+    # Notifications and search
+    path("notifications/", feed.NotificationsView.as_view(), name="notifications"),
+    path("notifications/read/", feed.NotificationsReadView.as_view(), name="notifications_read"),
+    path("search/", feed.SearchView.as_view(), name="search"),
+    re_path(r"^.*$", not_found),
+]

@@ -1,0 +1,52 @@
+"""Per-user rate limits for the browser's writes, at the same rates as the API's throttles.
+
+The rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] ("30/hour"), so one setting
+governs both doors. Counting is a fixed window in the shared cache: an atomic INCR per
+attempt, the key expiring with its window.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class RateLimited(Exception):
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'30/hour' -> (30, 3600); the period is named by its first letter, as DRF reads it."""
+    count, period = rate.split("/")
+    return int(count), PERIODS[period.strip()[0]]
+
+
+def check_rate(*, scope: str, user) -> None:
+    """Count one attempt of `user` in `scope`; raise RateLimited when over the scope's rate."""
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(scope)
+    if not rate or user is None or not user.is_authenticated:
+        return
+    allowed, period = parse_rate(rate)
+    now = int(time.time())
+    window = now // period
+    key = f"ratelimit:{scope}:{user.pk}:{window}"
+    # add() sets the counter only if absent, so the first attempt of a window starts it at 0.
+    cache.add(key, 0, timeout=period + 1)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=period + 1)
+        attempts = 1
+    if attempts > allowed:
+        retry_after = (window + 1) * period - now
+        raise RateLimited(
+            _("You are doing that too often. Try again in %(seconds)d seconds.") % {"seconds": retry_after},
+            retry_after,
+        )

@@ -1,0 +1,37 @@
+"""Per-user budgets for the API's writes: posting, commenting, reacting and following.
+
+A view names its budget in `throttle_scope`; the rate comes from
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope] (e.g. "30/hour"). The count is the one the
+browser's forms use (orbit.ratelimit): one budget per person, whichever door they come through,
+kept with Redis' atomic INCR. (DRF's own throttles read, append and write back a list of
+timestamps, so a burst of parallel requests all see the same list and all pass.)
+Reads are never throttled here.
+"""
+
+from __future__ import annotations
+
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.throttling import BaseThrottle
+
+from .ratelimit import RateLimited, check_rate
+
+
+class UserActionThrottle(BaseThrottle):
+    """Allow a signed-in user `limit` unsafe requests per window in the view's `throttle_scope`."""
+
+    def __init__(self):
+        self.seconds_left: int | None = None
+
+    def allow_request(self, request, view) -> bool:
+        scope = getattr(view, "throttle_scope", None)
+        if scope is None or request.method in SAFE_METHODS:
+            return True
+        try:
+            check_rate(scope=scope, user=request.user)
+        except RateLimited as exc:
+            self.seconds_left = exc.retry_after
+            return False
+        return True
+
+    def wait(self) -> int | None:
+        return self.seconds_left

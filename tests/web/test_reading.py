@@ -1,0 +1,89 @@
+"""Reading is recorded: one view per viewer, post and day, and time spent through the page beacon."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from feed.models import Engagement
+from feed.views import DEVICE_COOKIE
+from tests.factories import PostFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _views(post):
+    return Engagement.objects.filter(kind=Engagement.Kind.VIEW, post=post)
+
+
+def test_a_signed_in_reader_counts_one_view_per_post_and_day(bob_client, bob):
+    post = PostFactory()
+    for _ in range(3):
+        assert bob_client.get(reverse("feed:post", args=[post.pk])).status_code == 200
+    view = _views(post).get()
+    assert (view.actor_id, view.creator_id) == (bob.pk, post.author_id)
+    assert view.fingerprint
+
+
+def test_a_view_from_yesterday_does_not_hide_todays(bob_client, bob):
+    post = PostFactory()
+    Engagement.objects.create(
+        kind=Engagement.Kind.VIEW,
+        actor=bob,
+        post=post,
+        creator=post.author,
+        occurred_at=timezone.now() - timedelta(days=1, hours=1),
+    )
+    bob_client.get(reverse("feed:post", args=[post.pk]))
+    assert _views(post).count() == 2
+
+
+def test_anonymous_readers_are_told_apart_by_their_device_cookie(client):
+    post = PostFactory()
+    first = client.get(reverse("feed:post", args=[post.pk]))
+    assert DEVICE_COOKIE in first.cookies and first.cookies[DEVICE_COOKIE]["httponly"]
+    client.get(reverse("feed:post", args=[post.pk]))  # same device: not counted again
+    Client().get(reverse("feed:post", args=[post.pk]))  # another device
+    assert _views(post).count() == 2
+    assert not _views(post).filter(actor__isnull=False).exists()
+
+
+def test_the_post_page_carries_the_dwell_beacon_hooks(client):
+    post = PostFactory()
+    page = client.get(reverse("feed:post", args=[post.pk])).content.decode()
+    assert f'data-dwell-post="{post.pk}"' in page
+    assert f'data-dwell-url="{reverse("feed:dwell_beacon")}"' in page
+    assert 'name="csrf-token"' in page
+    assert "orbit.js" in page
+
+
+def test_the_dwell_beacon_stores_a_batch_of_time_spent(alice):
+    first, second = PostFactory(), PostFactory()
+    # The beacon is a form POST (sendBeacon cannot set headers): the CSRF token travels in the body.
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    page = browser.get(reverse("feed:post", args=[first.pk]))
+    token = page.context["csrf_token"]
+    items = [{"post": first.pk, "ms": 4200}, {"post": second.pk, "ms": 900}, {"post": first.pk, "ms": 800}]
+    response = browser.post(
+        reverse("feed:dwell_beacon"), {"csrfmiddlewaretoken": str(token), "items": json.dumps(items)}
+    )
+    assert response.status_code == 204
+    dwell = dict(Engagement.objects.filter(kind=Engagement.Kind.DWELL).values_list("post_id", "dwell_ms"))
+    assert dwell == {first.pk: 5000, second.pk: 900}
+    assert Engagement.objects.filter(kind=Engagement.Kind.DWELL, actor=alice).count() == 2
+
+
+def test_the_dwell_beacon_refuses_missing_csrf_and_bad_payloads():
+    post = PostFactory()
+    browser = Client(enforce_csrf_checks=True)
+    assert browser.post(reverse("feed:dwell_beacon"), {"items": "[]"}).status_code == 403
+    relaxed = Client()
+    assert relaxed.post(reverse("feed:dwell_beacon"), {"items": "not json"}).status_code == 400
+    too_many = json.dumps([{"post": post.pk, "ms": 1}] * 51)
+    assert relaxed.post(reverse("feed:dwell_beacon"), {"items": too_many}).status_code == 400
+    assert relaxed.get(reverse("feed:dwell_beacon")).status_code == 405
+    assert not Engagement.objects.filter(kind=Engagement.Kind.DWELL).exists()
