@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Follow, Profile, TradingProfile, User
+from .models import CreatorTitle, Follow, Profile, TradingProfile, User
 
 
 class ProfileInline(admin.StackedInline):
@@ -41,3 +41,11 @@ class TradingProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "exchange_uid"]
     list_select_related = ["user"]
     readonly_fields = [f.name for f in TradingProfile._meta.fields]
+
+
+@admin.register(CreatorTitle)
+class CreatorTitleAdmin(admin.ModelAdmin):
+    """Operators set the stages; `refresh_titles` (hourly in beat) hands them out."""
+
+    list_display = ["slug", "name_en", "name_zh", "min_followers", "is_active"]
+    list_editable = ["name_en", "name_zh", "min_followers", "is_active"]

@@ -21,6 +21,24 @@ class User(AbstractUser):
         return self.username
 
 
+class CreatorTitle(models.Model):
+    """A creator stage shown as a badge; operators set the names and the follower threshold."""
+
+    slug = models.SlugField(primary_key=True, max_length=32)
+    name_en = models.CharField(_("English name"), max_length=40)
+    name_zh = models.CharField(_("Chinese name"), max_length=40)
+    min_followers = models.PositiveIntegerField(_("followers needed"), default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["min_followers", "slug"]
+        verbose_name = _("creator title")
+        verbose_name_plural = _("creator titles")
+
+    def __str__(self):
+        return self.name_en
+
+
 class Profile(models.Model):
     class Language(models.TextChoices):
         ENGLISH = "en", _("English")
@@ -31,6 +49,10 @@ class Profile(models.Model):
     bio = models.TextField(_("bio"), max_length=500, blank=True)
     avatar = models.ImageField(_("avatar"), upload_to="avatars/%Y/%m/", blank=True)
     language = models.CharField(_("language"), max_length=8, choices=Language, default=Language.ENGLISH)
+    # Earned, never chosen: set only by creators.services.refresh_creator_titles.
+    title = models.ForeignKey(
+        CreatorTitle, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

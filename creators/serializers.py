@@ -47,6 +47,17 @@ class UserPageSerializer(serializers.Serializer):
     )
 
 
+class CreatorTitleSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name_en = serializers.CharField()
+    name_zh = serializers.CharField()
+
+
+def _title(profile) -> dict | None:
+    title = getattr(profile, "title", None)
+    return None if title is None else {"slug": title.slug, "name_en": title.name_en, "name_zh": title.name_zh}
+
+
 class ProfileSerializer(serializers.Serializer):
     """A creator's public profile with counts and the viewer's relation to them."""
 
@@ -57,6 +68,7 @@ class ProfileSerializer(serializers.Serializer):
     date_joined = serializers.DateTimeField()
     followers_count = serializers.IntegerField()
     following_count = serializers.IntegerField()
+    title = CreatorTitleSerializer(allow_null=True, help_text="The creator stage earned by followers, if any.")
     is_following = serializers.BooleanField(help_text="The viewer follows this person (false when signed out).")
     is_muted = serializers.BooleanField(help_text="The viewer muted this person.")
     is_blocked = serializers.BooleanField(help_text="The viewer blocked this person.")
@@ -69,6 +81,7 @@ class ProfileSerializer(serializers.Serializer):
             "date_joined": serializers.DateTimeField().to_representation(user.date_joined),
             "followers_count": user.follower_count,
             "following_count": user.following_count,
+            "title": _title(profile),
             "is_following": bool(getattr(user, "followed_by_viewer", False)),
             "is_muted": bool(getattr(user, "muted_by_viewer", False)),
             "is_blocked": bool(getattr(user, "blocked_by_viewer", False)),

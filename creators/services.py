@@ -11,12 +11,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Block, Follow, Mute, Profile, User
+from .models import Block, CreatorTitle, Follow, Mute, Profile, User
 
 # Arguments: follower, followee, fp (fingerprint). Sent inside the transaction.
 user_followed = Signal()
@@ -162,3 +163,23 @@ def suspend_user(*, user_id: int) -> User:
 def lift_suspension(*, user_id: int) -> User:
     User.objects.filter(pk=user_id).update(suspended_at=None)
     return User.objects.get(pk=user_id)
+
+
+def refresh_creator_titles() -> int:
+    """Give every profile the highest active title whose follower threshold it meets; returns
+    profiles changed. Idempotent: run by Celery beat and after operators edit the thresholds."""
+    followers = (
+        Follow.objects.filter(followee=OuterRef(OuterRef("pk"))).values("followee").annotate(n=Count("*")).values("n")
+    )
+    deserved = (
+        CreatorTitle.objects.filter(is_active=True, min_followers__lte=Coalesce(Subquery(followers), 0))
+        .order_by("-min_followers")
+        .values("slug")[:1]
+    )
+    with transaction.atomic():
+        return (
+            Profile.objects.annotate(deserved=Subquery(deserved))
+            .exclude(title_id__isnull=False, title_id=F("deserved"))
+            .exclude(title_id__isnull=True, deserved__isnull=True)
+            .update(title_id=Subquery(deserved))
+        )

@@ -85,7 +85,7 @@ def _post_cards(viewer) -> QuerySet[Post]:
         Post.objects.filter(status=Post.Status.PUBLISHED, author__suspended_at__isnull=True)
         # The search document is for the index only; no page shows it, and it is bigger than the body.
         .defer("search_vector")
-        .select_related("author__profile", "content_type", "trade_card")
+        .select_related("author__profile__title", "content_type", "trade_card")
         .prefetch_related("assets", "images")
     )
     if viewer is not None and viewer.is_authenticated:
@@ -193,7 +193,7 @@ def post_page(*, post_id: int, viewer=None) -> Post:
     queryset = (
         Post.objects.filter(pk=post_id)
         .defer("search_vector")
-        .select_related("author__profile", "content_type", "trade_card")
+        .select_related("author__profile__title", "content_type", "trade_card")
         .prefetch_related("assets", "hashtags", "images")
         .annotate(revision_count=_count_of(PostRevision.objects.filter(post=OuterRef("pk")), "post"))
     )
@@ -210,7 +210,7 @@ def creator_profile(*, username: str, viewer=None):
     viewer, whether they follow, mute or block them (or are blocked by them), in one query."""
     queryset = (
         User.objects.filter(username__iexact=username, is_active=True)
-        .select_related("profile")
+        .select_related("profile__title")
         .annotate(
             follower_count=_count_of(Follow.objects.filter(followee=OuterRef("pk")), "followee"),
             following_count=_count_of(Follow.objects.filter(follower=OuterRef("pk")), "follower"),

@@ -143,6 +143,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="orbit")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    "refresh-creator-titles": {"task": "creators.tasks.refresh_creator_titles", "schedule": 3600.0},
     "worker-heartbeat": {
         "task": "orbit.tasks.record_worker_heartbeat",
         "schedule": 30.0,

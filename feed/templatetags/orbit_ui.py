@@ -25,7 +25,7 @@ def price(value):
 
 @register.filter
 def type_name(post_type):
-    """A content type's name in the reader's language."""
+    """A content type's or creator title's name in the reader's language."""
     if post_type is None:
         return ""
     return post_type.name_zh if (get_language() or "").startswith("zh") else post_type.name_en

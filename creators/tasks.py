@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="creators.tasks.refresh_creator_titles")
+def refresh_creator_titles() -> int:
+    # Idempotent: recomputes every title from the follow graph.
+    return services.refresh_creator_titles()
