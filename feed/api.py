@@ -410,15 +410,20 @@ class NotificationsReadView(OrbitAPIView):
 class SearchView(OrbitAPIView):
     @extend_schema(
         summary="Search posts and people",
-        description="Posts matching every English word and Chinese phrase, best first; people by name.",
+        description="Posts matching every English word and Chinese phrase, best first, a page at a time "
+        "(pass `next_cursor` as `?cursor=`); people by name.",
         parameters=[SearchQuerySerializer],
         responses={200: SearchResultSerializer, **error_responses(400)},
         tags=["search"],
     )
     def get(self, request):
-        query = valid(SearchQuerySerializer, request.query_params)["q"]
+        params = valid(SearchQuerySerializer, request.query_params)
+        page = selectors.search_posts(
+            query=params["q"], viewer=request.user, cursor=params.get("cursor") or None, size=params["size"]
+        )
         results = {
-            "posts": selectors.search_posts(query=query, viewer=request.user),
-            "people": selectors.search_people(query=query),
+            "posts": page.items,
+            "next_cursor": page.next_cursor,
+            "people": selectors.search_people(query=params["q"]),
         }
         return Response(SearchResultSerializer(results, context={"request": request}).data)

@@ -16,8 +16,8 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, FloatField, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 
 from creators.models import Block, Follow, Mute
@@ -157,15 +157,36 @@ def _search_query(text: str) -> SearchQuery | None:
     return query
 
 
-def search_posts(*, query: str, viewer=None, size: int = PAGE_SIZE) -> list[Post]:
-    """Posts matching every English word and Chinese phrase of the query, best first."""
+def search_posts(*, query: str, viewer=None, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
+    """Posts matching every English word and Chinese phrase of the query, best first, cut by a
+    (rank, id) cursor: later pages never repeat or skip a post, and no OFFSET is scanned."""
     search = _search_query((query or "").strip()[:200])
     if search is None:
-        return []
-    matches = _post_cards(viewer).filter(search_vector=search)
-    return list(
-        matches.annotate(rank=SearchRank("search_vector", search)).order_by("-rank", "-created_at", "-pk")[:size]
-    )
+        return Page(items=[], next_cursor=None)
+    size = max(1, min(size, MAX_PAGE_SIZE))
+    # ts_rank is a float4; as a double it round-trips exactly through the cursor.
+    rank = Cast(SearchRank("search_vector", search), FloatField())
+    matches = _post_cards(viewer).filter(search_vector=search).annotate(rank=rank)
+    if cursor:
+        rank, pk = _decode_rank_cursor(cursor)
+        matches = matches.filter(Q(rank__lt=rank) | Q(rank=rank, pk__lt=pk))
+    items = list(matches.order_by("-rank", "-pk")[: size + 1])
+    more = len(items) > size
+    items = items[:size]
+    next_cursor = _encode_rank_cursor(items[-1].rank, items[-1].pk) if more else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def _encode_rank_cursor(rank: float, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{rank!r}|{pk}".encode()).decode().rstrip("=")
+
+
+def _decode_rank_cursor(cursor: str) -> tuple[float, int]:
+    try:
+        rank, pk = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+        return float(rank), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError({"cursor": _("That page link is broken; start again from the first page.")}) from None
 
 
 def search_people(*, query: str, size: int = PAGE_SIZE) -> list:

@@ -208,6 +208,9 @@ class MarkedReadSerializer(serializers.Serializer):
 
 class SearchResultSerializer(serializers.Serializer):
     posts = PostSerializer(many=True)
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `?cursor=` (with the same `q`) for more posts; null on the last page."
+    )
     people = UserCardSerializer(many=True)
 
 
@@ -224,7 +227,7 @@ class PageQuerySerializer(serializers.Serializer):
     size = serializers.IntegerField(required=False, min_value=1, max_value=50, default=20)
 
 
-class SearchQuerySerializer(serializers.Serializer):
+class SearchQuerySerializer(PageQuerySerializer):
     q = serializers.CharField(max_length=200, allow_blank=True, help_text="English words and/or Chinese text.")
 
 

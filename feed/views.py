@@ -179,9 +179,12 @@ def hashtag(request, name: str):
 def search(request):
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    posts = selectors.search_posts(query=query, viewer=request.user) if query else []
+    page = selectors.search_posts(query=query, viewer=request.user, cursor=_cursor(request))
+    context = {"form": form, "query": query, "more_params": urlencode({"q": query})}
+    if request.htmx:
+        return stream(request, "feed/search.html", page, context)
     people = selectors.search_people(query=query) if query else []
-    return render(request, "feed/search.html", {"form": form, "query": query, "posts": posts, "people": people})
+    return stream(request, "feed/search.html", page, {**context, "people": people})
 
 
 @require_http_methods(["GET", "POST"])

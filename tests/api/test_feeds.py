@@ -139,7 +139,7 @@ def test_search_finds_english_words_chinese_text_and_people(anon):
     assert [p["id"] for p in body["posts"]] == [english.pk]
     assert [person["username"] for person in body["people"]] == ["halvingfan"]
     assert [p["id"] for p in anon.get("/api/v1/search/", {"q": "减半"}).json()["posts"]] == [chinese.pk]
-    assert anon.get("/api/v1/search/", {"q": ""}).json() == {"posts": [], "people": []}
+    assert anon.get("/api/v1/search/", {"q": ""}).json() == {"posts": [], "next_cursor": None, "people": []}
 
 
 def test_search_needs_a_query(anon):

@@ -272,9 +272,35 @@ def test_search_finds_english_words_and_chinese_phrases():
     english = _publish(UserFactory(), body="Funding rates are flipping negative on perpetuals")
     chinese = _publish(UserFactory(), body="今天比特币的资金费率转负了")
     _publish(UserFactory(), body="Nothing to see here")
-    assert selectors.search_posts(query="perpetual funding") == [english]
-    assert selectors.search_posts(query="资金费率") == [chinese]
-    assert selectors.search_posts(query="以太坊") == []
+    assert selectors.search_posts(query="perpetual funding").items == [english]
+    assert selectors.search_posts(query="资金费率").items == [chinese]
+    assert selectors.search_posts(query="以太坊").items == []
+
+
+def test_search_results_come_a_page_at_a_time_without_repeats():
+    posts = [_publish(UserFactory(), body=f"funding rates note {n} " + "funding " * (n % 3)) for n in range(7)]
+    seen, cursor = [], None
+    while True:
+        page = selectors.search_posts(query="funding", cursor=cursor, size=3)
+        seen += [post.pk for post in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert sorted(seen) == sorted(post.pk for post in posts) and len(seen) == 7
+
+
+def test_search_follows_the_next_page_link_in_the_browser_and_the_api(client):
+    for n in range(25):
+        _publish(UserFactory(), body=f"funding squeeze {n}")
+    page = client.get("/search/", {"q": "funding"})
+    assert page.context["page"].next_cursor
+    assert "?q=funding&amp;cursor=" in page.content.decode()
+    more = client.get("/search/", {"q": "funding", "cursor": page.context["page"].next_cursor})
+    assert len(page.context["page"].items) + len(more.context["page"].items) == 25
+    first = client.get("/api/v1/search/", {"q": "funding", "size": 20}).json()
+    rest = client.get("/api/v1/search/", {"q": "funding", "cursor": first["next_cursor"]}).json()
+    ids = [post["id"] for post in first["posts"] + rest["posts"]]
+    assert len(ids) == len(set(ids)) == 25 and rest["next_cursor"] is None
 
 
 def test_muted_and_blocking_authors_disappear_from_feeds():

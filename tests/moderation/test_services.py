@@ -54,7 +54,7 @@ def test_hiding_a_post_takes_it_out_of_feeds_and_settles_its_reports(case):
         selectors.creator_posts(author=case["author"]),
     ]:
         assert post.pk not in _ids(page)
-    assert post.pk not in [found.pk for found in selectors.search_posts(query="moon")]
+    assert post.pk not in [found.pk for found in selectors.search_posts(query="moon").items]
 
 
 def test_the_author_still_sees_a_hidden_post_on_its_page_and_nobody_else_does(case):

@@ -171,9 +171,9 @@ def test_search_finds_english_words_chinese_text_and_people(client, alice):
     PostFactory(body="以太坊的质押收益率正在下降")
     PostFactory(body="unrelated text")
     english = client.get(reverse("feed:search"), {"q": "halving"})
-    assert [p.body for p in english.context["posts"]] == ["Bitcoin halving is priced in"]
+    assert [p.body for p in english.context["page"].items] == ["Bitcoin halving is priced in"]
     chinese = client.get(reverse("feed:search"), {"q": "质押收益"})
-    assert [p.body for p in chinese.context["posts"]] == ["以太坊的质押收益率正在下降"]
+    assert [p.body for p in chinese.context["page"].items] == ["以太坊的质押收益率正在下降"]
     people = client.get(reverse("feed:search"), {"q": "alic"})
     assert [u.username for u in people.context["people"]] == ["alice"]
     assert "@alice" in people.content.decode()
