@@ -189,15 +189,19 @@ class CommentsView(OrbitAPIView):
 
     @extend_schema(
         summary="Comments on a post",
-        description="Top-level comments oldest first, each with its replies (one level).",
-        parameters=[POST_ID],
+        description="Top-level comments oldest first, each with its replies (one level), a page at a time.",
+        parameters=[POST_ID, PageQuerySerializer],
         responses={200: CommentListSerializer, **error_responses(403, 404)},
         tags=["reactions"],
     )
     def get(self, request, post_id: int):
+        params = valid(PageQuerySerializer, request.query_params)
         post = services.readable_post(viewer=request.user, post_id=post_id)
-        comments = selectors.post_comments(post=post, viewer=request.user)
-        return Response(CommentListSerializer({"results": comments}, context={"request": request}).data)
+        page = selectors.post_comments(
+            post=post, viewer=request.user, cursor=params.get("cursor") or None, size=params["size"]
+        )
+        data = {"results": page.items, "next_cursor": page.next_cursor}
+        return Response(CommentListSerializer(data, context={"request": request}).data)
 
     @extend_schema(
         summary="Comment on a post, or reply to a comment",

@@ -52,17 +52,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise ValidationError({"cursor": _("That page link is broken; start again from the first page.")}) from None
 
 
-def _page(queryset: QuerySet, *, cursor: str | None, size: int, time_field: str = "created_at") -> Page:
+def _page(
+    queryset: QuerySet, *, cursor: str | None, size: int, time_field: str = "created_at", oldest_first: bool = False
+) -> Page:
     size = max(1, min(size, MAX_PAGE_SIZE))
+    after, before = ("gt", "gte") if oldest_first else ("lt", "lte")
     if cursor:
         moment, pk = decode_cursor(cursor)
         # The first condition bounds the index scan; the OR only breaks ties. Alone, the OR is a filter
         # Postgres applies row by row from the top of the index, so page 5,000 would read 5,000 pages.
         queryset = queryset.filter(
-            Q(**{f"{time_field}__lte": moment}),
-            Q(**{f"{time_field}__lt": moment}) | Q(**{time_field: moment, "pk__lt": pk}),
+            Q(**{f"{time_field}__{before}": moment}),
+            Q(**{f"{time_field}__{after}": moment}) | Q(**{time_field: moment, f"pk__{after}": pk}),
         )
-    items = list(queryset.order_by(f"-{time_field}", "-pk")[: size + 1])
+    order = (time_field, "pk") if oldest_first else (f"-{time_field}", "-pk")
+    items = list(queryset.order_by(*order)[: size + 1])
     more = len(items) > size
     items = items[:size]
     next_cursor = encode_cursor(getattr(items[-1], time_field), items[-1].pk) if more else None
@@ -119,16 +123,18 @@ def creator_posts(*, author, viewer=None, cursor: str | None = None, size: int =
     return _page(_post_cards(viewer).filter(author=author), cursor=cursor, size=size)
 
 
-def post_comments(*, post: Post, viewer=None) -> list[Comment]:
-    """Top-level comments, oldest first, each with its replies (one level), in three queries."""
+COMMENT_PAGE_SIZE = 50
+
+
+def post_comments(*, post: Post, viewer=None, cursor: str | None = None, size: int = COMMENT_PAGE_SIZE) -> Page:
+    """A page of top-level comments, oldest first, each with its replies (one level), in three queries."""
     visible = Comment.objects.filter(deleted_at__isnull=True).select_related("author__profile")
     if viewer is not None and viewer.is_authenticated:
         visible = visible.exclude(author__in=_hidden_authors(viewer))
-    return list(
-        visible.filter(post=post, parent__isnull=True)
-        .prefetch_related(Prefetch("replies", queryset=visible.order_by("created_at", "pk")))
-        .order_by("created_at", "pk")[:500]
+    top_level = visible.filter(post=post, parent__isnull=True).prefetch_related(
+        Prefetch("replies", queryset=visible.order_by("created_at", "pk"))
     )
+    return _page(top_level, cursor=cursor, size=size, oldest_first=True)
 
 
 def notifications_for(*, user, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:

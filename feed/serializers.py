@@ -142,6 +142,9 @@ class CommentSerializer(CommentReplySerializer):
 
 class CommentListSerializer(serializers.Serializer):
     results = CommentSerializer(many=True, help_text="Top-level comments, oldest first.")
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `?cursor=` for the next comments; null on the last page."
+    )
 
 
 class NotificationSerializer(serializers.Serializer):

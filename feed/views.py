@@ -218,7 +218,7 @@ def _post_context(request, post_id: int, **forms) -> dict:
     post = selectors.post_page(post_id=readable.pk, viewer=request.user)
     return {
         "post": post,
-        "comments": selectors.post_comments(post=post, viewer=request.user),
+        "comments": selectors.post_comments(post=post, viewer=request.user, cursor=request.GET.get("comments") or None),
         "comment_form": forms.get("comment_form") or CommentForm(),
         "report_form": forms.get("report_form") or ReportForm(),
         "is_author": request.user.is_authenticated and request.user.pk == post.author_id,
@@ -229,6 +229,9 @@ def _post_context(request, post_id: int, **forms) -> dict:
 @web_view
 def post_detail(request, post_id: int):
     context = _post_context(request, post_id)
+    if request.htmx and request.GET.get("comments"):
+        # "More comments": only the next comments and their link.
+        return render(request, "includes/comment_items.html", context)
     services.record_view(viewer=request.user, post=context["post"], fp=fingerprint_of(request))
     return render(request, "feed/post.html", context)
 

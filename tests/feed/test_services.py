@@ -328,3 +328,34 @@ def test_keyset_pages_cover_every_post_once():
 def test_a_broken_cursor_is_a_validation_error():
     with pytest.raises(ValidationError, match="page link is broken"):
         selectors.latest_posts(cursor="not-a-cursor")
+
+
+def test_comments_come_oldest_first_a_page_at_a_time(client):
+    post = PostFactory()
+    for n in range(7):
+        services.comment_on_post(author=UserFactory(), post_id=post.pk, body=f"comment {n}")
+    seen, cursor = [], None
+    while True:
+        page = selectors.post_comments(post=post, cursor=cursor, size=3)
+        seen += [comment.body for comment in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [f"comment {n}" for n in range(7)]
+
+    first = client.get(f"/api/v1/posts/{post.pk}/comments/", {"size": 5}).json()
+    rest = client.get(f"/api/v1/posts/{post.pk}/comments/", {"cursor": first["next_cursor"]}).json()
+    assert [c["body"] for c in first["results"] + rest["results"]] == seen and rest["next_cursor"] is None
+
+
+def test_the_post_page_links_to_more_comments(client, settings):
+    post = PostFactory()
+    for n in range(selectors.COMMENT_PAGE_SIZE + 2):
+        services.comment_on_post(author=UserFactory(), post_id=post.pk, body=f"comment {n}")
+    page = client.get(f"/posts/{post.pk}/")
+    assert len(page.context["comments"].items) == selectors.COMMENT_PAGE_SIZE
+    assert "?comments=" in page.content.decode()
+    more = client.get(
+        f"/posts/{post.pk}/", {"comments": page.context["comments"].next_cursor}, headers={"HX-Request": "true"}
+    )
+    assert more.content.decode().count('class="comment') >= 2 and "comment 51" in more.content.decode()

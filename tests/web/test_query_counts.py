@@ -90,4 +90,4 @@ def test_post_page_query_count_is_fixed(client, reader, django_assert_num_querie
     # the advisory lock, the same-day check, the insert, the savepoint's release (5).
     with django_assert_num_queries(SIGNED_IN + 2 + 4 + 2 + 5):
         response = client.get(reverse("feed:post", args=[post.pk]))
-    assert len(response.context["comments"]) == comments
+    assert len(response.context["comments"].items) == comments
