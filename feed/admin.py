@@ -1,3 +1,5 @@
+import functools
+
 from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.utils.text import Truncator
@@ -180,6 +182,10 @@ class ReportAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def _decide(self, request, reports, decide):
+        """Run `decide(report)` once per report, each on its own, and tell the moderator how it went."""
+        _run(self, request, [(str(report), functools.partial(decide, report)) for report in reports])
+
     @staticmethod
     def _first_report_per(queryset, key):
         """One report per post (or author): several reports about one thing get one decision."""
@@ -191,90 +197,58 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.action(description=_("Hide post"), permissions=["change"])
     def hide_posts(self, request, queryset):
         reports = self._first_report_per(queryset.filter(status=Report.Status.OPEN), lambda r: r.post_id)
-        _run(
-            self,
+        self._decide(
             request,
-            [
-                (
-                    str(report),
-                    lambda report=report: moderation.hide_post(
-                        moderator=request.user, post_id=report.post_id, report_id=report.pk
-                    ),
-                )
-                for report in reports
-            ],
+            reports,
+            lambda report: moderation.hide_post(moderator=request.user, post_id=report.post_id, report_id=report.pk),
         )
 
     @admin.action(description=_("Restore post"), permissions=["change"])
     def restore_posts(self, request, queryset):
         reports = self._first_report_per(queryset, lambda r: r.post_id)
-        _run(
-            self,
+        self._decide(
             request,
-            [
-                (
-                    str(report),
-                    lambda report=report: moderation.restore_post(
-                        moderator=request.user,
-                        post_id=report.post_id,
-                        report_id=report.pk if report.status == Report.Status.OPEN else None,
-                    ),
-                )
-                for report in reports
-            ],
+            reports,
+            lambda report: moderation.restore_post(
+                moderator=request.user,
+                post_id=report.post_id,
+                report_id=report.pk if report.status == Report.Status.OPEN else None,
+            ),
         )
 
     @admin.action(description=_("Warn author"), permissions=["change"])
     def warn_authors(self, request, queryset):
         reports = self._first_report_per(queryset.filter(status=Report.Status.OPEN), lambda r: r.post_id)
-        _run(
-            self,
+        self._decide(
             request,
-            [
-                (
-                    str(report),
-                    lambda report=report: moderation.warn_user(
-                        moderator=request.user, user_id=report.post.author_id, report_id=report.pk
-                    ),
-                )
-                for report in reports
-            ],
+            reports,
+            lambda report: moderation.warn_user(
+                moderator=request.user, user_id=report.post.author_id, report_id=report.pk
+            ),
         )
 
     @admin.action(description=_("Suspend author"), permissions=["change"])
     def suspend_authors(self, request, queryset):
         reports = self._first_report_per(queryset.filter(status=Report.Status.OPEN), lambda r: r.post.author_id)
-        _run(
-            self,
+        self._decide(
             request,
-            [
-                (
-                    str(report),
-                    lambda report=report: moderation.suspend_user(
-                        moderator=request.user, user_id=report.post.author_id, report_id=report.pk
-                    ),
-                )
-                for report in reports
-            ],
+            reports,
+            lambda report: moderation.suspend_user(
+                moderator=request.user, user_id=report.post.author_id, report_id=report.pk
+            ),
         )
 
     @admin.action(description=_("Lift suspension"), permissions=["change"])
     def lift_suspensions(self, request, queryset):
         reports = self._first_report_per(queryset, lambda r: r.post.author_id)
-        _run(
-            self,
+        self._decide(
             request,
-            [
-                (
-                    str(report),
-                    lambda report=report: moderation.lift_suspension(
-                        moderator=request.user,
-                        user_id=report.post.author_id,
-                        report_id=report.pk if report.status == Report.Status.OPEN else None,
-                    ),
-                )
-                for report in reports
-            ],
+            reports,
+            lambda report: moderation.lift_suspension(
+                moderator=request.user,
+                user_id=report.post.author_id,
+                report_id=report.pk if report.status == Report.Status.OPEN else None,
+            ),
         )
 
     @admin.action(description=_("Dismiss report"), permissions=["change"])
