@@ -41,6 +41,11 @@ def _open_report(report_id: int | None, *, post: Post | None = None) -> Report |
     return report
 
 
+def _ensure_report_is_about(report: Report | None, user) -> None:
+    if report is not None and report.post.author_id != user.pk:
+        raise ValidationError({"report": _("Report %(id)d is about someone else.") % {"id": report.pk}})
+
+
 def _resolve(report: Report | None, *, moderator, status: str) -> None:
     if report is not None:
         report.status, report.resolved_at, report.resolved_by = status, timezone.now(), moderator
@@ -137,8 +142,7 @@ def warn_user(
         post = report.post if report is not None else None
         if post is None and post_id is not None:
             post = Post.objects.filter(pk=post_id).first()
-        if report is not None and report.post.author_id != user.pk:
-            raise ValidationError({"report": _("Report %(id)d is about someone else.") % {"id": report.pk}})
+        _ensure_report_is_about(report, user)
         Notification.objects.create(recipient=user, actor=moderator, verb=Notification.Verb.WARNING, post=post)
         _resolve(report, moderator=moderator, status=Report.Status.ACTIONED)
         return _record(
@@ -157,8 +161,7 @@ def suspend_user(*, moderator, user_id: int, report_id: int | None = None, note:
     with transaction.atomic():
         user = _target_user(user_id)
         report = _open_report(report_id)
-        if report is not None and report.post.author_id != user.pk:
-            raise ValidationError({"report": _("Report %(id)d is about someone else.") % {"id": report.pk}})
+        _ensure_report_is_about(report, user)
         if user.pk == moderator.pk:
             raise ValidationError({"user": _("You cannot suspend yourself.")})
         if user.suspended_at is not None:
