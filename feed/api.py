@@ -282,6 +282,23 @@ class TradeClickView(OrbitAPIView):
         return Response({"url": url})
 
 
+class HideView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "react"
+
+    @extend_schema(
+        summary="Not interested: show me fewer posts like this",
+        description="Logged as negative feedback; For You leaves the post out and ranks its kind lower.",
+        parameters=[POST_ID],
+        request=None,
+        responses={204: None, **error_responses(401, 403, 404, 429)},
+        tags=["engagement"],
+    )
+    def post(self, request, post_id: int):
+        services.hide_post_for_viewer(user=request.user, post_id=post_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ViewView(OrbitAPIView):
     permission_classes = [AllowAny]
 

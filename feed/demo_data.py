@@ -17,6 +17,13 @@ engagement rows:
   event, one Share per share event, one Report per report event, and a follow event for each
   follow created in the last two weeks.
 
+Organic engagement follows interests, so that a ranker can be evaluated on it: readers mostly open
+posts of people they follow and posts about assets they trade, filtered by a taste over content
+types that each reader keeps for the whole two weeks (beginners lean to education), and a post's
+quality and its author's reach make it more likely to be read. Likes, comments, shares, trade
+clicks and long dwell follow views in proportion to quality times the same affinity (see
+VIEW_CHANNELS and the constants after it).
+
 Planted cheating, about 2-5% of the engagement rows (a little more in very small seeds), for
 anti-abuse detectors to find. It is chosen from the seed alone; `SeedReport.planted` and the
 command's output name the accounts.
@@ -120,6 +127,25 @@ POST_TYPE_SHARES = [0.18, 0.22, 0.10, 0.08, 0.14, 0.28]
 DWELL_FACTOR = {"trade_share": 0.9, "analysis": 1.6, "education": 1.8, "new_asset": 1.1, "news": 0.8, "chat": 0.5}
 # How likely a reader of each type clicks through to trade.
 TRADE_CLICK_FACTOR = {"trade_share": 3.0, "analysis": 2.0, "education": 0.5, "new_asset": 3.0, "news": 1.0, "chat": 0.3}
+
+# Why a reader opens a post (see _DemoGenerator._views): a post of someone they follow, a post about an
+# asset they trade, or anything else; readers who follow nobody who posts, or trade nothing, read the rest.
+VIEW_CHANNELS = {"following": 0.40, "assets": 0.30, "anything": 0.30}
+# A reader's taste in content types is a Dirichlet draw around these interests (lower concentration
+# means more pronounced tastes): beginners (volume tier 0 or 1) lean to education, active traders
+# (tier 3 and up) to trades, analysis and new assets.
+TASTE_CONCENTRATION = 0.8
+BEGINNER_INTERESTS = {"education": 4.0}
+ACTIVE_TRADER_INTERESTS = {"trade_share": 2.0, "analysis": 2.0, "new_asset": 1.5}
+# A reader opens a post of a type they like less than their favourite with probability
+# TASTE_FLOOR + (1 - TASTE_FLOOR) * (liking of the type / liking of the favourite).
+TASTE_FLOOR = 0.1
+# What a view leads to (likes, comments, shares, trade clicks, long dwell) grows with the reader's
+# affinity for the post: their relative liking of its type (plus a floor), times 1 + FOLLOW_AFFINITY when
+# they follow the author, times 1 + ASSET_AFFINITY per traded asset it mentions (up to two).
+AFFINITY_TASTE_FLOOR = 0.25
+FOLLOW_AFFINITY = 2.0
+ASSET_AFFINITY = 1.5
 
 CASHTAG_RE = re.compile(r"\$([A-Z][A-Z0-9]{1,19})\b")
 HASHTAG_RE = re.compile(r"#(\w+)")
@@ -1005,6 +1031,51 @@ def _weighted_distinct(rng: np.random.Generator, weights: np.ndarray, size: int)
     return np.sort(np.argpartition(keys, size - 1)[:size])
 
 
+def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which of values occur in the sorted array sorted_values."""
+    if not len(sorted_values):
+        return np.zeros(len(values), bool)
+    positions = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return sorted_values[positions] == values
+
+
+@dataclass
+class _WeightedGroups:
+    """Items bucketed by group (posts by author, followees by follower…) to draw one item of a given
+    group in proportion to the items' weights, for many groups at once.
+
+    One running sum over all items, ordered by group, serves every group: a group's items are the
+    slice starts[g]:ends[g], and a uniform number between the running sums at its two ends lands on
+    an item with probability proportional to its weight.
+    """
+
+    items: np.ndarray
+    cumulative: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    totals: np.ndarray  # summed weight of each group; 0 for a group without items
+
+    @classmethod
+    def build(cls, *, groups: np.ndarray, items: np.ndarray, weights: np.ndarray, n_groups: int) -> _WeightedGroups:
+        order = np.argsort(groups, kind="stable")
+        sorted_groups = groups[order]
+        cumulative = np.cumsum(np.asarray(weights, dtype=np.float64)[order])
+        starts = np.searchsorted(sorted_groups, np.arange(n_groups), side="left")
+        ends = np.searchsorted(sorted_groups, np.arange(n_groups), side="right")
+        padded = np.r_[0.0, cumulative]
+        return cls(np.asarray(items)[order], cumulative, starts, ends, padded[ends] - padded[starts])
+
+    def draw(self, rng: np.random.Generator, groups: np.ndarray) -> np.ndarray:
+        """One item from each of groups (each must have a positive total)."""
+        if not len(groups):
+            return np.empty(0, dtype=self.items.dtype)
+        starts, ends = self.starts[groups], self.ends[groups]
+        before = np.r_[0.0, self.cumulative][starts]
+        picks = np.searchsorted(self.cumulative, before + rng.random(len(groups)) * self.totals[groups], side="right")
+        # Rounding can land one past the group's end; items of zero weight are never picked.
+        return self.items[np.clip(picks, starts, ends - 1)]
+
+
 def _zipf(size: int, exponent: float) -> np.ndarray:
     return 1.0 / (np.arange(size) + 1.0) ** exponent
 
@@ -1714,9 +1785,118 @@ class _DemoGenerator:
         self.follow_next_id = next_id + len(at)
         self.follow_rows = rows
 
+    # --- Reader interests ----------------------------------------------------------------------
+
+    def _prepare_interests(self) -> None:
+        """Each reader's taste in content types, what they trade, whom they follow, and the pools of
+        posts views are drawn from (see _views)."""
+        rng = self._rng("tastes")
+        n_users, n_posts = self.n_users, self.n_posts
+        interests = np.ones((n_users, len(POST_TYPES)))
+        for chosen, boosts in ((self.tier <= 1, BEGINNER_INTERESTS), (self.tier >= 3, ACTIVE_TRADER_INTERESTS)):
+            for slug, boost in boosts.items():
+                interests[chosen, POST_TYPES.index(slug)] = boost
+        taste = rng.gamma(TASTE_CONCENTRATION * interests)  # normalised gamma draws are Dirichlet draws
+        taste /= taste.sum(axis=1, keepdims=True)
+        # Liking of each type relative to the reader's favourite, in (0, 1].
+        self.taste_ratio = taste / taste.max(axis=1, keepdims=True)
+
+        # Assets as bit masks (bit k = ASSETS[k]), so "assets in common" is a popcount.
+        asset_index = np.full(max(self.asset_ids.values()) + 1, -1, dtype=np.int64)
+        asset_index[list(self.asset_ids.values())] = [self.asset_symbols.index(s) for s in self.asset_ids]
+        pairs = np.array(self.post_asset_pairs, dtype=np.int64).reshape(-1, 2)
+        pair_post, pair_asset = pairs[:, 0], asset_index[pairs[:, 1]]
+        self.post_asset_mask = np.zeros(n_posts, dtype=np.int64)
+        np.bitwise_or.at(self.post_asset_mask, pair_post, np.left_shift(1, pair_asset))
+        traded = [
+            (reader, self.asset_symbols.index(symbol), rank)
+            for reader, symbols in enumerate(self.traded_assets)
+            for rank, symbol in enumerate(symbols)
+        ]
+        trade_reader, trade_asset, trade_rank = np.array(traded, dtype=np.int64).reshape(-1, 3).T
+        self.reader_asset_mask = np.zeros(n_users, dtype=np.int64)
+        np.bitwise_or.at(self.reader_asset_mask, trade_reader, np.left_shift(1, trade_asset))
+        self.follow_keys = np.sort(self.follow_follower * n_users + self.follow_followee)
+
+        # Appeal: quality and the author's reach, as any channel sees a post. Posts older than the
+        # window get less attention during it.
+        appeal = self.post_quality * (self.follower_counts[self.post_author] + 3.0) ** 0.5
+        appeal *= np.where(self.post_created < self.window_start_ms, 0.3, 1.0)
+        every_post = np.arange(n_posts)
+        self.posts_by_author = _WeightedGroups.build(
+            groups=self.post_author, items=every_post, weights=appeal, n_groups=n_users
+        )
+        # A followee is drawn by the appeal of all their posts, then one of those posts by its own.
+        self.followees_by_reader = _WeightedGroups.build(
+            groups=self.follow_follower,
+            items=self.follow_followee,
+            weights=self.posts_by_author.totals[self.follow_followee],
+            n_groups=n_users,
+        )
+        # The most traded asset first: weights 1, 1/2, 1/3…
+        self.assets_by_reader = _WeightedGroups.build(
+            groups=trade_reader, items=trade_asset, weights=1.0 / (trade_rank + 1), n_groups=n_users
+        )
+        self.posts_by_asset_language = _WeightedGroups.build(
+            groups=pair_asset * 2 + self.post_zh[pair_post],
+            items=pair_post,
+            weights=appeal[pair_post],
+            n_groups=2 * len(ASSETS),
+        )
+        self.posts_by_language = _WeightedGroups.build(
+            groups=self.post_zh.astype(np.int64), items=every_post, weights=appeal, n_groups=2
+        )
+        channel_weights = np.column_stack(
+            [
+                np.where(self.followees_by_reader.totals > 0, VIEW_CHANNELS["following"], 0.0),
+                np.where(self.assets_by_reader.totals > 0, VIEW_CHANNELS["assets"], 0.0),
+                np.full(n_users, VIEW_CHANNELS["anything"]),
+            ]
+        )
+        self.channel_cdf = np.cumsum(channel_weights / channel_weights.sum(axis=1, keepdims=True), axis=1)
+
+    def _affinity(self, actor: np.ndarray, post: np.ndarray) -> np.ndarray:
+        """How much each reader cares about each post: liking of its type, following its author,
+        trading its assets (see AFFINITY_TASTE_FLOOR)."""
+        follows = _contains(self.follow_keys, actor * self.n_users + self.post_author[post])
+        shared_assets = np.bitwise_count(self.reader_asset_mask[actor] & self.post_asset_mask[post])
+        return (
+            (AFFINITY_TASTE_FLOOR + self.taste_ratio[actor, self.post_type[post]])
+            * (1.0 + FOLLOW_AFFINITY * follows)
+            * (1.0 + ASSET_AFFINITY * np.minimum(shared_assets, 2))
+        )
+
+    def _reading_choices(self, rng: np.random.Generator, actor: np.ndarray) -> np.ndarray:
+        """A post for each reader in actor, through one of the VIEW_CHANNELS; not yet filtered by taste."""
+        size = len(actor)
+        post = np.full(size, -1, dtype=np.int64)
+        cdf = self.channel_cdf[actor]
+        draw = rng.random(size)
+        channel = (draw >= cdf[:, 0]).astype(np.int64) + (draw >= cdf[:, 1])
+        # Readers mostly read their own language.
+        language = (self.is_zh[actor] ^ (rng.random(size) < 0.15)).astype(np.int64)
+
+        following = np.flatnonzero(channel == 0)
+        followee = self.followees_by_reader.draw(rng, actor[following])
+        post[following] = self.posts_by_author.draw(rng, followee)
+
+        trading = np.flatnonzero(channel == 1)
+        pools = self.posts_by_asset_language
+        group = self.assets_by_reader.draw(rng, actor[trading]) * 2 + language[trading]
+        group = np.where(pools.totals[group] > 0, group, group ^ 1)  # nothing in that language: the other
+        found = pools.totals[group] > 0
+        post[trading[found]] = pools.draw(rng, group[found])
+
+        anything = np.flatnonzero(post < 0)  # the third channel, and assets nobody wrote about
+        group = language[anything]
+        group = np.where(self.posts_by_language.totals[group] > 0, group, group ^ 1)
+        post[anything] = self.posts_by_language.draw(rng, group)
+        return post
+
     # --- Engagement ----------------------------------------------------------------------------
 
     def _generate_engagement(self) -> None:
+        self._prepare_interests()
         rng = self._rng("engagement")
         self.comment_texts: list[np.ndarray] = []  # parallel to the comment events, in generation order
         self.report_rows: _Events | None = None
@@ -1901,35 +2081,40 @@ class _DemoGenerator:
         _, first_view = np.unique(pair_keys, return_index=True)
         first_view = np.sort(first_view)
         quality = self.post_quality[views.post]
+        affinity = self._affinity(views.actor, views.post)
+        # What a reader does after a view depends on how good the post is and how much they care.
+        interest = quality * affinity
 
         dwell_rows = rng.choice(len(views), size=min(wanted[Kind.DWELL], len(views)), replace=False)
         dwell_rows.sort()
         median = 15 * SECOND * np.array([DWELL_FACTOR[slug] for slug in POST_TYPES])[self.post_type[views.post]]
+        median = median * np.sqrt(affinity / np.median(affinity))  # people stay longer on what they care about
         dwell = np.clip(rng.lognormal(0.0, 0.9, size=len(views)) * median, 800, 10 * MINUTE).astype(np.int64)
         dwell = np.minimum(dwell[dwell_rows], self.anchor_ms - 1 - views.at[dwell_rows])
         batches.append(self._follow_up(views, dwell_rows, Kind.DWELL, views.at[dwell_rows] + dwell, dwell_ms=dwell))
 
         likeable = first_view[~np.isin(pair_keys[first_view], liked_keys)]
-        liked = likeable[_weighted_distinct(rng, quality[likeable], wanted[Kind.LIKE])]
+        liked = likeable[_weighted_distinct(rng, interest[likeable], wanted[Kind.LIKE])]
         batches.append(self._follow_up(views, liked, Kind.LIKE, self._after(rng, views, liked, 2, 120)))
 
         not_liked = np.setdiff1d(likeable, liked)
-        for kind in (Kind.HIDE, Kind.REPORT):
-            rows = not_liked[_weighted_distinct(rng, 1 / quality[not_liked], wanted[kind])]
+        # People hide what they don't care about, and report what is bad whatever their interests.
+        for kind, weights in ((Kind.HIDE, 1 / interest[not_liked]), (Kind.REPORT, 1 / quality[not_liked])):
+            rows = not_liked[_weighted_distinct(rng, weights, wanted[kind])]
             batches.append(self._follow_up(views, rows, kind, self._after(rng, views, rows, 3, 90)))
         self.report_rows = batches[-1]
 
-        commented = _weighted(rng, quality, wanted[Kind.COMMENT]) if wanted[Kind.COMMENT] else np.empty(0, np.int64)
+        commented = _weighted(rng, interest, wanted[Kind.COMMENT]) if wanted[Kind.COMMENT] else np.empty(0, np.int64)
         commented.sort()
         self.comment_texts.append(self._comment_texts(rng, views.post[commented], hype=False))
         batches.append(self._follow_up(views, commented, Kind.COMMENT, self._after(rng, views, commented, 20, 900)))
 
-        shared = _weighted(rng, quality, wanted[Kind.SHARE]) if wanted[Kind.SHARE] else np.empty(0, np.int64)
+        shared = _weighted(rng, interest, wanted[Kind.SHARE]) if wanted[Kind.SHARE] else np.empty(0, np.int64)
         shared.sort()
         batches.append(self._follow_up(views, shared, Kind.SHARE, self._after(rng, views, shared, 5, 300)))
 
         click_factor = np.array([TRADE_CLICK_FACTOR[slug] for slug in POST_TYPES])[self.post_type[views.post]]
-        click_weights = quality * click_factor * self.post_has_assets[views.post]
+        click_weights = interest * click_factor * self.post_has_assets[views.post]
         if wanted[Kind.TRADE_CLICK] and click_weights.sum() > 0:
             clicked = np.sort(_weighted(rng, click_weights, wanted[Kind.TRADE_CLICK]))
         else:
@@ -1966,40 +2151,30 @@ class _DemoGenerator:
         return (actor * self.n_posts + post) * 64 + (at // DAY) % 64
 
     def _views(self, rng: np.random.Generator, count: int, taken_keys: np.ndarray) -> _Events:
-        """count organic views, at most one per (reader, post, day) including taken_keys."""
+        """count organic views, at most one per (reader, post, day) including taken_keys.
+
+        A view starts with a reader, drawn by activity, who comes to a post through one of the
+        VIEW_CHANNELS (a followed author's post, a post about an asset they trade, or anything in
+        their language, mostly), each drawing posts by appeal; the reader's taste in content types
+        then keeps the post or passes on it (TASTE_FLOOR).
+        """
         anchor, window = self.anchor_ms, self.window_start_ms
         readers = np.flatnonzero(self.activity > 0)
-        by_language = {}
-        for zh in (False, True):
-            group = readers[self.is_zh[readers] == zh]
-            by_language[zh] = group if len(group) else readers
-
-        def pick_readers(zh_flags: np.ndarray) -> np.ndarray:
-            picked = np.empty(len(zh_flags), dtype=np.int64)
-            for zh, group in by_language.items():
-                chosen = zh_flags == zh
-                picked[chosen] = group[_weighted(rng, self.activity[group], int(chosen.sum()))]
-            return picked
-
-        post_weights = self.post_quality * (self.follower_counts[self.post_author] + 3.0) ** 0.7
-        # A post older than the window gets less attention during it.
-        post_weights = post_weights * np.where(self.post_created < window, 0.3, 1.0)
         parts: list[tuple[np.ndarray, ...]] = []
         keys = taken_keys
         have = 0
+        placed_share = 0.4  # of proposals, updated from each round: sizes the next round
         for _attempt in range(60):
             need = count - have
             if need <= 0:
                 break
-            size = int(need * 1.2) + 64
-            post = _weighted(rng, post_weights, size)
-            # Readers mostly read their own language.
-            reader_zh = self.post_zh[post] ^ (rng.random(size) < 0.15)
-            actor = pick_readers(reader_zh)
-            own = actor == self.post_author[post]
-            while own.any():  # nobody "organically" views their own post
-                actor[own] = pick_readers(reader_zh[own])
-                own = actor == self.post_author[post]
+            size = int(need / max(placed_share, 0.05) * 1.1) + 64
+            actor = readers[_weighted(rng, self.activity[readers], size)]
+            post = self._reading_choices(rng, actor)
+            liking = TASTE_FLOOR + (1 - TASTE_FLOOR) * self.taste_ratio[actor, self.post_type[post]]
+            # Nobody "organically" views their own post.
+            kept = (rng.random(size) < liking) & (actor != self.post_author[post])
+            actor, post = actor[kept], post[kept]
             lower = np.maximum(np.maximum(self.post_created[post], self.joined[actor]), window) + SECOND
             span = anchor - MINUTE - lower
             valid = span > SECOND
@@ -2012,7 +2187,9 @@ class _DemoGenerator:
             new_keys = self._day_keys(actor, post, at)
             _, first = np.unique(new_keys, return_index=True)
             first = np.sort(first)
-            first = first[~np.isin(new_keys[first], keys)][:need]
+            first = first[~np.isin(new_keys[first], keys)]
+            placed_share = len(first) / size
+            first = first[:need]
             parts.append((actor[first], post[first], at[first]))
             keys = np.concatenate([keys, new_keys[first]])
             have += len(first)

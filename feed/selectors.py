@@ -123,6 +123,13 @@ def creator_posts(*, author, viewer=None, cursor: str | None = None, size: int =
     return _page(_post_cards(viewer).filter(author=author), cursor=cursor, size=size)
 
 
+def post_cards_in_order(*, ids: list[int], viewer=None) -> list[Post]:
+    """Post cards for ids chosen elsewhere (For You), in the given order; posts removed since, or by
+    authors the viewer hid, drop out."""
+    by_id = {post.pk: post for post in _post_cards(viewer).filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 COMMENT_PAGE_SIZE = 50
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("posts/<int:post_id>/delete/", views.delete, name="delete"),
     path("posts/<int:post_id>/like/", views.like, name="like"),
     path("posts/<int:post_id>/comment/", views.comment, name="comment"),
+    path("posts/<int:post_id>/not-interested/", views.not_interested, name="not_interested"),
     path("posts/<int:post_id>/share/", views.share, name="share"),
     path("posts/<int:post_id>/report/", views.report, name="report"),
     path("posts/<int:post_id>/trade/", views.trade, name="trade"),

@@ -341,6 +341,19 @@ def like(request, post_id: int):
 @require_POST
 @web_view
 @signed_in
+def not_interested(request, post_id: int):
+    """'Not interested' on a For You card: logged for ranking; the card goes away."""
+    check_rate(scope="react", user=request.user)
+    services.hide_post_for_viewer(user=request.user, post_id=post_id)
+    if request.htmx:
+        return HttpResponse("")
+    messages.success(request, _("Got it: you will see fewer posts like this."))
+    return redirect_back(request, reverse("ranking:for_you"))
+
+
+@require_POST
+@web_view
+@signed_in
 def comment(request, post_id: int):
     check_rate(scope="comment", user=request.user)
     form = CommentForm(request.POST)

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from creators import api as people
 from feed import api as feed
+from ranking import api as ranking
 
 from .api import not_found
 
@@ -42,10 +43,12 @@ urlpatterns = [
     path("posts/<int:post_id>/report/", feed.ReportView.as_view(), name="report"),
     path("posts/<int:post_id>/trade-click/", feed.TradeClickView.as_view(), name="trade_click"),
     path("posts/<int:post_id>/view/", feed.ViewView.as_view(), name="view"),
+    path("posts/<int:post_id>/hide/", feed.HideView.as_view(), name="hide"),
     path("engagement/dwell/", feed.DwellView.as_view(), name="dwell"),
     # Feeds
     path("feed/latest/", feed.LatestFeedView.as_view(), name="latest"),
     path("feed/following/", feed.FollowingFeedView.as_view(), name="following_feed"),
+    path("feed/for-you/", ranking.ForYouFeedView.as_view(), name="for_you"),
     path("assets/<str:symbol>/posts/", feed.AssetPostsView.as_view(), name="asset_posts"),
     path("hashtags/<str:name>/posts/", feed.HashtagPostsView.as_view(), name="hashtag_posts"),
     # Notifications and search

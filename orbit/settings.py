@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -143,6 +144,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="orbit")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    "refresh-trending": {"task": "ranking.tasks.refresh_trending", "schedule": 300.0, "options": {"expires": 300}},
+    "refresh-active-feeds": {
+        "task": "ranking.tasks.refresh_active_feeds",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+    "tag-untagged-posts": {"task": "ranking.tasks.tag_untagged", "schedule": 600.0, "options": {"expires": 600}},
+    "rebalance-content-type-weights": {
+        "task": "ranking.tasks.rebalance_content_type_weights",
+        "schedule": crontab(hour=3, minute=0),
+    },
     "refresh-creator-titles": {"task": "creators.tasks.refresh_creator_titles", "schedule": 3600.0},
     "worker-heartbeat": {
         "task": "orbit.tasks.record_worker_heartbeat",
@@ -159,6 +171,22 @@ if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
 ORBIT_WORKER_HEARTBEAT_MAX_AGE = env.int("ORBIT_WORKER_HEARTBEAT_MAX_AGE", default=120)
 
 # --- Product settings ----------------------------------------------------------
+
+# Ranking (README, "For You"). Engagement older than the half-life counts half in interests.
+ORBIT_INTEREST_HALF_LIFE_DAYS = env.float("ORBIT_INTEREST_HALF_LIFE_DAYS", default=14.0)
+ORBIT_FOR_YOU_PAGE_SIZE = env.int("ORBIT_FOR_YOU_PAGE_SIZE", default=20)
+ORBIT_FOR_YOU_MAX_PER_AUTHOR = env.int("ORBIT_FOR_YOU_MAX_PER_AUTHOR", default=2)
+ORBIT_FOR_YOU_MAX_PER_TYPE = env.int("ORBIT_FOR_YOU_MAX_PER_TYPE", default=8)
+ORBIT_FOR_YOU_EXPLORE_PER_PAGE = env.int("ORBIT_FOR_YOU_EXPLORE_PER_PAGE", default=2)
+ORBIT_FOR_YOU_LIST_LENGTH = env.int("ORBIT_FOR_YOU_LIST_LENGTH", default=300)
+ORBIT_FOR_YOU_LIST_TTL = env.int("ORBIT_FOR_YOU_LIST_TTL", default=2 * 86400)
+ORBIT_FOR_YOU_MAX_AGE = env.int("ORBIT_FOR_YOU_MAX_AGE", default=30 * 60)
+ORBIT_FOR_YOU_ACTIVE_DAYS = env.int("ORBIT_FOR_YOU_ACTIVE_DAYS", default=7)
+if ORBIT_INTEREST_HALF_LIFE_DAYS <= 0 or ORBIT_FOR_YOU_PAGE_SIZE < 1 or ORBIT_FOR_YOU_MAX_PER_AUTHOR < 1:
+    raise environ.ImproperlyConfigured(
+        "ORBIT_INTEREST_HALF_LIFE_DAYS must be positive, ORBIT_FOR_YOU_PAGE_SIZE and "
+        "ORBIT_FOR_YOU_MAX_PER_AUTHOR at least 1."
+    )
 
 ORBIT_SETTLEMENT_TZ = env.str("ORBIT_SETTLEMENT_TZ", default="UTC")
 try:
@@ -279,6 +307,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Posts and reports both have a "status"; name their enums instead of letting hashes do it.
+    "ENUM_NAME_OVERRIDES": {
+        "PostStatusEnum": "feed.models.Post.Status",
+        "ReportStatusEnum": "feed.models.Report.Status",
+    },
 }
 
 # --- Content-Security-Policy (django-csp) ---------------------------------------

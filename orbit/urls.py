@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("orbit.api_urls")),
+    path("", include("ranking.urls")),
     path("", include("creators.urls")),
     path("", include("feed.urls")),
 ]

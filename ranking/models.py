@@ -1,1 +1,152 @@
-# Post tags, interest profiles and content-type weights arrive with the ranking work.
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class TaggerModel(models.Model):
+    """One trained tagger. The artifact lives in the database so every web and worker process,
+    on any machine, loads exactly the model whose version it stamps on tag rows."""
+
+    version = models.CharField(max_length=40, unique=True)
+    trained_at = models.DateTimeField(auto_now_add=True)
+    corpus_sha256 = models.CharField(max_length=64)
+    metrics = models.JSONField(default=dict, help_text=_("Held-out metrics per head, as train_tagger printed them."))
+    artifact = models.BinaryField(editable=False)
+    is_active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-trained_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_tagger"),
+        ]
+
+    def __str__(self):
+        return self.version
+
+
+class PostTags(models.Model):
+    """What the tagger says a post is about; ranking's view of a post."""
+
+    class Level(models.TextChoices):
+        BEGINNER = "beginner", _("Beginner")
+        INTERMEDIATE = "intermediate", _("Intermediate")
+        ADVANCED = "advanced", _("Advanced")
+
+    post = models.OneToOneField("feed.Post", on_delete=models.CASCADE, primary_key=True, related_name="tags")
+    content_type = models.CharField(max_length=32)
+    level = models.CharField(max_length=12, choices=Level)
+    topics = ArrayField(models.CharField(max_length=24), default=list, blank=True)
+    assets = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    language = models.CharField(max_length=8)
+    quality = models.FloatField()
+    model_version = models.CharField(max_length=40)
+    tagged_at = models.DateTimeField(auto_now=True)
+    # Refreshed every few minutes from recent engagement with time decay (ranking.trending).
+    trending = models.FloatField(default=0.0, db_default=0.0)
+
+    class Meta:
+        verbose_name_plural = "post tags"
+        constraints = [
+            models.CheckConstraint(condition=Q(quality__gte=0, quality__lte=1), name="post_tags_quality_unit"),
+        ]
+        indexes = [
+            # Candidate generation asks "posts about any of these assets/topics" with && on the arrays.
+            GinIndex(fields=["assets"], name="post_tags_assets"),
+            GinIndex(fields=["topics"], name="post_tags_topics"),
+            models.Index(F("trending").desc(), name="post_tags_trending", condition=Q(trending__gt=0)),
+            models.Index(fields=["model_version"], name="post_tags_model_version"),
+        ]
+
+    def __str__(self):
+        return f"tags of post {self.post_id}"
+
+
+class ContentTypeWeight(models.Model):
+    """Operator-set weight of a content type in For You, with the multiplier the daily rebalance sets."""
+
+    post_type = models.OneToOneField(
+        "feed.PostType", on_delete=models.CASCADE, primary_key=True, related_name="ranking_weight"
+    )
+    base_weight = models.DecimalField(
+        max_digits=5, decimal_places=2, default=1, help_text=_("Multiplies every score of this type; 1 is neutral.")
+    )
+    target_share = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=0,
+        help_text=_("Share of feed items this type should have (0 to 1); the daily rebalance steers towards it."),
+    )
+    min_multiplier = models.DecimalField(max_digits=5, decimal_places=2, default=1)
+    max_multiplier = models.DecimalField(max_digits=5, decimal_places=2, default=1)
+    multiplier = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=1,
+        help_text=_("Scarcity multiplier set daily from supply against target and average quality."),
+    )
+    is_active = models.BooleanField(default=True, help_text=_("Inactive types keep a neutral weight of 1."))
+    rebalanced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["post_type__position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(base_weight__gte=0), name="weight_base_not_negative"),
+            models.CheckConstraint(condition=Q(target_share__gte=0, target_share__lte=1), name="weight_share_unit"),
+            models.CheckConstraint(condition=Q(min_multiplier__gt=0), name="weight_min_positive"),
+            models.CheckConstraint(condition=Q(min_multiplier__lte=F("max_multiplier")), name="weight_bounds_ordered"),
+            models.CheckConstraint(
+                condition=Q(multiplier__gte=F("min_multiplier"), multiplier__lte=F("max_multiplier")),
+                name="weight_multiplier_in_bounds",
+            ),
+        ]
+
+    def __str__(self):
+        return f"weight of {self.post_type_id}"
+
+    @property
+    def effective(self) -> float:
+        return float(self.base_weight * self.multiplier) if self.is_active else 1.0
+
+
+class ContentTypeWeightChange(models.Model):
+    """Audit trail: one row per changed field, by an operator or by the daily rebalance (changed_by empty)."""
+
+    weight = models.ForeignKey(ContentTypeWeight, on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(max_length=32)
+    old_value = models.CharField(max_length=40)
+    new_value = models.CharField(max_length=40)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["weight", "changed_at"], name="weight_change_time")]
+
+    def __str__(self):
+        return f"{self.weight.post_type_id}.{self.field}: {self.old_value} → {self.new_value}"
+
+
+class UserInterest(models.Model):
+    """A user's sparse interest profile. Keys are "asset:BTC", "topic:defi", "type:education",
+    "creator:42" and "level:beginner"; values are non-negative weights."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="interest"
+    )
+    trading = models.JSONField(default=dict, help_text=_("From the exchange trading profile."))
+    engagement = models.JSONField(default=dict, help_text=_("Decayed sums from the engagement log."))
+    # Incremental refresh folds in only engagement rows after this id, decaying the stored sums
+    # from engagement_as_of to now first.
+    last_engagement_id = models.BigIntegerField(default=0)
+    engagement_as_of = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"interests of user {self.user_id}"

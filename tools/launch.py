@@ -59,6 +59,11 @@ def run(environ: dict[str, str]) -> int:
         manage("compile_translations", environ=environ)
         manage("collectstatic", "--noinput", "--verbosity", "0", environ=environ)
         manage("seed_demo", "--if-empty", "--demo-password", DEMO_PASSWORD, environ=environ)
+        # The tagger is trained from the shipped corpus once (seconds); seeded posts arrive by COPY,
+        # so nothing queued their tagging: retag catches up, then trending gets its first scores.
+        manage("train_tagger", "--if-missing", environ=environ)
+        manage("retag", environ=environ)
+        manage("refresh_trending", environ=environ)
         url = f"http://{bind}/"
         threading.Thread(target=_announce_when_healthy, args=(url,), daemon=True).start()
         honcho = subprocess.Popen(

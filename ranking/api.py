@@ -1,0 +1,29 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from feed.api import page_query
+from feed.serializers import PageQuerySerializer
+from orbit.api import OrbitAPIView, error_responses
+
+from . import feeds
+from .serializers import ForYouPageSerializer
+
+
+class ForYouFeedView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="For You: posts picked for you, each with why",
+        description=(
+            "Ranked from what you trade and read, whom you follow, what is trending and new voices, "
+            "with the operators' content-type weights. Served from a ready list; never empty while "
+            "there are posts you have not seen."
+        ),
+        parameters=[PageQuerySerializer],
+        responses={200: ForYouPageSerializer, **error_responses(400, 401)},
+        tags=["feeds"],
+    )
+    def get(self, request):
+        page = feeds.for_you_page(user=request.user, **page_query(request))
+        return Response(ForYouPageSerializer(page, context={"request": request}).data)

@@ -1,0 +1,300 @@
+"""Serving For You: a ready list per user in Redis, and a Postgres fallback that never fails.
+
+Celery builds each active user's list (ranking.scoring) into three Redis keys:
+  foryou:<user>        sorted set, post id → display score (the first item has the highest)
+  foryou:<user>:why    hash, post id → encoded reason
+  foryou:<user>:meta   hash, built_at and the weights version the list was built with
+The web request only reads: a page is a ZREVRANGEBYSCORE below the cursor's score. When Redis is
+down or the list is missing, the page is ranked from the bounded candidate set in Postgres with
+the stored interest profile, and (if Redis answers) a build is queued.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.translation import gettext as _
+
+from feed import selectors
+from feed.models import Engagement
+
+from . import scoring, weights
+from .scoring import Ranked, Reason
+
+logger = logging.getLogger(__name__)
+
+# Ids read per page beyond the page size, so posts removed or hidden since the build can drop
+# out and the page still comes out full.
+OVERFETCH = 10
+_client: redis.Redis | None = None
+
+
+def redis_client() -> redis.Redis:
+    """Short timeouts: a Redis that does not answer must turn into the fallback, not a slow page."""
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=0.25, socket_timeout=0.5, retry_on_timeout=False
+        )
+    return _client
+
+
+@receiver(setting_changed)
+def _forget_client(*, setting, **kwargs):
+    # Tests point REDIS_URL at a Redis of their own.
+    global _client
+    if setting == "REDIS_URL":
+        _client = None
+
+
+def _key(user_id: int, suffix: str = "") -> str:
+    return f"{settings.CACHES['default']['KEY_PREFIX']}:foryou:{user_id}{suffix}"
+
+
+# --- Building ------------------------------------------------------------------------------
+
+
+def build_for_you(*, user_id: int) -> int:
+    """Rank the user's For You list and store it; returns the list's length."""
+    context = scoring.Context.live()
+    ranked = scoring.rank_for_user(
+        user_id, context=context, limit=settings.ORBIT_FOR_YOU_LIST_LENGTH, refresh_interest=True
+    )
+    if len(ranked) < settings.ORBIT_FOR_YOU_PAGE_SIZE:
+        ranked += scoring.latest_fill(
+            user_id,
+            exclude={item.post_id for item in ranked},
+            limit=settings.ORBIT_FOR_YOU_PAGE_SIZE - len(ranked),
+            allow_seen=not ranked,
+        )
+    store_list(user_id=user_id, ranked=ranked, weights_version=context.weights_version)
+    return len(ranked)
+
+
+def store_list(*, user_id: int, ranked: list[Ranked], weights_version: int) -> None:
+    key, why, meta = _key(user_id), _key(user_id, ":why"), _key(user_id, ":meta")
+    ttl = settings.ORBIT_FOR_YOU_LIST_TTL
+    # Written under temporary names and renamed in one MULTI, so a reader sees the old list or the
+    # new one, never half of either.
+    pipe = redis_client().pipeline(transaction=True)
+    pipe.delete(f"{key}:next", f"{why}:next")
+    if ranked:
+        count = len(ranked)
+        pipe.zadd(f"{key}:next", {item.post_id: count - position for position, item in enumerate(ranked)})
+        pipe.hset(f"{why}:next", mapping={item.post_id: item.reason.encode() for item in ranked})
+        pipe.rename(f"{key}:next", key)
+        pipe.rename(f"{why}:next", why)
+    else:
+        pipe.delete(key, why)
+    pipe.hset(meta, mapping={"built_at": time.time(), "weights": weights_version, "length": len(ranked)})
+    for name in (key, why, meta):
+        pipe.expire(name, ttl)
+    pipe.execute()
+
+
+# Put a new post at the top of a list that exists; lists not built yet get it at their build.
+_PUSH_TOP = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local score = 1
+if top[2] then score = tonumber(top[2]) + 1 end
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], score, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+
+
+def push_to_followers(*, post_id: int, author_id: int, username: str, follower_ids: list[int]) -> int:
+    """A followed creator's new post goes to the top of each follower's ready list within seconds."""
+    script = redis_client().register_script(_PUSH_TOP)
+    reason = Reason("follow", username).encode()
+    pipe = redis_client().pipeline(transaction=False)
+    for follower_id in follower_ids:
+        script(keys=[_key(follower_id), _key(follower_id, ":why")], args=[post_id, reason], client=pipe)
+    return sum(pipe.execute())
+
+
+def list_age(*, user_ids: list[int]) -> dict[int, float | None]:
+    """Seconds since each user's list was built (None when there is none)."""
+    pipe = redis_client().pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.hget(_key(user_id, ":meta"), "built_at")
+    now = time.time()
+    return {
+        user_id: (now - float(built_at)) if built_at else None
+        for user_id, built_at in zip(user_ids, pipe.execute(), strict=True)
+    }
+
+
+def drop_list(*, user_id: int) -> None:
+    redis_client().delete(_key(user_id), _key(user_id, ":why"), _key(user_id, ":meta"))
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+@dataclass
+class Cursor:
+    """Where the next page starts: below `score` in a Redis list, or after `offset` items."""
+
+    score: float | None
+    offset: int
+
+    def encode(self) -> str:
+        raw = f"{'' if self.score is None else repr(self.score)}|{self.offset}"
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str | None) -> Cursor:
+        if not cursor:
+            return cls(score=None, offset=0)
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+            score, offset = raw.split("|")
+            parsed = cls(score=float(score) if score else None, offset=int(offset))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            parsed = None
+        if parsed is None or parsed.offset < 0 or parsed.offset > settings.ORBIT_FOR_YOU_LIST_LENGTH:
+            raise ValidationError({"cursor": _("That page link is broken; start again from the first page.")})
+        return parsed
+
+
+@dataclass
+class ForYouPage:
+    items: list  # Post cards, each with .why (Reason)
+    next_cursor: str | None
+    source: str  # "redis" or "fallback": for logs and the benchmark, not shown to users
+
+
+def for_you_page(*, user, cursor: str | None = None, size: int | None = None) -> ForYouPage:
+    size = size or settings.ORBIT_FOR_YOU_PAGE_SIZE
+    position = Cursor.decode(cursor)
+    try:
+        page = _page_from_redis(user=user, position=position, size=size)
+    except redis.RedisError as exc:
+        logger.warning("For You served from Postgres: Redis failed (%s)", type(exc).__name__)
+        return _page_from_postgres(user=user, position=position, size=size)
+    if page is None:
+        _queue_build(user.pk)
+        return _page_from_postgres(user=user, position=position, size=size)
+    return page
+
+
+def _page_from_redis(*, user, position: Cursor, size: int) -> ForYouPage | None:
+    client = redis_client()
+    key = _key(user.pk)
+    below = f"({position.score!r}" if position.score is not None else "+inf"
+    pipe = client.pipeline(transaction=False)
+    pipe.zrevrangebyscore(key, below, "-inf", start=0, num=size + OVERFETCH, withscores=True)
+    pipe.hget(_key(user.pk, ":meta"), "weights")
+    entries, built_with = pipe.execute()
+    if not entries and position.score is None:
+        return None  # no list yet (or it expired)
+    if built_with is not None and int(built_with) != weights.weights_version():
+        _queue_build(user.pk)  # built before the operators' latest change; serve it meanwhile
+    ids = [int(member) for member, _score in entries]
+    reasons = client.hmget(_key(user.pk, ":why"), ids) if ids else []
+    why = {pk: Reason.decode(raw.decode()) for pk, raw in zip(ids, reasons, strict=True) if raw}
+    visible = {post.pk: post for post in _visible(user=user, ids=ids)}
+    posts, last_score = [], None
+    for member, score in entries:
+        last_score = score
+        post = visible.get(int(member))
+        if post is not None:
+            post.why = why.get(post.pk, Reason("latest"))
+            posts.append(post)
+            if len(posts) == size:
+                break
+    # More follows when entries remain after the last one used, or the read came back full.
+    more = entries and (last_score != entries[-1][1] or len(entries) == size + OVERFETCH)
+    next_cursor = Cursor(score=last_score, offset=position.offset + len(posts)).encode() if more else None
+    return ForYouPage(items=posts, next_cursor=next_cursor, source="redis")
+
+
+def _page_from_postgres(*, user, position: Cursor, size: int) -> ForYouPage:
+    """Rank from the bounded candidate set with the stored profile; the request writes nothing."""
+    ranked = scoring.rank_for_user(user.pk, limit=position.offset + size + OVERFETCH, refresh_interest=False)
+    window = ranked[position.offset :]
+    if not window and position.offset == 0:
+        window = scoring.latest_fill(user.pk, exclude=set(), limit=size + OVERFETCH, allow_seen=True)
+    ids = [item.post_id for item in window]
+    why = {item.post_id: item.reason for item in window}
+    posts = _visible(user=user, ids=ids)[:size]
+    for post in posts:
+        post.why = why[post.pk]
+    consumed = ids.index(posts[-1].pk) + 1 if posts else 0
+    more = position.offset + consumed < len(ranked)
+    next_cursor = Cursor(score=None, offset=position.offset + consumed).encode() if more else None
+    return ForYouPage(items=posts, next_cursor=next_cursor, source="fallback")
+
+
+def _visible(*, user, ids: list[int]) -> list:
+    """Post cards still fit to show: published, not by a hidden author, not hidden or reported since."""
+    if not ids:
+        return []
+    rejected = set(
+        Engagement.objects.filter(
+            actor=user, kind__in=[Engagement.Kind.HIDE, Engagement.Kind.REPORT], post_id__in=ids
+        ).values_list("post_id", flat=True)
+    )
+    return selectors.post_cards_in_order(ids=[pk for pk in ids if pk not in rejected], viewer=user)
+
+
+def _queue_build(user_id: int) -> None:
+    """At most one queued build per user a minute; silently skipped when Redis is unreachable."""
+    from . import tasks
+
+    try:
+        if redis_client().set(_key(user_id, ":queued"), 1, nx=True, ex=60):
+            tasks.build_for_you.apply_async(args=[user_id], retry=False)
+    except Exception as exc:  # the broker is Redis too; a page must not fail because a queue did
+        logger.warning("Could not queue a For You build for user %s: %s", user_id, exc)
+
+
+# --- Keeping lists fresh -------------------------------------------------------------------
+
+
+def active_user_ids() -> list[int]:
+    """People who signed in within ORBIT_FOR_YOU_ACTIVE_DAYS or engaged in the last day."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from creators.models import User
+
+    now = timezone.now()
+    recent_actors = Engagement.objects.filter(occurred_at__gt=now - timedelta(days=1), actor__isnull=False).values(
+        "actor_id"
+    )
+    return list(
+        User.objects.filter(
+            Q(last_login__gt=now - timedelta(days=settings.ORBIT_FOR_YOU_ACTIVE_DAYS)) | Q(pk__in=recent_actors),
+            is_active=True,
+            suspended_at__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def users_due_for_rebuild(*, user_ids: list[int], engaged_since_id: int) -> tuple[list[int], int]:
+    """Of these users, those whose list is missing or older than ORBIT_FOR_YOU_MAX_AGE, or who
+    engaged after event `engaged_since_id` (their interests moved). Also returns the newest event id."""
+    ages = list_age(user_ids=user_ids)
+    due = {user_id for user_id, age in ages.items() if age is None or age > settings.ORBIT_FOR_YOU_MAX_AGE}
+    newest = Engagement.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    if engaged_since_id:
+        engaged = Engagement.objects.filter(id__gt=engaged_since_id, id__lte=newest, actor_id__in=user_ids)
+        due |= set(engaged.values_list("actor_id", flat=True).distinct())
+    return sorted(due), newest

@@ -1,0 +1,521 @@
+"""For You scoring: gather candidates, score them, re-rank for variety.
+
+score = relevance * quality * freshness * (operator base weight * scarcity multiplier of the type)
+
+Candidates come from four bounded sources (followed creators, posts matching the user's
+interests, trending posts, and new creators for exploration); seen, hidden, reported, muted,
+blocked, removed and own posts never enter. Every item carries the reason that contributed most
+to its score, so "why you see this" is the reason actually used.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from creators.models import Block, Follow, Mute, Profile, TradingProfile
+from feed.models import Engagement, Post, PostType
+from orbit.caching import cached
+
+from . import profiles, trending
+from .models import PostTags
+from .weights import current_weights
+
+Kind = Engagement.Kind
+
+CANDIDATE_DAYS = 7
+SEEN_DAYS = 14
+FOLLOWED_LIMIT = 150
+INTEREST_LIMIT = 300
+TRENDING_LIMIT = 150
+EXPLORE_LIMIT = 60
+EXPLORE_DAYS = 3
+# A creator with this many followers no longer needs the exploration lift.
+ESTABLISHED_FOLLOWERS = 100
+FRESH_CREATOR_DAYS = 30
+FRESHNESS_HALF_LIFE_HOURS = 36.0
+OTHER_LANGUAGE_FACTOR = 0.35
+# A post pitched far from the reader's level is less useful to them (beginner ↔ advanced).
+LEVEL_DISTANCE_FACTOR = {0: 1.0, 1: 0.8, 2: 0.55}
+LEVEL_INDEX = {"beginner": 0, "intermediate": 1, "advanced": 2}
+
+# Contribution of each signal to relevance.
+FOLLOW_WEIGHT = 0.9
+ASSET_WEIGHT = 1.0
+TOPIC_WEIGHT = 0.6
+TYPE_WEIGHT = 0.5
+CREATOR_WEIGHT = 0.8
+TRENDING_WEIGHT = 0.4
+EXPLORE_WEIGHT = 0.3
+BASE_RELEVANCE = 0.05
+# The boost is named as the reason only when it is a real lift, not a rounding above 1.
+BOOST_REASON_MIN_WEIGHT = 1.2
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an item is in the feed: a code and one argument (a username, symbol, topic or type)."""
+
+    code: str
+    arg: str = ""
+
+    def encode(self) -> str:
+        return f"{self.code}:{self.arg}"
+
+    @classmethod
+    def decode(cls, raw: str) -> Reason:
+        code, _sep, arg = raw.partition(":")
+        return cls(code=code, arg=arg)
+
+    def text(self) -> str:
+        texts = {
+            "follow": _("From @%(arg)s, whom you follow"),
+            "trade": _("You trade %(arg)s"),
+            "asset": _("You read about %(arg)s"),
+            "topic": _("You read about %(arg)s"),
+            "type": _("You often read %(arg)s posts"),
+            "creator": _("You often read @%(arg)s"),
+            "trending": _("Trending now"),
+            "boost": _("%(arg)s boost"),
+            "explore": _("New voice: @%(arg)s"),
+            "latest": _("Latest from the community"),
+        }
+        return texts.get(self.code, _("Picked for you")) % {"arg": self.display_arg()}
+
+    def display_arg(self) -> str:
+        if self.code in {"type", "boost"}:
+            return type_name(self.arg)
+        if self.code == "topic":
+            return TOPIC_NAMES.get(self.arg, self.arg.replace("_", " ").title())
+        return self.arg
+
+
+TOPIC_NAMES = {"defi": "DeFi", "nfts": "NFTs", "ai": "AI", "onchain": "on-chain"}
+
+
+def type_name(slug: str) -> str:
+    names = cached(
+        "ranking:type-names",
+        lambda: {post_type.slug: (post_type.name_en, post_type.name_zh) for post_type in PostType.objects.all()},
+        timeout=600,
+    )
+    name_en, name_zh = names.get(slug, (slug, slug))
+    return name_zh if (get_language() or "").startswith("zh") else name_en
+
+
+@dataclass
+class Ranked:
+    post_id: int
+    score: float
+    reason: Reason
+    content_type: str
+    author_id: int
+    explore: bool = False
+
+
+@dataclass
+class Context:
+    """What a ranking run sees: live (now, stored trending) or as of a past moment (evaluation)."""
+
+    moment: datetime | None = None
+    weights: dict[str, float] = field(default_factory=dict)
+    # Stored with a ready list, so a list built with older weights is recognised as stale.
+    weights_version: int = 0
+    trending_scores: dict[int, float] | None = None
+
+    @classmethod
+    def live(cls) -> Context:
+        snapshot = current_weights()
+        return cls(moment=None, weights=snapshot.weights, weights_version=snapshot.version)
+
+    @classmethod
+    def as_of(cls, moment: datetime) -> Context:
+        snapshot = current_weights()
+        return cls(
+            moment=moment,
+            weights=snapshot.weights,
+            weights_version=snapshot.version,
+            trending_scores=trending.trending_as_of(moment, limit=TRENDING_LIMIT * 4),
+        )
+
+    @property
+    def now(self) -> datetime:
+        return self.moment or timezone.now()
+
+
+# --- Candidates --------------------------------------------------------------------------
+
+
+def hidden_authors(user_id: int) -> set[int]:
+    """Muted, blocked and blocking people: never in this user's feed."""
+    return (
+        set(Mute.objects.filter(user_id=user_id).values_list("target_id", flat=True))
+        | set(Block.objects.filter(user_id=user_id).values_list("target_id", flat=True))
+        | set(Block.objects.filter(target_id=user_id).values_list("user_id", flat=True))
+    )
+
+
+def excluded_posts(user_id: int, *, now: datetime) -> set[int]:
+    """Posts the user saw lately, hid or reported."""
+    seen = Q(kind=Kind.VIEW, occurred_at__gt=now - timedelta(days=SEEN_DAYS))
+    rejected = Q(kind__in=[Kind.HIDE, Kind.REPORT])
+    return set(
+        Engagement.objects.filter(seen | rejected, actor_id=user_id, occurred_at__lte=now)
+        .exclude(post_id=None)
+        .values_list("post_id", flat=True)
+    )
+
+
+def established_creators() -> set[int]:
+    """Creators past the exploration threshold; cached, it changes slowly and costs a scan."""
+    return cached(
+        "ranking:established-creators",
+        lambda: set(
+            Follow.objects.values("followee_id")
+            .annotate(followers=Count("id"))
+            .filter(followers__gte=ESTABLISHED_FOLLOWERS)
+            .values_list("followee_id", flat=True)
+        ),
+        timeout=600,
+    )
+
+
+def top_keys(interest: dict[str, float], prefix: str, count: int) -> list[str]:
+    keys = [(value, key[len(prefix) :]) for key, value in interest.items() if key.startswith(prefix) and value > 0]
+    return [name for _value, name in sorted(keys, reverse=True)[:count]]
+
+
+def gather_candidates(user_id: int, *, interest: dict[str, float], context: Context, followed: set[int]) -> dict:
+    """post id → sources it came from. Each source is bounded, so the whole set is too."""
+    now = context.now
+    window = Q(post__created_at__lte=now, post__created_at__gt=now - timedelta(days=CANDIDATE_DAYS))
+    sources: dict[int, set[str]] = {}
+
+    def add(ids, source):
+        for post_id in ids:
+            sources.setdefault(post_id, set()).add(source)
+
+    recent = Post.objects.filter(
+        status=Post.Status.PUBLISHED, created_at__lte=now, created_at__gt=now - timedelta(days=CANDIDATE_DAYS)
+    )
+    if followed:
+        add(
+            recent.filter(author_id__in=list(followed))
+            .order_by("-created_at")
+            .values_list("pk", flat=True)[:FOLLOWED_LIMIT],
+            "follow",
+        )
+    assets = top_keys(interest, "asset:", 6)
+    topics = top_keys(interest, "topic:", 4)
+    if assets or topics:
+        matches = Q(assets__overlap=assets) if assets else Q()
+        if topics:
+            matches = (matches | Q(topics__overlap=topics)) if assets else Q(topics__overlap=topics)
+        # Newest first by primary key: Postgres walks the key index backwards and stops at the
+        # limit, instead of collecting every post about BTC and sorting them.
+        add(
+            PostTags.objects.filter(matches, window)
+            .order_by("-post_id")
+            .values_list("post_id", flat=True)[:INTEREST_LIMIT],
+            "interest",
+        )
+    if context.trending_scores is None:
+        hot = PostTags.objects.filter(window, trending__gt=0).order_by("-trending").values_list("post_id", flat=True)
+        add(hot[:TRENDING_LIMIT], "trending")
+    else:
+        add(sorted(context.trending_scores, key=context.trending_scores.get, reverse=True)[:TRENDING_LIMIT], "trending")
+    explore = (
+        PostTags.objects.filter(
+            post__status=Post.Status.PUBLISHED,
+            post__created_at__lte=now,
+            post__created_at__gt=now - timedelta(days=EXPLORE_DAYS),
+            quality__gte=0.5,
+        )
+        .filter(
+            Q(post__author__date_joined__gt=now - timedelta(days=FRESH_CREATOR_DAYS))
+            | ~Q(post__author_id__in=list(established_creators()))
+        )
+        .order_by("-post_id")
+        .values_list("post_id", flat=True)[:EXPLORE_LIMIT]
+    )
+    add(explore, "explore")
+    return sources
+
+
+# --- Scoring ---------------------------------------------------------------------------
+
+
+@dataclass
+class Features:
+    post_id: int
+    author_id: int
+    username: str
+    created_at: datetime
+    language: str
+    content_type: str
+    assets: list[str]
+    topics: list[str]
+    level: str
+    quality: float
+    trending: float
+
+
+def load_features(post_ids, *, hidden: set[int], user_id: int, now: datetime) -> list[Features]:
+    """One query for everything scoring needs; removed, suspended, hidden and own posts drop out here."""
+    rows = (
+        Post.objects.filter(
+            pk__in=list(post_ids),
+            status=Post.Status.PUBLISHED,
+            author__suspended_at__isnull=True,
+            created_at__lte=now,
+        )
+        .exclude(author_id__in=list(hidden | {user_id}))
+        .values_list(
+            "pk",
+            "author_id",
+            "author__username",
+            "created_at",
+            "language",
+            "content_type_id",
+            "tags__content_type",
+            "tags__assets",
+            "tags__topics",
+            "tags__level",
+            "tags__quality",
+            "tags__trending",
+        )
+    )
+    return [
+        Features(
+            post_id=pk,
+            author_id=author_id,
+            username=username,
+            created_at=created_at,
+            language=language,
+            # Until the tagger has seen a post, the author's own label and a neutral quality stand in.
+            content_type=tagged_type or claimed_type,
+            assets=assets or [],
+            topics=topics or [],
+            level=level or "intermediate",
+            quality=0.5 if quality is None else quality,
+            trending=trending_score or 0.0,
+        )
+        for (
+            pk,
+            author_id,
+            username,
+            created_at,
+            language,
+            claimed_type,
+            tagged_type,
+            assets,
+            topics,
+            level,
+            quality,
+            trending_score,
+        ) in rows
+    ]
+
+
+def reader_language(user_id: int) -> str:
+    language = Profile.objects.filter(user_id=user_id).values_list("language", flat=True).first()
+    return "zh" if (language or "").startswith("zh") else "en"
+
+
+def score_post(
+    post: Features,
+    *,
+    interest: dict[str, float],
+    sources: set[str],
+    followed: set[int],
+    context: Context,
+    language: str,
+    level: str,
+    trending_top: float,
+    traded_assets: set[str],
+) -> Ranked:
+    asset_value, asset_key = max(((interest.get(f"asset:{a}", 0.0), a) for a in post.assets), default=(0.0, ""))
+    topic_value, topic_key = max(((interest.get(f"topic:{t}", 0.0), t) for t in post.topics), default=(0.0, ""))
+    trending_value = context.trending_scores.get(post.post_id, 0.0) if context.trending_scores else post.trending
+    contributions = {
+        "follow": FOLLOW_WEIGHT if post.author_id in followed else 0.0,
+        "asset": ASSET_WEIGHT * max(0.0, asset_value),
+        "topic": TOPIC_WEIGHT * max(0.0, topic_value),
+        "type": TYPE_WEIGHT * interest.get(f"type:{post.content_type}", 0.0),
+        "creator": CREATOR_WEIGHT * interest.get(f"creator:{post.author_id}", 0.0),
+        "trending": TRENDING_WEIGHT * (math.log1p(trending_value) / math.log1p(trending_top) if trending_top else 0.0),
+        "explore": EXPLORE_WEIGHT if "explore" in sources else 0.0,
+    }
+    relevance = max(0.02, BASE_RELEVANCE + sum(contributions.values()))
+    distance = abs(LEVEL_INDEX.get(post.level, 1) - LEVEL_INDEX.get(level, 0))
+    age_hours = max(0.0, (context.now - post.created_at).total_seconds() / 3600.0)
+    factor = (
+        LEVEL_DISTANCE_FACTOR[distance]
+        * (1.0 if post.language == language else OTHER_LANGUAGE_FACTOR)
+        * (0.2 + 0.8 * post.quality)
+        * math.pow(0.5, age_hours / FRESHNESS_HALF_LIFE_HOURS)
+    )
+    weight = context.weights.get(post.content_type, 1.0)
+    score = relevance * factor * weight
+
+    # The reason is the signal that added most to the score. The boost's share of the score is
+    # score × (1 − 1/weight); the others' is their relevance term × factor × weight.
+    shares = {name: value * factor * weight for name, value in contributions.items() if value > 0}
+    if weight >= BOOST_REASON_MIN_WEIGHT:
+        shares["boost"] = score * (1.0 - 1.0 / weight)
+    best = max(shares, key=shares.get) if shares else "latest"
+    argument = {
+        "follow": post.username,
+        "asset": asset_key,
+        "topic": topic_key,
+        "type": post.content_type,
+        "creator": post.username,
+        "boost": post.content_type,
+        "explore": post.username,
+    }.get(best, "")
+    if best == "asset" and asset_key in traded_assets:
+        best = "trade"  # "You trade SOL" only when the exchange says so; else "You read about SOL"
+    return Ranked(
+        post_id=post.post_id,
+        score=score,
+        reason=Reason(code=best, arg=argument),
+        content_type=post.content_type,
+        author_id=post.author_id,
+        explore="explore" in sources and post.author_id not in followed,
+    )
+
+
+# --- Variety -----------------------------------------------------------------------------
+
+
+def diversify(ranked: list[Ranked], *, page_size: int, per_author: int, per_type: int, explore: int) -> list[Ranked]:
+    """Re-rank page by page: at most `per_author` posts of one author and `per_type` of one type per
+    page, with up to `explore` slots for new voices. What does not fit waits for the next page.
+
+    When the caps cannot fill a page (too little variety left), the type cap gives way first, then
+    the author cap: a full page beats a short one.
+    """
+    waiting = sorted(ranked, key=lambda item: -item.score)
+    ordered: list[Ranked] = []
+    unlimited = len(ranked)
+    while waiting:
+        page: list[Ranked] = []
+        authors: dict[int, int] = {}
+        types: dict[str, int] = {}
+        explorers = [item for item in waiting if item.explore][:explore]
+        queue = explorers + [item for item in waiting if item not in explorers]
+        for author_cap, type_cap in ((per_author, per_type), (per_author, unlimited), (unlimited, unlimited)):
+            for item in queue:
+                if len(page) == page_size:
+                    break
+                if item in page or authors.get(item.author_id, 0) >= author_cap:
+                    continue
+                if types.get(item.content_type, 0) >= type_cap:
+                    continue
+                page.append(item)
+                authors[item.author_id] = authors.get(item.author_id, 0) + 1
+                types[item.content_type] = types.get(item.content_type, 0) + 1
+        # Explorers are placed by score within the page, not pinned to its top.
+        page.sort(key=lambda item: -item.score)
+        ordered.extend(page)
+        placed = {item.post_id for item in page}
+        waiting = [item for item in waiting if item.post_id not in placed]
+    return ordered
+
+
+# --- Entry point -------------------------------------------------------------------------
+
+
+def rank_for_user(
+    user_id: int, *, context: Context | None = None, limit: int = 200, refresh_interest: bool = False
+) -> list[Ranked]:
+    """The user's For You list, best first, at most `limit` items.
+
+    Live ranking uses the stored interest profile, first folding in new engagement when
+    `refresh_interest` (Celery builds; the web fallback only reads). A past moment rebuilds
+    the profile from the engagement before it.
+    """
+    context = context or Context.live()
+    now = context.now
+    if context.moment is not None:
+        interest = profiles.build_interest(user_id, as_of=context.moment)
+    elif refresh_interest:
+        interest = profiles.interest_of(user_id)
+    else:
+        interest = profiles.stored_interest(user_id)
+    traded_assets = {
+        symbol.upper()
+        for symbol in TradingProfile.objects.filter(user_id=user_id).values_list("traded_assets", flat=True).first()
+        or ()
+    }
+    followed = set(
+        Follow.objects.filter(follower_id=user_id, created_at__lte=now).values_list("followee_id", flat=True)
+    )
+    sources = gather_candidates(user_id, interest=interest, context=context, followed=followed)
+    excluded = excluded_posts(user_id, now=now)
+    for post_id in excluded:
+        sources.pop(post_id, None)
+    features = load_features(sources, hidden=hidden_authors(user_id), user_id=user_id, now=now)
+    trending_top = max((f.trending for f in features), default=0.0)
+    if context.trending_scores:
+        trending_top = max(context.trending_scores.values())
+    language = reader_language(user_id)
+    level = profiles.user_level(interest)
+    ranked = [
+        score_post(
+            post,
+            interest=interest,
+            sources=sources[post.post_id],
+            followed=followed,
+            context=context,
+            language=language,
+            level=level,
+            trending_top=trending_top,
+            traded_assets=traded_assets,
+        )
+        for post in features
+    ]
+    ranked = diversify(
+        ranked,
+        page_size=settings.ORBIT_FOR_YOU_PAGE_SIZE,
+        per_author=settings.ORBIT_FOR_YOU_MAX_PER_AUTHOR,
+        per_type=settings.ORBIT_FOR_YOU_MAX_PER_TYPE,
+        explore=settings.ORBIT_FOR_YOU_EXPLORE_PER_PAGE,
+    )
+    return ranked[:limit]
+
+
+def latest_fill(user_id: int, *, exclude: set[int], limit: int, allow_seen: bool) -> list[Ranked]:
+    """When too little is relevant: the newest visible posts the user has not seen; with
+    `allow_seen`, when there are none, the newest ones anyway, so a page is never empty."""
+    now = timezone.now()
+    hidden = hidden_authors(user_id) | {user_id}
+    visible = (
+        Post.objects.filter(status=Post.Status.PUBLISHED, author__suspended_at__isnull=True)
+        .exclude(author_id__in=list(hidden))
+        .exclude(pk__in=list(exclude))
+        .order_by("-created_at")
+    )
+    rejected = set(
+        Engagement.objects.filter(actor_id=user_id, kind__in=[Kind.HIDE, Kind.REPORT])
+        .exclude(post_id=None)
+        .values_list("post_id", flat=True)
+    )
+    rows = list(
+        visible.exclude(pk__in=list(excluded_posts(user_id, now=now))).values_list(
+            "pk", "author_id", "content_type_id"
+        )[:limit]
+    )
+    if not rows and allow_seen:
+        rows = list(visible.exclude(pk__in=list(rejected)).values_list("pk", "author_id", "content_type_id")[:limit])
+    return [
+        Ranked(post_id=pk, score=0.0, reason=Reason("latest"), content_type=content_type, author_id=author_id)
+        for pk, author_id, content_type in rows
+    ]

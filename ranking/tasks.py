@@ -1,0 +1,75 @@
+"""Celery tasks of ranking: thin, idempotent, ids in and counts out; the work is in the modules."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.core.cache import cache
+
+from creators.models import Follow
+from feed.models import Post
+
+from . import feeds, services, trending
+from . import weights as content_weights
+
+BUILD_CHUNK = 100
+WATERMARK_KEY = "ranking:engagement-watermark"
+
+
+@shared_task(name="ranking.tasks.tag_post")
+def tag_post(post_id: int) -> int:
+    """Tag a new or edited post, then put it at the top of its author's followers' ready lists."""
+    tagged = services.tag_posts(post_ids=[post_id])
+    post = Post.objects.filter(pk=post_id, status=Post.Status.PUBLISHED).select_related("author").first()
+    if tagged and post is not None:
+        followers = list(Follow.objects.filter(followee_id=post.author_id).values_list("follower_id", flat=True))
+        feeds.push_to_followers(
+            post_id=post.pk, author_id=post.author_id, username=post.author.username, follower_ids=followers
+        )
+    return tagged
+
+
+@shared_task(name="ranking.tasks.tag_untagged")
+def tag_untagged() -> int:
+    """Sweep for posts whose tagging was never queued (broker down at publish time)."""
+    return services.tag_untagged(limit=5_000)
+
+
+@shared_task(name="ranking.tasks.build_for_you")
+def build_for_you(user_id: int) -> int:
+    return feeds.build_for_you(user_id=user_id)
+
+
+@shared_task(name="ranking.tasks.build_for_you_batch")
+def build_for_you_batch(user_ids: list[int]) -> int:
+    return sum(feeds.build_for_you(user_id=user_id) for user_id in user_ids)
+
+
+def _fan_out(user_ids: list[int]) -> int:
+    for start in range(0, len(user_ids), BUILD_CHUNK):
+        build_for_you_batch.delay(user_ids[start : start + BUILD_CHUNK])
+    return len(user_ids)
+
+
+@shared_task(name="ranking.tasks.refresh_active_feeds")
+def refresh_active_feeds() -> int:
+    """Rebuild the lists of active users that are stale or whose owners engaged since last time."""
+    watermark = cache.get(WATERMARK_KEY, 0)
+    due, newest = feeds.users_due_for_rebuild(user_ids=feeds.active_user_ids(), engaged_since_id=watermark)
+    cache.set(WATERMARK_KEY, newest, None)
+    return _fan_out(due)
+
+
+@shared_task(name="ranking.tasks.rebuild_active_feeds")
+def rebuild_active_feeds() -> int:
+    """Every active user's list, now: operators changed the weights."""
+    return _fan_out(feeds.active_user_ids())
+
+
+@shared_task(name="ranking.tasks.refresh_trending")
+def refresh_trending() -> int:
+    return trending.refresh_trending()
+
+
+@shared_task(name="ranking.tasks.rebalance_content_type_weights")
+def rebalance_content_type_weights() -> int:
+    return len(content_weights.rebalance_content_type_weights())

@@ -1,0 +1,62 @@
+"""Trending: a time-decayed sum of the last two days' engagement per post.
+
+Each event counts by kind and halves every TRENDING_HALF_LIFE_HOURS, so a post that was hot
+yesterday fades even if nobody stops engaging with it. Creators' own engagement never counts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from feed.models import Engagement
+
+Kind = Engagement.Kind
+
+TRENDING_WINDOW_HOURS = 48
+TRENDING_HALF_LIFE_HOURS = 6.0
+TRENDING_EVENT_WEIGHTS = {
+    Kind.VIEW: 1.0,
+    Kind.DWELL: 0.5,
+    Kind.LIKE: 3.0,
+    Kind.COMMENT: 4.0,
+    Kind.SHARE: 5.0,
+    Kind.SHARE_OPEN: 1.0,
+    Kind.TRADE_CLICK: 4.0,
+}
+
+_WEIGHT_CASE = " ".join(f"WHEN {int(kind)} THEN {weight}" for kind, weight in TRENDING_EVENT_WEIGHTS.items())
+_SCORES = f"""
+    SELECT e.post_id, SUM((CASE e.kind {_WEIGHT_CASE} ELSE 0 END)
+               * power(0.5, EXTRACT(EPOCH FROM (%(now)s - e.occurred_at)) / {TRENDING_HALF_LIFE_HOURS * 3600})) AS score
+    FROM feed_engagement e
+    WHERE e.occurred_at > %(now)s - interval '{TRENDING_WINDOW_HOURS} hours' AND e.occurred_at <= %(now)s
+      AND e.post_id IS NOT NULL AND e.kind IN ({", ".join(str(int(kind)) for kind in TRENDING_EVENT_WEIGHTS)})
+      AND e.actor_id IS DISTINCT FROM e.creator_id
+    GROUP BY e.post_id
+"""
+
+
+def refresh_trending(*, now: datetime | None = None) -> int:
+    """Store every tagged post's trending score; posts that went quiet go back to 0. Returns rows set."""
+    params = {"now": now or timezone.now()}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE trending_now ON COMMIT DROP AS {_SCORES}", params)
+        cursor.execute(
+            "UPDATE ranking_posttags t SET trending = 0 WHERE t.trending > 0 "
+            "AND NOT EXISTS (SELECT 1 FROM trending_now n WHERE n.post_id = t.post_id)"
+        )
+        cursor.execute(
+            "UPDATE ranking_posttags t SET trending = n.score FROM trending_now n "
+            "WHERE t.post_id = n.post_id AND t.trending IS DISTINCT FROM n.score"
+        )
+        return cursor.rowcount
+
+
+def trending_as_of(moment: datetime, *, limit: int) -> dict[int, float]:
+    """The top `limit` trending posts as they stood at `moment` (offline evaluation)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{_SCORES} ORDER BY score DESC LIMIT %(limit)s", {"now": moment, "limit": limit})
+        return {post_id: float(score) for post_id, score in cursor.fetchall()}

@@ -1,0 +1,426 @@
+"""Content-type weights: what operators set, what the daily rebalance adjusts, what scoring reads.
+
+effective weight of a type = base weight (operators) * multiplier (the daily rebalance), or 1 when the
+type is inactive or has no weight row. Every change goes through `update_content_type_weight`, which
+keeps one audit row per changed field, and then rebuilds the For You lists after commit.
+
+Scoring reads the weights on every ranking run, so they are cached. The cache key carries a version
+number (`weights_version`), which also stamps each For You list: a list whose version is older than
+the current one was built with old weights. Bumping the version after commit (rather than deleting a
+key) means a reader that loaded the old rows just before the commit can only fill an old key that
+nobody reads any more. When the cache is unreachable, everything falls back to Postgres.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.core.cache import cache
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.db.models import Avg, Count, Max
+from django.utils import timezone
+
+from feed.models import Post, PostType
+
+from .models import ContentTypeWeight, ContentTypeWeightChange, PostTags
+
+if TYPE_CHECKING:
+    from creators.models import User
+
+logger = logging.getLogger(__name__)
+
+CACHE_SECONDS = 60
+_VERSION_KEY = "ranking:content-type-weights:version"
+
+# What operators (and the daily rebalance, for `multiplier`) may change through the audited path.
+EDITABLE_FIELDS = ("base_weight", "target_share", "min_multiplier", "max_multiplier", "multiplier", "is_active")
+_DECIMAL_FIELDS = ("base_weight", "target_share", "min_multiplier", "max_multiplier", "multiplier")
+_MAX_REASON_CHARS = ContentTypeWeightChange._meta.get_field("reason").max_length
+
+# A type nobody posted in gets no more than this share in the formula, so scarcity alone gives a
+# large but finite boost before the bounds clamp it.
+MIN_SUPPLY_SHARE = 0.005
+# A type's average quality counts as if it had this many extra posts of the overall average quality:
+# a handful of lucky posts in a small type cannot push it to a bound, while at real volumes
+# (hundreds of posts a week) the prior barely moves the average.
+QUALITY_PRIOR_POSTS = 5
+# Rows for content types operators add later; the same values migration 0002 gives unknown types.
+NEUTRAL_ROW = {
+    "base_weight": Decimal("1.00"),
+    "target_share": Decimal("0.100"),
+    "min_multiplier": Decimal("0.80"),
+    "max_multiplier": Decimal("1.25"),
+    "multiplier": Decimal("1.00"),
+}
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightsSnapshot:
+    """The weights and the version they belong to, read together (see `current_weights`)."""
+
+    version: int
+    weights: dict[str, float]
+
+
+def effective_weights() -> dict[str, float]:
+    """slug → effective weight for every content type (1.0 for inactive types or types without a row)."""
+    return current_weights().weights
+
+
+def weights_version() -> int:
+    """A number that changes whenever any weight changes."""
+    if _cache_usable():
+        try:
+            version = cache.get(_VERSION_KEY)
+            if version is None:
+                # Gone (first use, eviction, a Redis restart): start again from the last change time in
+                # microseconds, which is above any number handed out since the counter last started,
+                # so an old list never looks current.
+                cache.add(_VERSION_KEY, _version_from_database(), timeout=None)
+                version = cache.get(_VERSION_KEY)
+            if version is not None:
+                return int(version)
+        except Exception:
+            _cache_failed()
+    return _version_from_database()
+
+
+def current_weights() -> WeightsSnapshot:
+    """Weights with their version. Whoever stores something built from the weights (a For You list)
+    takes both from one call: reading the version after the weights could stamp old weights with
+    a newer version, and the list would never be recognised as stale."""
+    version = weights_version()
+    if _cache_usable():
+        key = f"ranking:content-type-weights:{version}"
+        try:
+            weights = cache.get(key)
+            if weights is None:
+                weights = _weights_from_database()
+                cache.set(key, weights, CACHE_SECONDS)
+            return WeightsSnapshot(version=version, weights=weights)
+        except Exception:
+            _cache_failed()
+    return WeightsSnapshot(version=version, weights=_weights_from_database())
+
+
+def clear_weights_cache() -> None:
+    """Move every reader to a new version, whose key is still empty, so the next read loads Postgres."""
+    global _cache_skipped_until
+    try:
+        cache.incr(_VERSION_KEY)
+    except ValueError:  # no counter yet: the next reader starts one from the database
+        pass
+    except Exception:
+        # Cached weights expire within CACHE_SECONDS anyway; a change must not fail for the cache.
+        _cache_failed()
+        return
+    _cache_skipped_until = 0.0  # the cache answered: readers may use it again
+
+
+# After a cache failure this process reads Postgres directly for a few seconds: a Redis that times
+# out would otherwise cost every ranking run (and every fallback page) the connect timeout, twice.
+CACHE_RETRY_SECONDS = 10
+_cache_skipped_until = 0.0  # time.monotonic() value
+
+
+def _cache_usable() -> bool:
+    return time.monotonic() >= _cache_skipped_until
+
+
+def _cache_failed() -> None:
+    global _cache_skipped_until
+    _cache_skipped_until = time.monotonic() + CACHE_RETRY_SECONDS
+    logger.warning(
+        "Cache unreachable; content-type weights come from Postgres for the next %d s",
+        CACHE_RETRY_SECONDS,
+        exc_info=True,
+    )
+
+
+def _weights_from_database() -> dict[str, float]:
+    rows = PostType.objects.values_list(
+        "slug", "ranking_weight__base_weight", "ranking_weight__multiplier", "ranking_weight__is_active"
+    )
+    return {
+        slug: float(base_weight * multiplier) if base_weight is not None and is_active else 1.0
+        for slug, base_weight, multiplier, is_active in rows
+    }
+
+
+def _version_from_database() -> int:
+    last_change = ContentTypeWeight.objects.aggregate(last=Max("updated_at"))["last"]
+    return int(last_change.timestamp() * 1_000_000) if last_change else 0
+
+
+# --- Changing --------------------------------------------------------------------------
+
+
+def validate_weight_changes(*, weight: ContentTypeWeight, changes: dict[str, Any]) -> dict[str, Any]:
+    """Check `changes` against `weight`'s current values; return every field's value after the change.
+
+    The multiplier always ends within [min, max]: when new bounds leave the current multiplier
+    outside, it is clamped into them (and that is a change of its own). Raises ValidationError
+    with messages keyed by field, which admin shows next to the fields.
+    """
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        errors[NON_FIELD_ERRORS] = [
+            f"{', '.join(unknown)} cannot be changed here; editable: {', '.join(EDITABLE_FIELDS)}."
+        ]
+    values = {name: getattr(weight, name) for name in EDITABLE_FIELDS}
+    for name in set(changes) & set(EDITABLE_FIELDS):
+        value = changes[name]
+        if isinstance(value, float):  # 0.15 rather than 0.1499999999999999944488848768742172978818416595458984375
+            value = Decimal(repr(value))
+        field = ContentTypeWeight._meta.get_field(name)
+        try:
+            values[name] = field.clean(value, weight)
+        except ValidationError as error:
+            errors[name] = error.messages
+            continue
+        if name in _DECIMAL_FIELDS:  # "1.5" is stored, audited and quoted back as 1.50
+            values[name] = values[name].quantize(Decimal(1).scaleb(-field.decimal_places))
+    if errors:
+        raise ValidationError(errors)
+
+    base, share = values["base_weight"], values["target_share"]
+    low, high = values["min_multiplier"], values["max_multiplier"]
+    if base < 0:
+        errors["base_weight"] = ["Base weight cannot be negative (1 is neutral, 0 takes the type out of For You)."]
+    if not 0 <= share <= 1:
+        errors["target_share"] = ["Target share is a fraction of the feed from 0 to 1 (0.15 means 15%)."]
+    if low <= 0:
+        errors["min_multiplier"] = ["The minimum multiplier must be above 0."]
+    elif low > high:
+        errors["min_multiplier"] = [f"The minimum multiplier ({low}) cannot be above the maximum ({high})."]
+    if errors:
+        raise ValidationError(errors)
+
+    if "multiplier" in changes:
+        if not low <= values["multiplier"] <= high:
+            raise ValidationError(
+                {"multiplier": [f"The multiplier must be between the minimum ({low}) and the maximum ({high})."]}
+            )
+    else:
+        values["multiplier"] = min(max(values["multiplier"], low), high)
+    return values
+
+
+def update_content_type_weight(
+    *, weight: ContentTypeWeight, changes: dict[str, Any], by: User | None, reason: str = ""
+) -> list[ContentTypeWeightChange]:
+    """Change a content type's weight settings, keep one audit row per changed field, and rebuild the
+    For You lists after commit. `by` is the operator, or None for the daily rebalance.
+
+    Returns the audit rows; none (and nothing saved or rebuilt) when nothing actually changed.
+    `weight` is updated in place with the stored values.
+    """
+    with transaction.atomic():
+        audit_rows = _apply_weight_changes(weight=weight, changes=changes, by=by, reason=reason)
+        if audit_rows:
+            _rebuild_feeds_on_commit()
+    return audit_rows
+
+
+def _apply_weight_changes(
+    *, weight: ContentTypeWeight, changes: dict[str, Any], by: User | None, reason: str
+) -> list[ContentTypeWeightChange]:
+    """The audited write, without the feed rebuild (the rebalance enqueues one for all types)."""
+    if len(reason) > _MAX_REASON_CHARS:
+        raise ValidationError({"reason": [f"Keep the reason within {_MAX_REASON_CHARS} characters."]})
+    # Lock, then validate against the stored row: another operator (or the daily job) may have
+    # changed it since `weight` was loaded, and bounds checked against stale values could let the
+    # multiplier leave them.
+    locked = ContentTypeWeight.objects.select_for_update().get(pk=weight.pk)
+    new_values = validate_weight_changes(weight=locked, changes=changes)
+
+    audit_rows = []
+    for name in EDITABLE_FIELDS:
+        old, new = getattr(locked, name), new_values[name]
+        if old == new:  # Decimal("1.5") == Decimal("1.50"): a re-typed value is no change
+            continue
+        row_reason = reason
+        if name == "multiplier" and "multiplier" not in changes:
+            row_reason = f"{reason}; kept within the new bounds" if reason else "kept within the new bounds"
+        audit_rows.append(
+            ContentTypeWeightChange(
+                weight=locked,
+                field=name,
+                old_value=str(old),
+                new_value=str(new),
+                changed_by=by,
+                reason=row_reason[:_MAX_REASON_CHARS],
+            )
+        )
+        setattr(locked, name, new)
+
+    if audit_rows:
+        locked.save(update_fields=[row.field for row in audit_rows] + ["updated_at"])
+        ContentTypeWeightChange.objects.bulk_create(audit_rows)
+        # Now for readers in this transaction, and again after commit for everyone else: a reader
+        # in between may have cached the old rows under the version bumped now.
+        clear_weights_cache()
+        transaction.on_commit(clear_weights_cache)
+
+    for name in (*EDITABLE_FIELDS, "updated_at", "rebalanced_at"):
+        setattr(weight, name, getattr(locked, name))
+    return audit_rows
+
+
+def queue_feed_rebuild() -> None:
+    """Queue the rebuild of every active user's For You list (run on commit of a weights change).
+
+    The change is committed by then; a broker outage must not turn the operator's save into an
+    error. Lists catch up at their next refresh, their stale weights version showing meanwhile.
+    """
+    # Imported here: the tasks module imports scoring, which imports this module.
+    from ranking import tasks
+
+    try:
+        tasks.rebuild_active_feeds.apply_async(retry=False)
+    except Exception as exc:
+        logger.warning("Could not queue the For You rebuild after a weights change: %s", exc)
+
+
+def _rebuild_feeds_on_commit() -> None:
+    transaction.on_commit(queue_feed_rebuild)
+
+
+def ensure_weight_rows() -> int:
+    """Give content types that have no weight row (added by operators later) a neutral one.
+    Returns how many were created."""
+    created = 0
+    for post_type in PostType.objects.filter(ranking_weight__isnull=True):
+        _row, was_created = ContentTypeWeight.objects.get_or_create(post_type=post_type, defaults=NEUTRAL_ROW)
+        created += was_created
+    return created
+
+
+# --- The daily rebalance ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RebalanceResult:
+    content_type: str
+    posts: int
+    supply_share: float
+    quality: float | None  # average quality of the type's posts; None when there were none
+    overall_quality: float | None
+    old_multiplier: Decimal
+    new_multiplier: Decimal
+    reason: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old_multiplier != self.new_multiplier
+
+
+def rebalance_content_type_weights(*, now: datetime | None = None, window_days: int = 7) -> list[RebalanceResult]:
+    """The daily job: steer each active type's multiplier towards its target share of the feed.
+
+    multiplier = clamp(sqrt(target / max(supply, ε)) * quality / overall quality, min, max), to 2 places,
+
+    where supply is the type's share of the posts published in the window and quality the average
+    quality the tagger gave them. Scarce types of good quality rise, plentiful weak ones fall; the
+    square root keeps one day's swing moderate. A type without any post in the window goes back to
+    neutral (1, within its bounds): scarcity alone would push it to its maximum, but with no posts
+    there is no quality to reward, and the boost would go to whatever first appears.
+
+    Changes go through the audited path (changed_by empty). Running it again on the same data
+    changes nothing and writes no audit rows; `rebalanced_at` records each run.
+    """
+    now = now or timezone.now()
+    ensure_weight_rows()
+    supply = _supply_by_type(since=now - timedelta(days=window_days), until=now)
+    total_posts = sum(posts for posts, _quality in supply.values())
+    overall_quality = sum(posts * quality for posts, quality in supply.values()) / total_posts if total_posts else None
+
+    results = []
+    # The aggregate above may take seconds on a large table; the locks below last milliseconds.
+    with transaction.atomic():
+        active_weights = ContentTypeWeight.objects.select_for_update().filter(is_active=True)
+        for weight in active_weights.order_by("pk"):
+            posts, quality = supply.get(weight.post_type_id, (0, None))
+            share = posts / total_posts if total_posts else 0.0
+            multiplier, reason = _target_multiplier(
+                weight=weight,
+                posts=posts,
+                share=share,
+                quality=quality,
+                overall_quality=overall_quality,
+                window_days=window_days,
+            )
+            old_multiplier = weight.multiplier
+            _apply_weight_changes(weight=weight, changes={"multiplier": multiplier}, by=None, reason=reason)
+            results.append(
+                RebalanceResult(
+                    content_type=weight.post_type_id,
+                    posts=posts,
+                    supply_share=share,
+                    quality=quality,
+                    overall_quality=overall_quality,
+                    old_multiplier=old_multiplier,
+                    new_multiplier=weight.multiplier,
+                    reason=reason,
+                )
+            )
+        # A plain UPDATE: it leaves updated_at (and so the weights version) alone when nothing changed.
+        ContentTypeWeight.objects.filter(pk__in=[result.content_type for result in results]).update(rebalanced_at=now)
+        if any(result.changed for result in results):
+            _rebuild_feeds_on_commit()
+    return results
+
+
+def _supply_by_type(*, since: datetime, until: datetime) -> dict[str, tuple[int, float]]:
+    """slug → (published posts in the window, their average quality), in one GROUP BY.
+
+    Grouped by the tagger's content type, not the one the author picked (`Post.content_type`):
+    authors could otherwise label chat as education to ride its boost."""
+    rows = (
+        PostTags.objects.filter(
+            post__status=Post.Status.PUBLISHED, post__created_at__gte=since, post__created_at__lte=until
+        )
+        .values("content_type")
+        .annotate(posts=Count("pk"), quality=Avg("quality"))
+        .order_by()
+    )
+    return {row["content_type"]: (row["posts"], row["quality"]) for row in rows}
+
+
+def _target_multiplier(
+    *,
+    weight: ContentTypeWeight,
+    posts: int,
+    share: float,
+    quality: float | None,
+    overall_quality: float | None,
+    window_days: int,
+) -> tuple[Decimal, str]:
+    target = float(weight.target_share)
+    if not posts:
+        raw = 1.0
+        reason = f"daily rebalance: no posts in {window_days} days vs target {target:.1%}, back to neutral"
+    else:
+        scarcity = math.sqrt(target / max(share, MIN_SUPPLY_SHARE))
+        quality_factor = 1.0
+        if overall_quality:
+            judged_quality = (posts * quality + QUALITY_PRIOR_POSTS * overall_quality) / (posts + QUALITY_PRIOR_POSTS)
+            quality_factor = judged_quality / overall_quality
+        raw = scarcity * quality_factor
+        reason = (
+            f"daily rebalance: supply {share:.1%} vs target {target:.1%}, "
+            f"quality {quality:.2f} vs {overall_quality:.2f}"
+        )
+    rounded = Decimal(repr(raw)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return min(max(rounded, weight.min_multiplier), weight.max_multiplier), reason

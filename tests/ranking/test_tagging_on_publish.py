@@ -1,0 +1,49 @@
+"""A real Celery worker tags a newly published post and puts it in followers' ready lists."""
+
+import time
+
+import pytest
+
+from creators import services as people
+from feed import services as feed_services
+from ranking import feeds
+from ranking.models import PostTags
+from tests.ranking.world import creator, reader
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def _wait_for(condition, *, seconds=15.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_worker_tags_a_new_post_and_followers_see_it_within_seconds(trained_tagger, celery_worker):
+    fan = reader("fan", trades=["ETH"])
+    author = creator("author")
+    people.follow_user(follower=fan, username="author")
+    feeds.build_for_you(user_id=fan.pk)  # the fan's list exists before the post
+
+    began = time.monotonic()
+    post = feed_services.publish_post(
+        author=author,
+        body="**Beginner guide**: how to read funding rates on $ETH perpetuals before you open a position.",
+        content_type="education",
+    )
+
+    assert _wait_for(lambda: PostTags.objects.filter(post=post).exists()), "the worker never tagged the post"
+    tags = PostTags.objects.get(post=post)
+    assert tags.model_version == trained_tagger.version
+    assert "ETH" in tags.assets
+    assert tags.language == "en"
+    assert _wait_for(
+        lambda: feeds.for_you_page(user=fan).items[:1] and feeds.for_you_page(user=fan).items[0].pk == post.pk
+    )
+    first = feeds.for_you_page(user=fan).items[0]
+    assert first.why.code == "follow"
+    assert time.monotonic() - began < 15
+    feeds.drop_list(user_id=fan.pk)
