@@ -141,7 +141,7 @@ def test_raising_the_education_weight_raises_the_education_share_of_pages():
     assert after >= 0.35  # per-type cap is 8 of 20; it fills once education outranks analysis
 
 
-def test_one_author_fills_at_most_two_slots_of_a_page():
+def test_one_author_fills_at_most_three_slots_of_a_page():
     me = reader("me", trades=["BTC"])
     prolific = creator("prolific")
     for hour in range(15):
@@ -154,7 +154,7 @@ def test_one_author_fills_at_most_two_slots_of_a_page():
 
     authors = [post.author_id for post in page.items]
     assert len(page.items) == 20
-    assert authors.count(prolific.pk) == 2
+    assert authors.count(prolific.pk) == 3
 
 
 def test_a_new_creator_gets_an_exploration_slot_on_the_first_page():
