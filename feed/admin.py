@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from creators.admin import UserAdmin
 from creators.models import User
+from orbit.admin_site import ReadOnlyAdmin
 
 from . import moderation
 from .models import Asset, Comment, Engagement, Hashtag, ModerationAction, Post, PostType, Report
@@ -267,7 +268,7 @@ class ReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModerationAction)
-class ModerationActionAdmin(admin.ModelAdmin):
+class ModerationActionAdmin(ReadOnlyAdmin):
     """The record of moderation: read-only, like the engagement log."""
 
     list_display = ["created_at", "action", "moderator", "target_user", "post", "report", "note_excerpt"]
@@ -280,18 +281,9 @@ class ModerationActionAdmin(admin.ModelAdmin):
     def note_excerpt(self, action):
         return _excerpt(action.note)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Engagement)
-class EngagementAdmin(admin.ModelAdmin):
+class EngagementAdmin(ReadOnlyAdmin):
     """Read-only: the log is append-only."""
 
     list_display = ["id", "kind", "actor", "post", "creator", "dwell_ms", "occurred_at"]
@@ -299,15 +291,6 @@ class EngagementAdmin(admin.ModelAdmin):
     raw_id_fields = ["actor", "post", "creator"]
     list_select_related = ["actor", "post", "creator"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # Users are creators' model; suspending one is a moderation step with a record, so the actions live here.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -69,3 +69,16 @@ def login(request, extra_context=None):
     audit("admin_refused", request, reason="mfa_code_needed")
     messages.info(request, _("Enter the code from your authenticator app to open admin."))
     return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records and derived data (logs, audit trails, tags): staff look; nobody adds, edits or deletes."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from feed.models import Post, PostType
+from orbit.admin_site import ReadOnlyAdmin
 from orbit.security import audit
 
 from . import weights
@@ -19,19 +20,6 @@ from .models import ContentTypeWeight, ContentTypeWeightChange, PostTags, Tagger
 # What operators set on a content type; the multiplier belongs to the daily rebalance.
 OPERATOR_FIELDS = ("base_weight", "target_share", "min_multiplier", "max_multiplier", "is_active")
 HISTORY_DAYS = 90  # the inline's title says so
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records and derived data: staff look; nobody adds, edits or deletes them here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _top(weights_by_key: dict, count: int = 5) -> str:

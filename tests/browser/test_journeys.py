@@ -4,13 +4,12 @@ The browser steps run in Playwright's thread (the `browse` fixture); database se
 happen here, in the test thread.
 """
 
-import time
-
 import pytest
 from django.conf import settings
 
 from creators.models import Follow
 from feed.models import Asset, Comment, Engagement, Like, Notification, Post, TradeCard
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -45,15 +44,6 @@ def _sign_up(page, username: str) -> None:
 def _new_page(page, base_url: str, *, locale="en-US"):
     """Another person: a browser context of their own (own cookies), on the same live server."""
     return page.context.browser.new_context(base_url=base_url, locale=locale).new_page()
-
-
-def _wait_for(condition, *, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_post_find_react_follow_trade_and_get_notified(browse, live_server):
@@ -149,7 +139,7 @@ def test_post_find_react_follow_trade_and_get_notified(browse, live_server):
     assert Engagement.objects.filter(kind=Engagement.Kind.TRADE_CLICK, post=post, actor__username="bob").count() == 1
     assert Engagement.objects.filter(kind=Engagement.Kind.VIEW, post=post, actor__username="bob").exists()
     # Leaving the post page sent the time-spent beacon.
-    assert _wait_for(
+    assert wait_for(
         lambda: Engagement.objects.filter(kind=Engagement.Kind.DWELL, post=post, actor__username="bob").exists()
     )
     assert seen["badge"] == "3"

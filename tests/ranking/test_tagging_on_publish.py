@@ -9,17 +9,9 @@ from feed import services as feed_services
 from ranking import feeds
 from ranking.models import PostTags
 from tests.ranking.world import creator, reader
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def _wait_for(condition, *, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_a_worker_tags_a_new_post_and_followers_see_it_within_seconds(trained_tagger, celery_worker):
@@ -35,12 +27,12 @@ def test_a_worker_tags_a_new_post_and_followers_see_it_within_seconds(trained_ta
         content_type="education",
     )
 
-    assert _wait_for(lambda: PostTags.objects.filter(post=post).exists()), "the worker never tagged the post"
+    assert wait_for(lambda: PostTags.objects.filter(post=post).exists(), seconds=15), "the worker never tagged the post"
     tags = PostTags.objects.get(post=post)
     assert tags.model_version == trained_tagger.version
     assert "ETH" in tags.assets
     assert tags.language == "en"
-    assert _wait_for(
+    assert wait_for(
         lambda: feeds.for_you_page(user=fan).items[:1] and feeds.for_you_page(user=fan).items[0].pk == post.pk
     )
     first = feeds.for_you_page(user=fan).items[0]

@@ -21,14 +21,6 @@ pytestmark = pytest.mark.django_db
 WEIGHTS = reverse("admin:ranking_contenttypeweight_changelist")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_weights_cache():
-    """Test databases roll back but Redis keeps its keys: start every test on a new weights version."""
-    weights.clear_weights_cache()
-    yield
-    weights.clear_weights_cache()
-
-
 @pytest.fixture
 def operator():
     return UserFactory(username="ops", is_staff=True, is_superuser=True)
