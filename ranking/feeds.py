@@ -288,13 +288,15 @@ def active_user_ids() -> list[int]:
     )
 
 
-def users_due_for_rebuild(*, user_ids: list[int], engaged_since_id: int) -> tuple[list[int], int]:
+def users_due_for_rebuild(*, user_ids: list[int], engaged_since_id: int | None) -> tuple[list[int], int]:
     """Of these users, those whose list is missing or older than ORBIT_FOR_YOU_MAX_AGE, or who
-    engaged after event `engaged_since_id` (their interests moved). Also returns the newest event id."""
+    engaged after event `engaged_since_id` (their interests moved; None on the very first run).
+    Also returns the newest event id, the next run's `engaged_since_id`."""
     ages = list_age(user_ids=user_ids)
     due = {user_id for user_id, age in ages.items() if age is None or age > settings.ORBIT_FOR_YOU_MAX_AGE}
     newest = Engagement.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    if engaged_since_id:
-        engaged = Engagement.objects.filter(id__gt=engaged_since_id, id__lte=newest, actor_id__in=user_ids)
-        due |= set(engaged.values_list("actor_id", flat=True).distinct())
+    if engaged_since_id is not None:
+        # A range of the primary key, not a list of every active user in the query.
+        engaged = Engagement.objects.filter(id__gt=engaged_since_id, id__lte=newest, actor_id__isnull=False)
+        due |= set(engaged.values_list("actor_id", flat=True).distinct()) & set(user_ids)
     return sorted(due), newest

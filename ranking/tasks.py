@@ -53,7 +53,7 @@ def _fan_out(user_ids: list[int]) -> int:
 @shared_task(name="ranking.tasks.refresh_active_feeds")
 def refresh_active_feeds() -> int:
     """Rebuild the lists of active users that are stale or whose owners engaged since last time."""
-    watermark = cache.get(WATERMARK_KEY, 0)
+    watermark = cache.get(WATERMARK_KEY)  # None on the first run: only age decides then
     due, newest = feeds.users_due_for_rebuild(user_ids=feeds.active_user_ids(), engaged_since_id=watermark)
     cache.set(WATERMARK_KEY, newest, None)
     return _fan_out(due)

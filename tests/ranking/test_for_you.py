@@ -299,3 +299,22 @@ def test_hides_push_a_content_type_down_in_the_profile():
     assert interest["type:chat"] < 0
     assert interest[f"creator:{author.pk}"] < 0
     assert Engagement.objects.filter(actor=me, kind=Engagement.Kind.HIDE).count() == 3
+
+
+def test_beat_rebuilds_missing_lists_and_those_of_people_who_engaged_since():
+    from django.utils import timezone
+
+    engaged, idle, stale = (reader(name, trades=["BTC"]) for name in ("engaged", "idle", "stale"))
+    post = tagged_post(creator("writer"), assets=["BTC"])
+    for user in (engaged, idle, stale):
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+        feeds.build_for_you(user_id=user.pk)
+    feeds.drop_list(user_id=stale.pk)
+    watermark = Engagement.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    feed_services.like_post(user=engaged, post_id=post.pk)
+
+    due, newest = feeds.users_due_for_rebuild(user_ids=feeds.active_user_ids(), engaged_since_id=watermark)
+
+    assert due == sorted([engaged.pk, stale.pk])
+    assert newest > watermark
