@@ -6,7 +6,7 @@ from feed.api import page_query
 from feed.serializers import PageQuerySerializer
 from orbit.api import OrbitAPIView, error_responses
 
-from . import feeds
+from . import cards, feeds
 from .serializers import ForYouPageSerializer
 
 
@@ -25,5 +25,8 @@ class ForYouFeedView(OrbitAPIView):
         tags=["feeds"],
     )
     def get(self, request):
-        page = feeds.for_you_page(user=request.user, **page_query(request))
-        return Response(ForYouPageSerializer(page, context={"request": request}).data)
+        # Items come as finished JSON cards (cached across readers), so no serializer runs here;
+        # ForYouPageSerializer documents their shape.
+        renderer = cards.CachedCards(user=request.user, request=request)
+        page = feeds.for_you_page(user=request.user, renderer=renderer, **page_query(request))
+        return Response({"results": page.items, "next_cursor": page.next_cursor})

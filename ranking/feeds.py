@@ -24,14 +24,15 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
-from feed import selectors
 from feed.models import Engagement
 
-from . import scoring, weights
+from . import cards, scoring, weights
 from .scoring import Ranked, Reason
 
 logger = logging.getLogger(__name__)
 
+# The request-time fallback ranks from this share of the candidates a Celery build uses.
+FALLBACK_CANDIDATE_SHARE = 0.4
 # Ids read per page beyond the page size, so posts removed or hidden since the build can drop
 # out and the page still comes out full.
 OVERFETCH = 10
@@ -176,21 +177,24 @@ class ForYouPage:
     source: str  # "redis" or "fallback": for logs and the benchmark, not shown to users
 
 
-def for_you_page(*, user, cursor: str | None = None, size: int | None = None) -> ForYouPage:
+def for_you_page(*, user, cursor: str | None = None, size: int | None = None, renderer=None) -> ForYouPage:
+    """A page of the user's For You list, each item with its reason. Items are Post rows for the
+    browser, or the API's JSON cards with `renderer=cards.CachedCards(...)`."""
     size = size or settings.ORBIT_FOR_YOU_PAGE_SIZE
+    renderer = renderer or cards.PostObjects(user=user)
     position = Cursor.decode(cursor)
     try:
-        page = _page_from_redis(user=user, position=position, size=size)
+        page = _page_from_redis(user=user, position=position, size=size, renderer=renderer)
     except redis.RedisError as exc:
         logger.warning("For You served from Postgres: Redis failed (%s)", type(exc).__name__)
-        return _page_from_postgres(user=user, position=position, size=size)
+        return _page_from_postgres(user=user, position=position, size=size, renderer=renderer, client=None)
     if page is None:
         _queue_build(user.pk)
-        return _page_from_postgres(user=user, position=position, size=size)
+        return _page_from_postgres(user=user, position=position, size=size, renderer=renderer, client=redis_client())
     return page
 
 
-def _page_from_redis(*, user, position: Cursor, size: int) -> ForYouPage | None:
+def _page_from_redis(*, user, position: Cursor, size: int, renderer) -> ForYouPage | None:
     client = redis_client()
     key = _key(user.pk)
     below = f"({position.score!r}" if position.score is not None else "+inf"
@@ -205,49 +209,43 @@ def _page_from_redis(*, user, position: Cursor, size: int) -> ForYouPage | None:
     ids = [int(member) for member, _score in entries]
     reasons = client.hmget(_key(user.pk, ":why"), ids) if ids else []
     why = {pk: Reason.decode(raw.decode()) for pk, raw in zip(ids, reasons, strict=True) if raw}
-    visible = {post.pk: post for post in _visible(user=user, ids=ids)}
-    posts, last_score = [], None
-    for member, score in entries:
+    visible = renderer.visible(ids, client)
+    items, last_score = [], None
+    for pk, score in zip(ids, (score for _member, score in entries), strict=True):
         last_score = score
-        post = visible.get(int(member))
-        if post is not None:
-            post.why = why.get(post.pk, Reason("latest"))
-            posts.append(post)
-            if len(posts) == size:
+        if pk in visible:
+            items.append(renderer.with_reason(visible[pk], why.get(pk, Reason("latest"))))
+            if len(items) == size:
                 break
     # More follows when entries remain after the last one used, or the read came back full.
     more = entries and (last_score != entries[-1][1] or len(entries) == size + OVERFETCH)
-    next_cursor = Cursor(score=last_score, offset=position.offset + len(posts)).encode() if more else None
-    return ForYouPage(items=posts, next_cursor=next_cursor, source="redis")
+    next_cursor = Cursor(score=last_score, offset=position.offset + len(items)).encode() if more else None
+    return ForYouPage(items=items, next_cursor=next_cursor, source="redis")
 
 
-def _page_from_postgres(*, user, position: Cursor, size: int) -> ForYouPage:
-    """Rank from the bounded candidate set with the stored profile; the request writes nothing."""
-    ranked = scoring.rank_for_user(user.pk, limit=position.offset + size + OVERFETCH, refresh_interest=False)
+def _page_from_postgres(*, user, position: Cursor, size: int, renderer, client) -> ForYouPage:
+    """Rank from a smaller bounded candidate set with the stored profile; the request writes nothing."""
+    ranked = scoring.rank_for_user(
+        user.pk,
+        context=scoring.Context.live(candidate_share=FALLBACK_CANDIDATE_SHARE),
+        limit=position.offset + size + OVERFETCH,
+        refresh_interest=False,
+    )
     window = ranked[position.offset :]
     if not window and position.offset == 0:
         window = scoring.latest_fill(user.pk, exclude=set(), limit=size + OVERFETCH, allow_seen=True)
     ids = [item.post_id for item in window]
-    why = {item.post_id: item.reason for item in window}
-    posts = _visible(user=user, ids=ids)[:size]
-    for post in posts:
-        post.why = why[post.pk]
-    consumed = ids.index(posts[-1].pk) + 1 if posts else 0
+    visible = renderer.visible(ids, client)
+    items, consumed = [], 0
+    for position_in_window, item in enumerate(window):
+        if item.post_id in visible:
+            items.append(renderer.with_reason(visible[item.post_id], item.reason))
+            consumed = position_in_window + 1
+            if len(items) == size:
+                break
     more = position.offset + consumed < len(ranked)
     next_cursor = Cursor(score=None, offset=position.offset + consumed).encode() if more else None
-    return ForYouPage(items=posts, next_cursor=next_cursor, source="fallback")
-
-
-def _visible(*, user, ids: list[int]) -> list:
-    """Post cards still fit to show: published, not by a hidden author, not hidden or reported since."""
-    if not ids:
-        return []
-    rejected = set(
-        Engagement.objects.filter(
-            actor=user, kind__in=[Engagement.Kind.HIDE, Engagement.Kind.REPORT], post_id__in=ids
-        ).values_list("post_id", flat=True)
-    )
-    return selectors.post_cards_in_order(ids=[pk for pk in ids if pk not in rejected], viewer=user)
+    return ForYouPage(items=items, next_cursor=next_cursor, source="fallback")
 
 
 def _queue_build(user_id: int) -> None:

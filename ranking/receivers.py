@@ -4,9 +4,9 @@ import logging
 
 from django.dispatch import receiver
 
-from feed.services import post_edited, post_published
+from feed.services import post_edited, post_published, post_removed
 
-from . import tasks
+from . import cards, feeds, tasks
 
 logger = logging.getLogger(__name__)
 
@@ -21,3 +21,13 @@ def queue_tagging(sender, *, post_id: int, **kwargs):
         tasks.tag_post.apply_async(args=[post_id], retry=False)
     except Exception as exc:
         logger.warning("Could not queue tagging of post %s: %s", post_id, exc)
+
+
+@receiver(post_edited, dispatch_uid="ranking.forget_edited_card")
+@receiver(post_removed, dispatch_uid="ranking.forget_removed_card")
+def forget_card(sender, *, post_id: int, **kwargs):
+    # Readers must not see the old text or a removed post from the card cache.
+    try:
+        cards.forget_card(post_id, feeds.redis_client())
+    except Exception as exc:  # the card expires within cards.CARD_SECONDS anyway
+        logger.warning("Could not drop the cached card of post %s: %s", post_id, exc)

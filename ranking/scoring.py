@@ -129,11 +129,15 @@ class Context:
     # Stored with a ready list, so a list built with older weights is recognised as stale.
     weights_version: int = 0
     trending_scores: dict[int, float] | None = None
+    # Scales every candidate source's limit: a request-time fallback takes fewer than a build.
+    candidate_share: float = 1.0
 
     @classmethod
-    def live(cls) -> Context:
+    def live(cls, *, candidate_share: float = 1.0) -> Context:
         snapshot = current_weights()
-        return cls(moment=None, weights=snapshot.weights, weights_version=snapshot.version)
+        return cls(
+            moment=None, weights=snapshot.weights, weights_version=snapshot.version, candidate_share=candidate_share
+        )
 
     @classmethod
     def as_of(cls, moment: datetime) -> Context:
@@ -198,6 +202,9 @@ def gather_candidates(user_id: int, *, interest: dict[str, float], context: Cont
     window = Q(post__created_at__lte=now, post__created_at__gt=now - timedelta(days=CANDIDATE_DAYS))
     sources: dict[int, set[str]] = {}
 
+    def limit(base: int) -> int:
+        return max(1, int(base * context.candidate_share))
+
     def add(ids, source):
         for post_id in ids:
             sources.setdefault(post_id, set()).add(source)
@@ -209,7 +216,7 @@ def gather_candidates(user_id: int, *, interest: dict[str, float], context: Cont
         add(
             recent.filter(author_id__in=list(followed))
             .order_by("-created_at")
-            .values_list("pk", flat=True)[:FOLLOWED_LIMIT],
+            .values_list("pk", flat=True)[: limit(FOLLOWED_LIMIT)],
             "follow",
         )
     assets = top_keys(interest, "asset:", 6)
@@ -223,14 +230,17 @@ def gather_candidates(user_id: int, *, interest: dict[str, float], context: Cont
         add(
             PostTags.objects.filter(matches, window)
             .order_by("-post_id")
-            .values_list("post_id", flat=True)[:INTEREST_LIMIT],
+            .values_list("post_id", flat=True)[: limit(INTEREST_LIMIT)],
             "interest",
         )
     if context.trending_scores is None:
         hot = PostTags.objects.filter(window, trending__gt=0).order_by("-trending").values_list("post_id", flat=True)
-        add(hot[:TRENDING_LIMIT], "trending")
+        add(hot[: limit(TRENDING_LIMIT)], "trending")
     else:
-        add(sorted(context.trending_scores, key=context.trending_scores.get, reverse=True)[:TRENDING_LIMIT], "trending")
+        add(
+            sorted(context.trending_scores, key=context.trending_scores.get, reverse=True)[: limit(TRENDING_LIMIT)],
+            "trending",
+        )
     explore = (
         PostTags.objects.filter(
             post__status=Post.Status.PUBLISHED,
@@ -243,7 +253,7 @@ def gather_candidates(user_id: int, *, interest: dict[str, float], context: Cont
             | ~Q(post__author_id__in=list(established_creators()))
         )
         .order_by("-post_id")
-        .values_list("post_id", flat=True)[:EXPLORE_LIMIT]
+        .values_list("post_id", flat=True)[: limit(EXPLORE_LIMIT)]
     )
     add(explore, "explore")
     return sources
@@ -407,25 +417,27 @@ def diversify(ranked: list[Ranked], *, page_size: int, per_author: int, per_type
     unlimited = len(ranked)
     while waiting:
         page: list[Ranked] = []
+        placed: set[int] = set()
         authors: dict[int, int] = {}
         types: dict[str, int] = {}
         explorers = [item for item in waiting if item.explore][:explore]
-        queue = explorers + [item for item in waiting if item not in explorers]
+        explorer_ids = {item.post_id for item in explorers}
+        queue = explorers + [item for item in waiting if item.post_id not in explorer_ids]
         for author_cap, type_cap in ((per_author, per_type), (per_author, unlimited), (unlimited, unlimited)):
             for item in queue:
                 if len(page) == page_size:
                     break
-                if item in page or authors.get(item.author_id, 0) >= author_cap:
+                if item.post_id in placed or authors.get(item.author_id, 0) >= author_cap:
                     continue
                 if types.get(item.content_type, 0) >= type_cap:
                     continue
                 page.append(item)
+                placed.add(item.post_id)
                 authors[item.author_id] = authors.get(item.author_id, 0) + 1
                 types[item.content_type] = types.get(item.content_type, 0) + 1
         # Explorers are placed by score within the page, not pinned to its top.
         page.sort(key=lambda item: -item.score)
         ordered.extend(page)
-        placed = {item.post_id for item in page}
         waiting = [item for item in waiting if item.post_id not in placed]
     return ordered
 
@@ -482,6 +494,9 @@ def rank_for_user(
         )
         for post in features
     ]
+    # Only the best few times `limit` can reach the first `limit` places after the caps; a
+    # request-time page then re-ranks a hundred items, not six hundred.
+    ranked = sorted(ranked, key=lambda item: -item.score)[: max(3 * limit, 100)]
     ranked = diversify(
         ranked,
         page_size=settings.ORBIT_FOR_YOU_PAGE_SIZE,

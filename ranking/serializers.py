@@ -10,15 +10,9 @@ class ReasonSerializer(serializers.Serializer):
     )
     text = serializers.CharField(help_text="The reason in words, in the request's language.")
 
-    def to_representation(self, reason):
-        return {"code": reason.code, "text": reason.text()}
-
 
 class ForYouPostSerializer(PostSerializer):
     why = ReasonSerializer(help_text="Why you see this post.")
-
-    def to_representation(self, post):
-        return {**super().to_representation(post), "why": ReasonSerializer().to_representation(post.why)}
 
 
 class ForYouPageSerializer(serializers.Serializer):
