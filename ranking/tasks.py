@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.core.cache import cache
 
@@ -11,6 +13,8 @@ from feed.models import Post
 from . import feeds, services, trending
 from . import weights as content_weights
 
+logger = logging.getLogger(__name__)
+
 BUILD_CHUNK = 100
 WATERMARK_KEY = "ranking:engagement-watermark"
 
@@ -18,7 +22,15 @@ WATERMARK_KEY = "ranking:engagement-watermark"
 @shared_task(name="ranking.tasks.tag_post")
 def tag_post(post_id: int) -> int:
     """Tag a new or edited post, then put it at the top of its author's followers' ready lists."""
-    tagged = services.tag_posts(post_ids=[post_id])
+    from .tagging import TaggerUnavailable
+
+    try:
+        tagged = services.tag_posts(post_ids=[post_id])
+    except TaggerUnavailable as exc:
+        # Not a retryable failure: until an operator trains a tagger, posts rank untagged
+        # (with their author's content type) and `retag` catches up later.
+        logger.warning("Post %s left untagged: %s", post_id, exc)
+        return 0
     post = Post.objects.filter(pk=post_id, status=Post.Status.PUBLISHED).select_related("author").first()
     if tagged and post is not None:
         followers = list(Follow.objects.filter(followee_id=post.author_id).values_list("follower_id", flat=True))
@@ -31,7 +43,13 @@ def tag_post(post_id: int) -> int:
 @shared_task(name="ranking.tasks.tag_untagged")
 def tag_untagged() -> int:
     """Sweep for posts whose tagging was never queued (broker down at publish time)."""
-    return services.tag_untagged(limit=5_000)
+    from .tagging import TaggerUnavailable
+
+    try:
+        return services.tag_untagged(limit=5_000)
+    except TaggerUnavailable as exc:
+        logger.warning("Untagged posts wait: %s", exc)
+        return 0
 
 
 @shared_task(name="ranking.tasks.build_for_you")

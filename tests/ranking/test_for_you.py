@@ -336,7 +336,7 @@ def test_api_cards_come_from_the_card_cache_yet_stay_true_to_each_reader(django_
     first = api.get("/api/v1/feed/for-you/").json()["results"]
     assert feeds.redis_client().exists(*(cards.card_key(post.pk) for post in posts)) == 3
     # The cached card is exactly the post as the rest of the API shows it, plus the reason.
-    request = api.get("/api/v1/posts/%d/" % posts[0].pk).wsgi_request
+    request = api.get(f"/api/v1/posts/{posts[0].pk}/").wsgi_request
     expected = PostSerializer(
         feed_services.readable_post(viewer=me, post_id=posts[0].pk), context={"request": request}
     ).data

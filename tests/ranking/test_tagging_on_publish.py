@@ -39,3 +39,16 @@ def test_a_worker_tags_a_new_post_and_followers_see_it_within_seconds(trained_ta
     assert first.why.code == "follow"
     assert time.monotonic() - began < 15
     feeds.drop_list(user_id=fan.pk)
+
+
+@pytest.mark.django_db
+def test_without_a_trained_tagger_tagging_waits_instead_of_failing(caplog):
+    from ranking import tasks
+    from tests.factories import PostFactory
+
+    post = PostFactory()
+
+    assert tasks.tag_post(post.pk) == 0
+    assert tasks.tag_untagged() == 0
+    assert not PostTags.objects.exists()
+    assert "train_tagger" in caplog.text
