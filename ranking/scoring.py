@@ -36,6 +36,8 @@ INTEREST_LIMIT = 300
 TRENDING_LIMIT = 150
 EXPLORE_LIMIT = 60
 EXPLORE_DAYS = 3
+# Reader-independent sources (trending, new voices) are shared this long by every ranking run.
+SHARED_SOURCE_SECONDS = 60
 # Batches of 4 × the explore limit read at most, newest first, to find posts of new voices.
 EXPLORE_BATCHES = 5
 # A creator with this many followers no longer needs the exploration lift.
@@ -238,14 +240,31 @@ def gather_candidates(user_id: int, *, interest: dict[str, float], context: Cont
         )
     if context.trending_scores is None:
         hot = PostTags.objects.filter(window, trending__gt=0).order_by("-trending").values_list("post_id", flat=True)
-        add(hot[: limit(TRENDING_LIMIT)], "trending")
+
+        def top_trending() -> list[int]:
+            return list(hot[: limit(TRENDING_LIMIT)])
+
+        if context.moment is None:
+            add(shared_source("trending", limit(TRENDING_LIMIT), top_trending), "trending")
+        else:
+            add(top_trending(), "trending")
     else:
         add(
             sorted(context.trending_scores, key=context.trending_scores.get, reverse=True)[: limit(TRENDING_LIMIT)],
             "trending",
         )
-    add(new_voices(now=now, limit=limit(EXPLORE_LIMIT)), "explore")
+    explore_limit = limit(EXPLORE_LIMIT)
+    if context.moment is None:
+        add(shared_source("new-voices", explore_limit, lambda: new_voices(now=now, limit=explore_limit)), "explore")
+    else:
+        add(new_voices(now=now, limit=explore_limit), "explore")
     return sources
+
+
+def shared_source(name: str, limit: int, compute) -> list[int]:
+    """A candidate source that is the same for every reader (trending, new voices), computed once a
+    SHARED_SOURCE_SECONDS for all of them: about a tenth of a request-time fallback page (bench/feed.py)."""
+    return cached(f"ranking:source:{name}:{limit}", compute, timeout=SHARED_SOURCE_SECONDS)
 
 
 def new_voices(*, now: datetime, limit: int) -> list[int]:
