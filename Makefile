@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint manage bench-seed bench-pages clean-var
+.PHONY: run test lint manage bench-seed bench-pages bench-feed bench-tagging clean-var
 
 run: $(VENV)/.run-deps
 	$(PY) -m tools.launch run
@@ -26,6 +26,12 @@ bench-seed: $(VENV)/.dev-deps
 
 bench-pages: $(VENV)/.dev-deps
 	$(PY) -m tools.launch bench bench/pages.py $(ARGS)
+
+bench-tagging: $(VENV)/.dev-deps
+	$(PY) -m tools.launch bench bench/tagging.py $(ARGS)
+
+bench-feed: $(VENV)/.dev-deps
+	$(PY) -m tools.launch bench bench/feed.py $(ARGS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
