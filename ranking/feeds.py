@@ -16,14 +16,18 @@ import binascii
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.signals import setting_changed
+from django.db.models import Q
 from django.dispatch import receiver
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from creators.models import User
 from feed.models import Engagement
 
 from . import cards, scoring, weights
@@ -264,13 +268,6 @@ def _queue_build(user_id: int) -> None:
 
 def active_user_ids() -> list[int]:
     """People who signed in within ORBIT_FOR_YOU_ACTIVE_DAYS or engaged in the last day."""
-    from datetime import timedelta
-
-    from django.db.models import Q
-    from django.utils import timezone
-
-    from creators.models import User
-
     now = timezone.now()
     recent_actors = Engagement.objects.filter(occurred_at__gt=now - timedelta(days=1), actor__isnull=False).values(
         "actor_id"
