@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint manage bench-seed bench-pages bench-feed bench-tagging clean-var
+.PHONY: run test lint manage bench-seed bench-pages bench-feed bench-tagging bench-settlement clean-var
 
 run: $(VENV)/.run-deps
 	$(PY) -m tools.launch run
@@ -32,6 +32,9 @@ bench-tagging: $(VENV)/.dev-deps
 
 bench-feed: $(VENV)/.dev-deps
 	$(PY) -m tools.launch bench bench/feed.py $(ARGS)
+
+bench-settlement: $(VENV)/.dev-deps
+	$(PY) -m tools.launch bench bench/settlement.py $(ARGS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

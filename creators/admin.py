@@ -47,5 +47,5 @@ class TradingProfileAdmin(admin.ModelAdmin):
 class CreatorTitleAdmin(admin.ModelAdmin):
     """Operators set the stages; `refresh_titles` (hourly in beat) hands them out."""
 
-    list_display = ["slug", "name_en", "name_zh", "min_followers", "is_active"]
-    list_editable = ["name_en", "name_zh", "min_followers", "is_active"]
+    list_display = ["slug", "name_en", "name_zh", "min_followers", "min_recent_contribution", "is_active"]
+    list_editable = ["name_en", "name_zh", "min_followers", "min_recent_contribution", "is_active"]

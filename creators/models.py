@@ -28,10 +28,14 @@ class CreatorTitle(models.Model):
     name_en = models.CharField(_("English name"), max_length=40)
     name_zh = models.CharField(_("Chinese name"), max_length=40)
     min_followers = models.PositiveIntegerField(_("followers needed"), default=0)
+    # Score summed over the last RECENT_CONTRIBUTION_WEEKS settled weeks (see Profile.recent_contribution).
+    min_recent_contribution = models.DecimalField(
+        _("recent contribution needed"), max_digits=20, decimal_places=6, default=0, db_default=0
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["min_followers", "slug"]
+        ordering = ["min_followers", "min_recent_contribution", "slug"]
         verbose_name = _("creator title")
         verbose_name_plural = _("creator titles")
 
@@ -53,6 +57,8 @@ class Profile(models.Model):
     title = models.ForeignKey(
         CreatorTitle, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
     )
+    # Written by the weekly settlement: the creator's score over the recent settled weeks.
+    recent_contribution = models.DecimalField(max_digits=20, decimal_places=6, default=0, db_default=0, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -7,6 +7,8 @@ transaction, so the log and the follow commit or roll back together.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -166,14 +168,19 @@ def lift_suspension(*, user_id: int) -> User:
 
 
 def refresh_creator_titles() -> int:
-    """Give every profile the highest active title whose follower threshold it meets; returns
-    profiles changed. Idempotent: run by Celery beat and after operators edit the thresholds."""
+    """Give every profile the highest active title whose thresholds it meets (followers and recent
+    contribution); returns profiles changed. Idempotent: run by Celery beat, after each settlement
+    and after operators edit the thresholds."""
     followers = (
         Follow.objects.filter(followee=OuterRef(OuterRef("pk"))).values("followee").annotate(n=Count("*")).values("n")
     )
     deserved = (
-        CreatorTitle.objects.filter(is_active=True, min_followers__lte=Coalesce(Subquery(followers), 0))
-        .order_by("-min_followers")
+        CreatorTitle.objects.filter(
+            is_active=True,
+            min_followers__lte=Coalesce(Subquery(followers), 0),
+            min_recent_contribution__lte=OuterRef("recent_contribution"),
+        )
+        .order_by("-min_followers", "-min_recent_contribution")
         .values("slug")[:1]
     )
     with transaction.atomic():
@@ -183,3 +190,18 @@ def refresh_creator_titles() -> int:
             .exclude(title_id__isnull=True, deserved__isnull=True)
             .update(title_id=Subquery(deserved))
         )
+
+
+def set_recent_contributions(*, scores: dict[int, Decimal]) -> int:
+    """Store each creator's recent contribution (the settlement's figure; everyone else 0) and
+    refresh titles. Returns profiles whose title changed."""
+    with transaction.atomic():
+        profiles = Profile.objects.select_for_update().filter(Q(user_id__in=scores) | ~Q(recent_contribution=0))
+        changed = []
+        for profile in profiles.only("user_id", "recent_contribution").order_by("user_id"):
+            score = scores.get(profile.user_id, Decimal(0))
+            if profile.recent_contribution != score:
+                profile.recent_contribution = score
+                changed.append(profile)
+        Profile.objects.bulk_update(changed, ["recent_contribution"], batch_size=1000)
+        return refresh_creator_titles()

@@ -1,1 +1,408 @@
-# Prize pools, settlements, payouts and the ledger arrive with the incentives work.
+"""Prize pools, the weekly settlement, payouts and the double-entry ledger.
+
+Money is `Decimal` with two decimal places everywhere (`MONEY`): the pool, every payout and
+every ledger leg are whole cents of the pool's currency.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+CENT = Decimal("0.01")
+
+
+class PrizePool(models.Model):
+    """The amount a week pays out; weeks without a row use ORBIT_PRIZE_POOL_DEFAULT."""
+
+    week = models.CharField(_("ISO week"), max_length=8, unique=True, help_text=_("For example 2026-W47."))
+    amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.00"))])
+    currency = models.CharField(_("currency"), max_length=10, default="USDT")
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-week"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="prize_pool_not_negative"),
+            models.CheckConstraint(condition=Q(week__regex=r"^[0-9]{4}-W[0-9]{2}$"), name="prize_pool_week_format"),
+        ]
+        verbose_name = _("prize pool")
+        verbose_name_plural = _("prize pools")
+
+    def __str__(self):
+        return f"{self.week}: {self.amount} {self.currency}"
+
+
+class ActionWeight(models.Model):
+    """What one counted interaction of a kind is worth, for a reader of full value."""
+
+    class Action(models.IntegerChoices):
+        # The values are feed.Engagement.Kind values, so SQL can join on them.
+        VIEW = 1, _("view")
+        TIME_SPENT = 2, _("time spent (per minute)")
+        LIKE = 3, _("like")
+        COMMENT = 5, _("comment")
+        SHARE = 6, _("share")
+        FOLLOW = 8, _("follow")
+        TRADE_CLICK = 10, _("trade click")
+
+    kind = models.PositiveSmallIntegerField(_("action"), choices=Action, primary_key=True)
+    weight = models.DecimalField(
+        _("weight"), max_digits=6, decimal_places=3, validators=[MinValueValidator(Decimal("0"))]
+    )
+    # Only for time spent: one reader's time on one post counts up to this many seconds.
+    per_view_cap_seconds = models.PositiveIntegerField(
+        _("time counted per reader and post (seconds)"),
+        default=300,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weight__gte=0), name="action_weight_not_negative"),
+            models.CheckConstraint(
+                condition=Q(per_view_cap_seconds__gte=1, per_view_cap_seconds__lte=3600),
+                name="action_weight_cap_range",
+            ),
+        ]
+        verbose_name = _("action weight")
+        verbose_name_plural = _("action weights")
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.weight}"
+
+
+class SingletonModel(models.Model):
+    """One row (pk=1) of operator settings; `current()` creates it with the defaults."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def current(cls):
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class IncentivePolicy(SingletonModel):
+    """How a week's scores turn into money, and when a creator is held for review."""
+
+    alpha = models.DecimalField(
+        _("exponent α"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.80"),
+        validators=[MinValueValidator(Decimal("0.10")), MaxValueValidator(Decimal("2.00"))],
+        help_text=_("Payout ∝ score^α. Below 1 lifts smaller creators; 1 is plain proportion."),
+    )
+    max_share = models.DecimalField(
+        _("largest share of the pool for one creator"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        default=Decimal("0.1000"),
+        validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(Decimal("1"))],
+        help_text=_("For example 0.1 = 10%. The excess goes to the other creators. Empty: no cap."),
+    )
+    minimum_payout = models.DecimalField(
+        _("minimum payout"),
+        **MONEY,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0.00"))],
+        help_text=_("Smaller amounts are not paid; they go to the other creators."),
+    )
+    daily_cap = models.PositiveSmallIntegerField(
+        _("counted interactions per reader and creator per day"),
+        default=20,
+        validators=[MinValueValidator(1)],
+    )
+    post_earning_days = models.PositiveSmallIntegerField(
+        _("days a post earns after publishing"), default=7, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    hold_severity = models.PositiveSmallIntegerField(
+        _("hold payouts at flag severity"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(4)],
+        help_text=_(
+            "A creator with an integrity flag of at least this severity (1 low, 3 high) is held for "
+            "review instead of paid. 4 holds nobody."
+        ),
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(alpha__gte=Decimal("0.1"), alpha__lte=2), name="policy_alpha_range"),
+            models.CheckConstraint(
+                condition=Q(max_share__isnull=True) | Q(max_share__gt=0, max_share__lte=1),
+                name="policy_max_share_range",
+            ),
+            models.CheckConstraint(condition=Q(minimum_payout__gte=0), name="policy_minimum_not_negative"),
+        ]
+        verbose_name = _("payout policy")
+        verbose_name_plural = _("payout policy")
+
+    def __str__(self):
+        return str(_("Payout policy"))
+
+
+def _value_field(label, default, help_text=""):
+    return models.DecimalField(
+        label,
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal(default),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text=help_text,
+    )
+
+
+class ReaderValueRules(SingletonModel):
+    """How much one reader's interactions weigh, from 0 (nothing) to `maximum`.
+
+    value = min(maximum, KYC value + active-trader bonus + volume-tier bonus * tier),
+    times the new-account factor for accounts younger than `new_account_days`;
+    0 for suspended, deactivated or frozen accounts and for signed-out readers.
+    """
+
+    kyc_none = _value_field(_("KYC none"), "0.100")
+    kyc_basic = _value_field(_("KYC basic"), "0.400")
+    kyc_verified = _value_field(_("KYC verified"), "0.600")
+    kyc_advanced = _value_field(_("KYC advanced"), "0.700")
+    active_trader_bonus = _value_field(
+        _("active trader bonus"), "0.200", _("Added when the reader traded in the 30 days before the week ended.")
+    )
+    volume_tier_bonus = _value_field(_("bonus per volume tier"), "0.050", _("Times the volume tier (0 to 4)."))
+    new_account_days = models.PositiveSmallIntegerField(_("new account age (days)"), default=14)
+    new_account_factor = _value_field(
+        _("new account factor"), "0.250", _("Multiplies the value of accounts younger than the age above.")
+    )
+    maximum = _value_field(_("maximum"), "1.000")
+
+    class Meta:
+        verbose_name = _("reader-value rules")
+        verbose_name_plural = _("reader-value rules")
+
+    def __str__(self):
+        return str(_("Reader-value rules"))
+
+
+class Settlement(models.Model):
+    """One ISO week's split of the prize pool. Draft → approved → paid; only a draft changes."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        APPROVED = "approved", _("Approved")
+        PAID = "paid", _("Paid")
+
+    week = models.CharField(_("ISO week"), max_length=8, unique=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    currency = models.CharField(max_length=10)
+    pool_amount = models.DecimalField(_("pool"), **MONEY)
+    # Money not paid out by earlier weeks (forfeited payouts, empty weeks) that this week adds.
+    carried_in = models.DecimalField(_("carried in"), **MONEY, default=Decimal("0.00"))
+    total_allocated = models.DecimalField(_("allocated"), **MONEY, default=Decimal("0.00"))
+    # What the allocation could not give anyone (nobody reached the minimum); goes to a later week.
+    carried_out = models.DecimalField(_("carried to a later week"), **MONEY, default=Decimal("0.00"))
+    total_score = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal("0"))
+    creator_count = models.PositiveIntegerField(default=0)
+    # Every weight, rule and threshold the computation used, frozen with the result.
+    parameters = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+    computation_ms = models.PositiveIntegerField(default=0)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-week"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_allocated__lte=models.F("pool_amount") + models.F("carried_in")),
+                name="settlement_allocates_at_most_the_pool",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_allocated__gte=0, carried_out__gte=0, carried_in__gte=0, pool_amount__gte=0),
+                name="settlement_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(approved_at__isnull=False), name="settlement_approved_has_time"
+            ),
+            models.CheckConstraint(condition=~Q(status="paid") | Q(paid_at__isnull=False), name="settlement_paid_time"),
+        ]
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+
+    def __str__(self):
+        return f"{self.week} ({self.get_status_display()})"
+
+    @property
+    def total_to_share(self) -> Decimal:
+        return self.pool_amount + self.carried_in
+
+
+class Contribution(models.Model):
+    """What one creator brought in a settled week: raw and counted interactions, discounts, score."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="contributions")
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contributions")
+    # {"like": 120, ...}: every event in the log for this creator in the week, per action.
+    raw_counts = models.JSONField(default=dict)
+    # {"like": 80, ...}: interactions that counted, one per reader, post and action.
+    counted_counts = models.JSONField(default=dict)
+    counted_minutes = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    # {"self": 4, "daily_cap": 10, ...}: interactions that did not count, by reason.
+    discounts = models.JSONField(default=dict)
+    score = models.DecimalField(max_digits=20, decimal_places=6)
+    # The exact fraction of the pool before rounding to the cent (0 when not paid).
+    share = models.DecimalField(max_digits=14, decimal_places=12, default=Decimal("0"))
+    rank = models.PositiveIntegerField()
+    # Why no money: below the minimum payout, account suspended or frozen.
+    excluded_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["settlement", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["settlement", "creator"], name="contribution_once_per_week"),
+            models.CheckConstraint(condition=Q(score__gte=0), name="contribution_score_not_negative"),
+        ]
+        indexes = [models.Index(fields=["creator", "settlement"], name="contribution_creator")]
+        verbose_name = _("contribution")
+        verbose_name_plural = _("contributions")
+
+    def __str__(self):
+        return f"{self.creator_id} in {self.settlement_id}: {self.score}"
+
+
+class Payout(models.Model):
+    """One creator's money from one settlement."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending (settlement not paid yet)")
+        HELD = "held", _("Held for review")
+        PAID = "paid", _("Paid")
+        FORFEITED = "forfeited", _("Forfeited after review")
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="payouts")
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts")
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=10)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    hold_reason = models.CharField(max_length=200, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    appeal_message = models.TextField(_("appeal"), max_length=2_000, blank=True)
+    appealed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    review_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-settlement__week", "-amount"]
+        constraints = [
+            # Paid once and only once: one payout per creator and week.
+            models.UniqueConstraint(fields=["settlement", "creator"], name="payout_once_per_week"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_positive"),
+            models.CheckConstraint(condition=~Q(status="paid") | Q(paid_at__isnull=False), name="payout_paid_time"),
+        ]
+        indexes = [
+            models.Index(fields=["creator", "-id"], name="payout_creator_recent"),
+            # The admin's review queue.
+            models.Index(fields=["appealed_at"], name="payout_held_queue", condition=Q(status="held")),
+        ]
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} to {self.creator_id} ({self.status})"
+
+
+class LedgerEntry(models.Model):
+    """One leg of a transfer. Every transfer has legs summing to zero (a deferred trigger checks),
+    so the ledger always balances; rows are never updated or deleted (a trigger refuses)."""
+
+    transfer_id = models.UUIDField(db_index=True)
+    # "pool:2026-W47", "creator:42", "held:2026-W47", "carryover", "treasury".
+    account = models.CharField(max_length=40)
+    amount = models.DecimalField(**MONEY)  # positive credits the account, negative debits it
+    currency = models.CharField(max_length=10)
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, null=True, related_name="+")
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, null=True, related_name="+")
+    memo = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="ledger_entry_not_zero")]
+        indexes = [models.Index(fields=["account", "id"], name="ledger_account")]
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger")
+
+    def __str__(self):
+        return f"{self.account} {self.amount:+} {self.currency}"
+
+
+class IntegrityFlag(models.Model):
+    """Evidence that some interactions with a creator were not genuine; raised by a settlement."""
+
+    class Rule(models.TextChoices):
+        SAME_DEVICE = "same_device", _("Creator's own devices")
+        SHARED_DEVICE = "shared_device", _("Accounts sharing a device")
+        NEW_ACCOUNT_BURST = "new_account_burst", _("Burst of new non-trading accounts")
+        LOCKSTEP = "lockstep", _("Accounts acting in lockstep")
+        RECIPROCAL_RING = "reciprocal_ring", _("Reciprocal ring of creators")
+        MACHINE_DWELL = "machine_dwell", _("Machine-like time spent")
+
+    class Severity(models.IntegerChoices):
+        LOW = 1, _("low")
+        MEDIUM = 2, _("medium")
+        HIGH = 3, _("high")
+
+    class Review(models.TextChoices):
+        OPEN = "open", _("Open")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="flags")
+    rule = models.CharField(max_length=24, choices=Rule)
+    # Who benefited; `actors` are the accounts whose interactions were discounted.
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="integrity_flags")
+    actors = ArrayField(models.BigIntegerField(), default=list)
+    actor_count = models.PositiveIntegerField(default=0)
+    discounted_interactions = models.PositiveIntegerField(default=0)
+    evidence = models.JSONField(default=dict)
+    severity = models.PositiveSmallIntegerField(choices=Severity)
+    review = models.CharField(max_length=10, choices=Review, default=Review.OPEN)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-severity", "-discounted_interactions"]
+        constraints = [
+            models.UniqueConstraint(fields=["settlement", "rule", "creator"], name="flag_once_per_rule_creator"),
+            models.CheckConstraint(condition=Q(severity__gte=1, severity__lte=3), name="flag_severity_range"),
+        ]
+        indexes = [models.Index(fields=["creator", "-id"], name="flag_creator_recent")]
+        verbose_name = _("integrity flag")
+        verbose_name_plural = _("integrity flags")
+
+    def __str__(self):
+        return f"{self.get_rule_display()} → {self.creator_id} (severity {self.severity})"

@@ -1,7 +1,7 @@
 """The API under /api/v1/: the OpenAPI schema, its docs, and every endpoint."""
 
 from csp.decorators import csp_update
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from creators import api as people
@@ -55,5 +55,6 @@ urlpatterns = [
     path("notifications/", feed.NotificationsView.as_view(), name="notifications"),
     path("notifications/read/", feed.NotificationsReadView.as_view(), name="notifications_read"),
     path("search/", feed.SearchView.as_view(), name="search"),
+    path("", include("incentives.api_urls")),  # the creator statement: me/earnings/, me/payouts/…
     re_path(r"^.*$", not_found),
 ]

@@ -5,6 +5,7 @@ security middleware is strict. `make run` and `make test` set DEBUG=1 for a
 developer machine.
 """
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,6 +13,7 @@ import environ
 from celery.schedules import crontab
 from csp.constants import NONCE, SELF
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.tzcrontab import TzAwareCrontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -195,6 +197,31 @@ except (ZoneInfoNotFoundError, ValueError) as exc:
     raise environ.ImproperlyConfigured(
         f"ORBIT_SETTLEMENT_TZ={ORBIT_SETTLEMENT_TZ!r} is not an IANA time zone (e.g. UTC, Asia/Singapore)."
     ) from exc
+# Incentives (README, "Creator payouts"). A week without its own PrizePool row pays this.
+ORBIT_PRIZE_POOL_CURRENCY = env.str("ORBIT_PRIZE_POOL_CURRENCY", default="USDT")
+try:
+    ORBIT_PRIZE_POOL_DEFAULT = Decimal(env.str("ORBIT_PRIZE_POOL_DEFAULT", default="10000.00"))
+except InvalidOperation:
+    ORBIT_PRIZE_POOL_DEFAULT = Decimal("NaN")
+if (
+    not ORBIT_PRIZE_POOL_DEFAULT.is_finite()
+    or ORBIT_PRIZE_POOL_DEFAULT < 0
+    or (ORBIT_PRIZE_POOL_DEFAULT.quantize(Decimal("0.01")) != ORBIT_PRIZE_POOL_DEFAULT)
+):
+    raise environ.ImproperlyConfigured(
+        "ORBIT_PRIZE_POOL_DEFAULT must be an amount of at least 0 with at most two decimals, e.g. 10000.00."
+    )
+# The finished week's draft settlement: Monday 00:10 in the settlement time zone.
+CELERY_BEAT_SCHEDULE["draft-weekly-settlement"] = {
+    "task": "incentives.tasks.draft_finished_week",
+    "schedule": TzAwareCrontab(minute=10, hour=0, day_of_week=1, tz=ZoneInfo(ORBIT_SETTLEMENT_TZ)),
+}
+# The creator statement's live estimate of the running week.
+CELERY_BEAT_SCHEDULE["estimate-current-week"] = {
+    "task": "incentives.tasks.estimate_current_week",
+    "schedule": 900.0,
+    "options": {"expires": 900},
+}
 EXCHANGE_WEBHOOK_SECRET = env.str("EXCHANGE_WEBHOOK_SECRET", default="")
 EXCHANGE_TRADE_URL = env.str("EXCHANGE_TRADE_URL", default="https://www.example-exchange.com/trade/{instrument}")
 if "{instrument}" not in EXCHANGE_TRADE_URL or not EXCHANGE_TRADE_URL.startswith("https://"):

@@ -1,0 +1,334 @@
+"""The weekly settlement over 10M engagement rows, beside a plain GROUP BY creator over the same rows.
+
+    python -m tools.launch bench bench/settlement.py [--events 10000000] [--users 200000]
+        [--creators 10000] [--posts 300000] [--repeat 3] [--reseed] [--drop]
+    make bench-settlement ARGS="--events 1000000"
+
+Data. The database orbit_bench_settlement (other sizes get orbit_bench_settlement_<events>e) on the
+server of DATABASE_URL, migrated, then filled by INSERT ... SELECT from generate_series (no Python
+per row): --users accounts (60% with a trading profile, KYC and volume tiers spread, a few frozen),
+--posts posts by the first --creators accounts (a few creators have most posts), published over the
+settled week and the 7 days before it, and --events engagement rows all inside the settled ISO
+week 2026-W47: views 50%, time spent 25%, likes 12%, comments 3%, shares 2%, trade clicks 4%,
+follows 2%, unlikes 2%; readers and posts skewed (popular posts, heavy readers) but drawn
+independently, so a reader, post and action almost never repeat: nearly every row is an
+interaction of its own, the hardest case for the settlement (on seed_demo's data, 96% of a week's
+rows are distinct readers, posts and actions, and 19% distinct readers and creators). Planted: 1%
+of rows are creators on their own posts, 2% of readers share one of 200 device fingerprints (about
+20 accounts each), and 300 bot readers give the same dwell every time.
+Engagement indexes are dropped during the load and rebuilt after it (foreign keys unchecked), then
+the table is VACUUM ANALYZEd. A later run with the same sizes reuses the database; --reseed
+rebuilds it, --drop removes it at the end.
+
+Measured, --repeat times each, in this run, on the same rows (the median is compared):
+* plain: SELECT creator_id, count(*) ... WHERE occurred_at in the week GROUP BY creator_id;
+* weighted: the same with sum(CASE kind ...) weights, as DESIGN.md's "weighted GROUP BY";
+* compute: incentives.contributions.compute (every pass: dedup, reader value, integrity rules,
+  daily cap, sums), reading only;
+* settlement: incentives.settlement.draft_settlement, the whole draft including allocation and
+  writing contributions, flags and payouts (each repeat recomputes the draft).
+Target: settlement within 3x of the plain GROUP BY.
+
+Memory: the peak of Python allocations (tracemalloc) and the process's resident set while
+computing a quarter, half and all of the week (the live estimate's `until`): flat means it does not
+grow with the number of events. Postgres's own memory is bounded by work_mem (256 MB in the
+settlement's transaction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orbit.settings")
+
+import psutil  # noqa: E402
+import psycopg2  # noqa: E402
+
+WEEK = "2026-W47"
+DEFAULT_EVENTS = 10_000_000
+_DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/orbit"
+SOURCE_DATABASE_URL = os.environ.get("DATABASE_URL") or _DEFAULT_DATABASE_URL
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
+    parser.add_argument("--users", type=int, default=200_000)
+    parser.add_argument("--creators", type=int, default=10_000)
+    parser.add_argument("--posts", type=int, default=300_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--reseed", action="store_true", help="seed again even if the database exists")
+    parser.add_argument("--drop", action="store_true", help="drop the bench database at the end")
+    return parser.parse_args()
+
+
+def database_name(args) -> str:
+    return "orbit_bench_settlement" if args.events == DEFAULT_EVENTS else f"orbit_bench_settlement_{args.events}e"
+
+
+def server_connection():
+    url = urlsplit(SOURCE_DATABASE_URL)
+    connection = psycopg2.connect(url._replace(path="/postgres").geturl())
+    connection.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
+    return connection
+
+
+def database_state(name: str) -> str:
+    """ "missing", "empty" (no finished seed) or "seeded"."""
+    with server_connection() as server, server.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not cursor.fetchone():
+            return "missing"
+    try:
+        bench_url = urlsplit(SOURCE_DATABASE_URL)._replace(path=f"/{name}").geturl()
+        with psycopg2.connect(bench_url) as bench, bench.cursor() as cursor:
+            cursor.execute("SELECT value FROM bench_seed_done")
+            return "seeded" if cursor.fetchone() else "empty"
+    except psycopg2.Error:
+        return "empty"
+
+
+def recreate_database(name: str) -> None:
+    server = server_connection()
+    with server.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    server.close()
+
+
+def drop_database(name: str) -> None:
+    server = server_connection()
+    with server.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    server.close()
+
+
+def seed(args, week) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    began = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    print(f"  migrated in {time.perf_counter() - began:.1f} s")
+    span = {"starts_at": week.starts_at, "ends_at": week.ends_at, **vars(args)}
+    steps = [
+        (
+            "users",
+            """
+            INSERT INTO creators_user (id, password, is_superuser, username, first_name, last_name, email,
+                                       is_staff, is_active, date_joined, suspended_at)
+            SELECT i, '!', false, 'bench' || i, '', '', '', false, true,
+                   %(ends_at)s - (1 + (i * 7919) %% 900) * interval '1 day' - (i %% 1440) * interval '1 minute',
+                   CASE WHEN i %% 997 = 0 THEN %(starts_at)s END
+            FROM generate_series(1, %(users)s) AS i;
+            INSERT INTO creators_profile (user_id, display_name, bio, avatar, language, updated_at)
+            SELECT i, '', '', '', 'en', now() FROM generate_series(1, %(users)s) AS i;
+            INSERT INTO creators_tradingprofile (user_id, kyc_level, volume_tier, traded_assets, instruments,
+                volume_30d_usd, trades_30d, account_opened_at, last_trade_at, is_frozen, updated_at)
+            SELECT i, i %% 4, i %% 5, '{}', '{}', (i %% 5) * 1000, CASE WHEN i %% 3 = 0 THEN 0 ELSE i %% 40 END,
+                   %(ends_at)s - (30 + i %% 1000) * interval '1 day',
+                   CASE WHEN i %% 3 = 0 THEN NULL ELSE %(ends_at)s - (i %% 20) * interval '1 day' END,
+                   i %% 1009 = 0, now()
+            FROM generate_series(1, %(users)s) AS i WHERE i %% 5 <> 0 AND i %% 5 <> 1;
+            SELECT setval(pg_get_serial_sequence('creators_user', 'id'), %(users)s);
+            """,
+        ),
+        (
+            "posts",
+            """
+            INSERT INTO feed_post (id, author_id, content_type, body, body_html, like_count, comment_count,
+                                   language, status, created_at)
+            SELECT i, 1 + floor(%(creators)s * power(random(), 2.5))::int, 'chat', 'bench post ' || i, '', 0, 0,
+                   'en', CASE WHEN i %% 500 = 0 THEN 'hidden' ELSE 'published' END,
+                   %(starts_at)s - interval '7 days' + random() * (%(ends_at)s - %(starts_at)s + interval '7 days')
+            FROM generate_series(1, %(posts)s) AS i;
+            SELECT setval(pg_get_serial_sequence('feed_post', 'id'), %(posts)s);
+            """,
+        ),
+    ]
+    with connection.cursor() as cursor:
+        for label, sql in steps:
+            began = time.perf_counter()
+            cursor.execute(sql, span)
+            print(f"  {label} in {time.perf_counter() - began:.1f} s")
+
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'feed_engagement' "
+            "AND indexname <> 'feed_engagement_pkey'"
+        )
+        indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        began = time.perf_counter()
+        # Foreign keys unchecked for the load: the ids come from the tables just filled.
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(
+            """
+            INSERT INTO feed_engagement (actor_id, post_id, creator_id, kind, dwell_ms, occurred_at, fingerprint)
+            SELECT CASE WHEN e.roll < 0.01 THEN p.author_id ELSE e.actor END,
+                   CASE WHEN e.kind = 8 THEN NULL ELSE p.id END,
+                   p.author_id,
+                   e.kind,
+                   CASE WHEN e.kind <> 2 THEN 0
+                        WHEN e.actor %% 667 = 0 THEN 30000
+                        ELSE 1000 + floor(random() * 240000)::int END,
+                   greatest(p.created_at, %(starts_at)s)
+                       + e.at * (%(ends_at)s - greatest(p.created_at, %(starts_at)s) - interval '1 second'),
+                   CASE WHEN e.actor %% 50 = 0 THEN md5('shared-device-' || (e.actor / 50) %% 200)
+                        ELSE md5('device-' || e.actor) END
+            FROM (
+                SELECT 1 + floor(%(users)s * power(random(), 1.6))::int AS actor,
+                       1 + floor(%(posts)s * power(random(), 2))::int AS post,
+                       random() AS at,
+                       random() AS roll,
+                       (ARRAY[1,1,1,1,1,1,1,1,1,1, 2,2,2,2,2, 3,3, 5, 6, 10])[1 + floor(random() * 20)::int]
+                           AS base_kind,
+                       random() AS kind_roll
+                FROM generate_series(1, %(events)s)
+            ) AS r
+            CROSS JOIN LATERAL (
+                SELECT r.actor, r.at, r.roll,
+                       CASE WHEN r.kind_roll < 0.02 THEN 8 WHEN r.kind_roll < 0.04 THEN 4
+                            WHEN r.kind_roll < 0.06 THEN 3 ELSE r.base_kind END AS kind
+            ) AS e
+            JOIN feed_post p ON p.id = r.post
+            """,
+            span,
+        )
+        cursor.execute("SET session_replication_role = DEFAULT")
+        print(f"  {args.events:,} engagement rows in {time.perf_counter() - began:.1f} s")
+        began = time.perf_counter()
+        for _name, definition in indexes:
+            cursor.execute(definition)
+        print(f"  engagement indexes rebuilt in {time.perf_counter() - began:.1f} s")
+        cursor.execute("CREATE TABLE bench_seed_done (value text); INSERT INTO bench_seed_done VALUES ('yes')")
+    connection.connection.autocommit = True
+    with connection.cursor() as cursor:
+        began = time.perf_counter()
+        cursor.execute("VACUUM ANALYZE")
+        print(f"  VACUUM ANALYZE in {time.perf_counter() - began:.1f} s")
+
+
+def timed(function, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def main() -> int:
+    args = parse_args()
+    name = database_name(args)
+    state = database_state(name)
+    reseed = args.reseed or state != "seeded"
+    if reseed:
+        print(f"Creating {name} next to {urlsplit(SOURCE_DATABASE_URL).path.lstrip('/')}")
+        recreate_database(name)
+    os.environ["DATABASE_URL"] = urlsplit(SOURCE_DATABASE_URL)._replace(path=f"/{name}").geturl()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection, connections
+
+    from incentives import settlement
+    from incentives.contributions import Parameters, compute
+    from incentives.weeks import Week
+
+    settings.DEBUG = False  # no query log
+    week = Week.parse(WEEK, "UTC")
+    try:
+        if reseed:
+            print(f"Seeding {args.users:,} users, {args.posts:,} posts, {args.events:,} events in {WEEK}")
+            began = time.perf_counter()
+            seed(args, week)
+            print(f"  seeded in {time.perf_counter() - began:.0f} s\n")
+        else:
+            print(f"Reusing {name} (--reseed to rebuild it)\n")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM feed_engagement WHERE occurred_at >= %s AND occurred_at < %s",
+                [week.starts_at, week.ends_at],
+            )
+            rows = cursor.fetchone()[0]
+        print(f"{rows:,} engagement rows in {WEEK}; {args.repeat} runs each, median compared\n")
+
+        def plain():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT creator_id, count(*) FROM feed_engagement "
+                    "WHERE occurred_at >= %s AND occurred_at < %s GROUP BY creator_id",
+                    [week.starts_at, week.ends_at],
+                )
+                cursor.fetchall()
+
+        def weighted():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT creator_id, sum(CASE kind WHEN 1 THEN 0.1 WHEN 2 THEN 0.5 * dwell_ms / 60000.0 "
+                    "WHEN 3 THEN 1 WHEN 5 THEN 2 WHEN 6 THEN 3 WHEN 8 THEN 3 WHEN 10 THEN 4 ELSE 0 END::float) "
+                    "FROM feed_engagement WHERE occurred_at >= %s AND occurred_at < %s GROUP BY creator_id",
+                    [week.starts_at, week.ends_at],
+                )
+                cursor.fetchall()
+
+        parameters = Parameters.current()
+        now = week.ends_at + timedelta(hours=1)
+        results = {
+            "plain GROUP BY creator": timed(plain, args.repeat),
+            "weighted GROUP BY creator": timed(weighted, args.repeat),
+            "contributions.compute": timed(lambda: compute(week, parameters), args.repeat),
+            "draft_settlement (all)": timed(lambda: settlement.draft_settlement(week=week, now=now), args.repeat),
+        }
+        baseline = statistics.median(results["plain GROUP BY creator"])
+        print(f"{'what':<28}{'median s':>10}{'min s':>9}{'max s':>9}{'× plain':>9}")
+        for label, times in results.items():
+            median = statistics.median(times)
+            print(f"{label:<28}{median:>10.2f}{min(times):>9.2f}{max(times):>9.2f}{median / baseline:>9.2f}")
+        ratio = statistics.median(results["draft_settlement (all)"]) / baseline
+        verdict = "met" if ratio <= 3 else "MISSED"
+        print(f"\nTarget: settlement within 3× of the plain GROUP BY: {ratio:.2f}× ({verdict})")
+        drafted = settlement.Settlement.objects.get(week=WEEK)
+        print(
+            f"Draft: {drafted.creator_count:,} creators paid, {drafted.flags.count():,} flags, "
+            f"{drafted.payouts.filter(status='held').count():,} held, {drafted.total_allocated} allocated\n"
+        )
+
+        print("Memory while computing part of the week (Python allocations and the process's resident set)")
+        print(f"{'part of week':<14}{'events':>13}{'peak alloc MB':>15}{'RSS MB':>9}")
+        process = psutil.Process()
+        for fraction in (0.25, 0.5, 1.0):
+            until = week.starts_at + (week.ends_at - week.starts_at) * fraction
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM feed_engagement WHERE occurred_at >= %s AND occurred_at < %s",
+                    [week.starts_at, until],
+                )
+                events = cursor.fetchone()[0]
+            tracemalloc.start()
+            compute(week, parameters, until=until)
+            _current, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            print(f"{fraction:<14.2f}{events:>13,}{peak / 2**20:>15.1f}{process.memory_info().rss / 2**20:>9.0f}")
+    finally:
+        connections.close_all()
+        if args.drop:
+            drop_database(name)
+            print(f"Dropped {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""API views for the creator statement and payout appeals: thin over incentives.selectors and
+settlement.appeal_payout. Errors become JSON by orbit.api.exception_handler."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from orbit.api import OrbitAPIView, error_response, error_responses, valid
+
+from . import selectors, settlement
+from .models import Payout
+from .serializers import AppealSerializer, PayoutSerializer, StatementSerializer
+
+PAYOUT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The payout's id.")
+
+
+class EarningsView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Your creator statement",
+        description=(
+            "The running week's estimate (counted interactions, what did not count and why, rank band, "
+            "estimated amount), your payouts of the last 12 weeks with their appeal state, and your "
+            "progress towards the next title. `estimate` is null until the week's first estimate ran."
+        ),
+        responses={200: StatementSerializer, **error_responses(401)},
+        tags=["earnings"],
+    )
+    def get(self, request):
+        return Response(StatementSerializer(selectors.creator_statement(request.user)).data)
+
+
+class AppealView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "comment"
+
+    @extend_schema(
+        summary="Appeal a payout held for review",
+        description=(
+            "Once per payout, and only while it is held. A reviewer reads the message, then releases "
+            "or forfeits the payout. Throttled per user (scope `comment`)."
+        ),
+        parameters=[PAYOUT_ID],
+        request=AppealSerializer,
+        responses={200: PayoutSerializer, **error_responses(400, 401, 403, 404, 429)},
+        tags=["earnings"],
+    )
+    def post(self, request, id: int):  # `id`: the path's name for it
+        data = valid(AppealSerializer, request.data)
+        try:
+            settlement.appeal_payout(payout_id=id, creator=request.user, message=data["message"])
+        except Payout.DoesNotExist:
+            raise Payout.DoesNotExist(selectors.NO_SUCH_PAYOUT) from None
+        except settlement.SettlementError as exc:
+            return error_response(str(exc))
+        return Response(PayoutSerializer(selectors.statement_payout(user=request.user, payout_id=id)).data)

@@ -1,0 +1,376 @@
+"""What each creator brought in a week, computed in SQL over the engagement log.
+
+The work happens in Postgres, in one transaction, in a few set-based passes; Python only sees
+one row per creator, action and reason, so memory does not grow with the number of events.
+
+1. `inc_pairs`: the week's events grouped by reader, post (or followed creator) and action. One
+   group is at most one counted interaction: repeats are discounted as "repeat". An unlike or
+   unfollow cancels its like or follow ("undone").
+2. `inc_devices`, `inc_readers`, `inc_posts`: the readers' devices, each reader's value (0 to
+   the maximum of ReaderValueRules, as integer thousandths so sums are exact and the same under
+   any plan), and the posts still earning (published, in their first `post_earning_days`).
+3. The integrity rules (`integrity.py`) mark interactions to discount.
+4. One pass classifies every group by the first reason it does not count (signed out, self,
+   undone, past the post's earning window, a rule, a reader of no value), caps each reader's
+   counted interactions with one creator per day (time spent is capped per reader and post
+   instead), keeping the most valuable actions, and sums per creator and action.
+
+score = Σ over actions of weight * Σ reader value of the counted interactions
+      + time-spent weight * Σ reader value * counted minutes.
+Integer sums in SQL, Decimal in Python: the score is exact and the same on every run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.db import connection, transaction
+from django.utils.translation import gettext_lazy as _
+
+from . import integrity
+from .models import ActionWeight, IncentivePolicy, ReaderValueRules
+from .weeks import Week
+
+Action = ActionWeight.Action
+ACTION_SLUGS = {
+    Action.VIEW: "view",
+    Action.TIME_SPENT: "time_spent",
+    Action.LIKE: "like",
+    Action.COMMENT: "comment",
+    Action.SHARE: "share",
+    Action.FOLLOW: "follow",
+    Action.TRADE_CLICK: "trade_click",
+}
+# Engagement kinds read: the counted actions plus unlike (4) and unfollow (9), which undo.
+READ_KINDS = sorted([*ACTION_SLUGS, 4, 9])
+SCORE_PLACES = Decimal("0.000001")
+
+# Why an interaction did not count, in words a creator can act on. Never the thresholds.
+DISCOUNT_REASONS = {
+    "repeat": _("Repeated interactions: one reader counts once per post and action"),
+    "undone": _("Likes and follows that were taken back"),
+    "signed_out": _("Readers who were not signed in"),
+    "self": _("Your own activity"),
+    "post_window": _("Interactions after a post's earning window, or on removed posts"),
+    "ineligible_reader": _("Readers whose accounts are suspended or frozen"),
+    "daily_cap": _("Interactions beyond the daily limit from one reader"),
+    "same_device": _("Activity from devices you use yourself"),
+    "shared_device": _("Several accounts using one device"),
+    "new_account_burst": _("Accounts created in a burst, without trading activity"),
+    "lockstep": _("Groups of accounts acting in lockstep"),
+    "reciprocal_ring": _("Creators engaging each other in a ring"),
+    "machine_dwell": _("Time spent that looks automated"),
+}
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Everything a computation depends on besides the log; frozen into each settlement."""
+
+    weights: dict[int, Decimal]
+    dwell_cap_seconds: int
+    daily_cap: int
+    post_earning_days: int
+    reader_value: dict[str, str]
+    alpha: Decimal
+    max_share: Decimal | None
+    minimum_payout: Decimal
+    hold_severity: int
+    thresholds: integrity.Thresholds = field(default_factory=integrity.Thresholds)
+
+    @classmethod
+    def current(cls) -> Parameters:
+        policy, rules = IncentivePolicy.current(), ReaderValueRules.current()
+        weights = {row.kind: row for row in ActionWeight.objects.all()}
+        dwell = weights.get(Action.TIME_SPENT)
+        return cls(
+            weights={kind: row.weight for kind, row in weights.items()},
+            dwell_cap_seconds=dwell.per_view_cap_seconds if dwell else 300,
+            daily_cap=policy.daily_cap,
+            post_earning_days=policy.post_earning_days,
+            reader_value={
+                name: str(getattr(rules, name))
+                for name in (
+                    "kyc_none",
+                    "kyc_basic",
+                    "kyc_verified",
+                    "kyc_advanced",
+                    "active_trader_bonus",
+                    "volume_tier_bonus",
+                    "new_account_days",
+                    "new_account_factor",
+                    "maximum",
+                )
+            },
+            alpha=policy.alpha,
+            max_share=policy.max_share,
+            minimum_payout=policy.minimum_payout,
+            hold_severity=policy.hold_severity,
+        )
+
+    def as_json(self) -> dict:
+        return {
+            "weights": {ACTION_SLUGS[Action(kind)]: str(weight) for kind, weight in sorted(self.weights.items())},
+            "time_spent_cap_seconds": self.dwell_cap_seconds,
+            "daily_cap": self.daily_cap,
+            "post_earning_days": self.post_earning_days,
+            "reader_value": self.reader_value,
+            "alpha": str(self.alpha),
+            "max_share": None if self.max_share is None else str(self.max_share),
+            "minimum_payout": str(self.minimum_payout),
+            "hold_severity": self.hold_severity,
+            "integrity": self.thresholds.as_json(),
+        }
+
+
+@dataclass
+class CreatorFigures:
+    creator_id: int
+    raw_counts: dict[str, int] = field(default_factory=dict)
+    counted_counts: dict[str, int] = field(default_factory=dict)
+    discounts: dict[str, int] = field(default_factory=dict)
+    counted_dwell_ms: int = 0
+    # Σ reader value (thousandths) per counted action; for time spent, Σ value * milliseconds.
+    value_sums: dict[int, int] = field(default_factory=dict)
+    score: Decimal = Decimal(0)
+
+    @property
+    def counted_minutes(self) -> Decimal:
+        return (Decimal(self.counted_dwell_ms) / 60_000).quantize(Decimal("0.01"))
+
+
+@dataclass
+class WeekFigures:
+    week: Week
+    parameters: Parameters
+    creators: dict[int, CreatorFigures]
+    flags: list[integrity.FlagFinding]
+
+
+def compute(week: Week, parameters: Parameters, *, until=None) -> WeekFigures:
+    """Contributions of every creator with engagement in `week` (up to `until`, for the live
+    estimate). Reads only; runs in its own transaction (or the caller's)."""
+    ends_at = min(until, week.ends_at) if until else week.ends_at
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The aggregations below are hash tables over millions of rows: give them room for this
+        # transaction only, so they are not spilled to disk.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        # Compiling these wide expressions costs more than it saves (about 1.5 s per statement).
+        cursor.execute("SET LOCAL jit = off")
+        _build_working_tables(cursor, week, ends_at, parameters)
+        integrity.apply_rules(cursor, parameters.thresholds, week)
+        creators = _classify_and_sum(cursor, week, parameters)
+        flags = integrity.find_flags(cursor)
+        _drop_working_tables(cursor)
+    for figures in creators.values():
+        figures.score = score_of(figures, parameters)
+    return WeekFigures(week=week, parameters=parameters, creators=creators, flags=flags)
+
+
+def score_of(figures: CreatorFigures, parameters: Parameters) -> Decimal:
+    total = Decimal(0)
+    for kind, value_sum in figures.value_sums.items():
+        weight = parameters.weights.get(kind, Decimal(0))
+        # Time spent: value thousandths * milliseconds → value * minutes.
+        unit = Decimal(60_000_000) if kind == Action.TIME_SPENT else Decimal(1_000)
+        total += weight * Decimal(value_sum) / unit
+    return total.quantize(SCORE_PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def _build_working_tables(cursor, week: Week, ends_at, parameters: Parameters) -> None:
+    rules = {name: Decimal(value) for name, value in parameters.reader_value.items()}
+    cursor.execute(
+        """
+        CREATE TEMP TABLE inc_pairs ON COMMIT DROP AS
+        SELECT e.actor_id AS reader_id,
+               e.creator_id,
+               e.post_id,
+               (CASE e.kind WHEN 4 THEN 3 WHEN 9 THEN 8 ELSE e.kind END)::smallint AS kind,
+               count(*) FILTER (WHERE e.kind NOT IN (4, 9))::int AS events,
+               sum(CASE WHEN e.kind IN (4, 9) THEN -1 ELSE 1 END)::int AS net,
+               min(e.occurred_at) AS first_at,
+               sum(least(e.dwell_ms, %(dwell_cap_ms)s))::bigint AS dwell_ms,
+               min(e.dwell_ms) AS min_dwell_ms,
+               -- Two devices per reader, post and action (the smallest and largest fingerprint):
+               -- enough to tie a creator's laptop and phone together without a second pass. As
+               -- 64-bit hashes, which aggregate and join far faster than text.
+               min(hashtextextended(nullif(e.fingerprint, ''), 0)) AS fingerprint,
+               max(hashtextextended(nullif(e.fingerprint, ''), 0)) AS other_fingerprint
+        FROM feed_engagement e
+        WHERE e.occurred_at >= %(starts_at)s AND e.occurred_at < %(ends_at)s AND e.kind = ANY(%(kinds)s)
+        GROUP BY e.actor_id, e.creator_id, e.post_id, 4;
+
+        CREATE TEMP TABLE inc_devices ON COMMIT DROP AS
+        SELECT DISTINCT reader_id, device AS fingerprint
+        FROM inc_pairs, LATERAL (VALUES (fingerprint), (other_fingerprint)) AS devices (device)
+        WHERE reader_id IS NOT NULL AND (device IS NOT NULL OR fingerprint IS NULL);
+
+        CREATE TEMP TABLE inc_readers ON COMMIT DROP AS
+        SELECT u.id AS reader_id,
+               u.date_joined AS joined_at,
+               coalesce(t.trades_30d > 0 AND t.last_trade_at >= %(ends_at)s - interval '30 days', false) AS trades,
+               CASE WHEN u.suspended_at IS NOT NULL OR NOT u.is_active OR coalesce(t.is_frozen, false) THEN 0
+               ELSE round(1000
+                   * least(%(maximum)s,
+                           CASE coalesce(t.kyc_level, 0)
+                               WHEN 0 THEN %(kyc_none)s WHEN 1 THEN %(kyc_basic)s
+                               WHEN 2 THEN %(kyc_verified)s ELSE %(kyc_advanced)s END
+                           + CASE WHEN t.trades_30d > 0 AND t.last_trade_at >= %(ends_at)s - interval '30 days'
+                                  THEN %(active_trader_bonus)s ELSE 0 END
+                           + coalesce(t.volume_tier, 0) * %(volume_tier_bonus)s)
+                   -- An exchange account opened long ago makes a new Orbit account an old reader.
+                   * CASE WHEN least(u.date_joined, coalesce(t.account_opened_at, u.date_joined))
+                               > %(ends_at)s - %(new_account_days)s * interval '1 day'
+                          THEN %(new_account_factor)s ELSE 1 END)
+               END::int AS value_milli
+        FROM creators_user u
+        LEFT JOIN creators_tradingprofile t ON t.user_id = u.id
+        WHERE u.id IN (SELECT reader_id FROM inc_devices);
+
+        CREATE TEMP TABLE inc_posts ON COMMIT DROP AS
+        SELECT id AS post_id, created_at + %(earning_days)s * interval '1 day' AS earns_until
+        FROM feed_post
+        WHERE status = 'published'
+          AND created_at >= %(starts_at)s - %(earning_days)s * interval '1 day' AND created_at < %(ends_at)s;
+
+        -- Temporary tables are never auto-analyzed; the planner needs their sizes.
+        ANALYZE inc_pairs; ANALYZE inc_devices; ANALYZE inc_readers; ANALYZE inc_posts;
+        """,
+        {
+            "starts_at": week.starts_at,
+            "ends_at": ends_at,
+            "kinds": READ_KINDS,
+            "dwell_cap_ms": parameters.dwell_cap_seconds * 1000,
+            "earning_days": parameters.post_earning_days,
+            "new_account_days": int(rules.pop("new_account_days")),
+            **rules,
+        },
+    )
+
+
+# Ordered by what an action is worth to the creator, so the daily cap keeps the best ones.
+def _cap_order(parameters: Parameters) -> list[int]:
+    counted = [kind for kind in ACTION_SLUGS if kind != Action.TIME_SPENT]
+    return sorted(counted, key=lambda kind: (-parameters.weights.get(kind, Decimal(0)), kind))
+
+
+def _classification_sql(parameters: Parameters) -> str:
+    """One pass over inc_pairs: classify, group per reader, creator and day with one column per
+    action (a hash aggregate, no sort), cap, then sum per creator and reason."""
+    order = _cap_order(parameters)
+    per_day = ",\n".join(
+        f"sum(events) FILTER (WHERE kind = {k}) AS events_{k}, "
+        f"sum(CASE WHEN reader_id IS NULL THEN events ELSE 1 END) FILTER (WHERE kind = {k}) AS n_{k}"
+        for k in [*order, Action.TIME_SPENT]
+    )
+    # kept_k = least(n_k, what the cap leaves after the more valuable actions), in cap order. Most
+    # readers stay under the cap, and CASE evaluates the chain only for those who do not.
+    total = " + ".join(f"coalesce(n_{k}, 0)" for k in order)
+    kept, used = [], "0"
+    for k in order:
+        chain = f"least(coalesce(n_{k}, 0), greatest(0, %(daily_cap)s - ({used})))"
+        kept.append(
+            f"CASE WHEN reason IS NOT NULL THEN 0 WHEN {total} <= %(daily_cap)s THEN coalesce(n_{k}, 0) "
+            f"ELSE {chain} END AS kept_{k}"
+        )
+        used = f"{used} + {chain}"
+    totals = ",\n".join(
+        f"sum(events_{k}), sum(n_{k}), sum(kept_{k}), sum(kept_{k}::bigint * value_milli)" for k in order
+    )
+    return f"""
+        WITH classified AS (
+            SELECT p.reader_id, p.creator_id, p.kind, p.events,
+                   CASE
+                       WHEN p.reader_id IS NULL THEN 'signed_out'
+                       WHEN p.reader_id = p.creator_id THEN 'self'
+                       WHEN p.net <= 0 THEN 'undone'
+                       WHEN p.post_id IS NOT NULL AND (ep.post_id IS NULL OR p.first_at >= ep.earns_until)
+                           THEN 'post_window'
+                       WHEN pd.reason IS NOT NULL THEN pd.reason
+                       WHEN rd.reason IS NOT NULL THEN rd.reason
+                       WHEN dd.reader_id IS NOT NULL THEN 'machine_dwell'
+                       WHEN coalesce(r.value_milli, 0) = 0 THEN 'ineligible_reader'
+                   END AS reason,
+                   coalesce(r.value_milli, 0) AS value_milli,
+                   least(p.dwell_ms, %(dwell_cap_ms)s) AS dwell_ms,
+                   (p.first_at AT TIME ZONE %(time_zone)s)::date AS day
+            FROM inc_pairs p
+            LEFT JOIN inc_posts ep ON ep.post_id = p.post_id
+            LEFT JOIN inc_readers r ON r.reader_id = p.reader_id
+            LEFT JOIN inc_pair_discounts pd ON pd.reader_id = p.reader_id AND pd.creator_id = p.creator_id
+            LEFT JOIN inc_reader_discounts rd ON rd.reader_id = p.reader_id
+            LEFT JOIN inc_dwell_discounts dd ON dd.reader_id = p.reader_id AND p.kind = 2
+            WHERE p.events > 0
+        ), per_day AS (
+            SELECT creator_id, reason, value_milli,
+                   {per_day},
+                   sum(dwell_ms) FILTER (WHERE kind = 2) AS dwell_ms
+            FROM classified
+            GROUP BY creator_id, reader_id, day, reason, value_milli
+        ), capped AS (
+            SELECT *, {", ".join(kept)} FROM per_day
+        )
+        SELECT creator_id, reason,
+               {totals},
+               sum(events_2), sum(n_2),
+               sum(dwell_ms) FILTER (WHERE reason IS NULL),
+               sum(dwell_ms * value_milli) FILTER (WHERE reason IS NULL)
+        FROM capped
+        GROUP BY creator_id, reason
+    """
+
+
+def _classify_and_sum(cursor, week: Week, parameters: Parameters) -> dict[int, CreatorFigures]:
+    order = _cap_order(parameters)
+    cursor.execute(
+        _classification_sql(parameters),
+        {
+            "dwell_cap_ms": parameters.dwell_cap_seconds * 1000,
+            "time_zone": week.time_zone,
+            "daily_cap": parameters.daily_cap,
+        },
+    )
+    creators: dict[int, CreatorFigures] = {}
+    for row in cursor.fetchall():
+        creator_id, reason = row[0], row[1]
+        figures = creators.get(creator_id) or creators.setdefault(creator_id, CreatorFigures(creator_id))
+        columns = iter(row[2:])
+        for kind in [*order, Action.TIME_SPENT]:
+            if kind == Action.TIME_SPENT:
+                events, interactions = next(columns), next(columns)
+                kept = interactions if reason is None else 0
+                value_sum = None
+            else:
+                events, interactions, kept, value_sum = (next(columns) for _ in range(4))
+            if not events:
+                continue
+            slug = ACTION_SLUGS[Action(kind)]
+            _add(figures.raw_counts, slug, events)
+            if kind != Action.TIME_SPENT:  # a reader's visits to one post add up to the cap instead
+                _add(figures.discounts, "repeat", events - interactions)
+            if reason is not None:
+                _add(figures.discounts, reason, interactions)
+                continue
+            _add(figures.counted_counts, slug, kept)
+            _add(figures.discounts, "daily_cap", interactions - kept)
+            if value_sum is not None:
+                figures.value_sums[kind] = figures.value_sums.get(kind, 0) + int(value_sum)
+        dwell_ms, dwell_value = next(columns), next(columns)
+        if reason is None and dwell_ms:
+            figures.counted_dwell_ms += int(dwell_ms)
+            figures.value_sums[Action.TIME_SPENT] = int(dwell_value)
+    return creators
+
+
+def _add(counts: dict[str, int], key: str, amount) -> None:
+    if amount:
+        counts[key] = counts.get(key, 0) + int(amount)
+
+
+def _drop_working_tables(cursor) -> None:
+    # ON COMMIT DROP covers the normal case; a caller's outer transaction may run compute twice.
+    cursor.execute(
+        "DROP TABLE IF EXISTS inc_pairs, inc_devices, inc_readers, inc_posts, inc_pair_discounts, "
+        "inc_reader_discounts, inc_dwell_discounts, inc_lockstep_members"
+    )

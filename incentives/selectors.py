@@ -1,0 +1,299 @@
+"""Reads for the creator statement: the running week's estimate, past payouts and title progress.
+
+A statement costs three queries whatever its length: the creator with profile, title and
+follower count; the active titles; the recent payouts with their week and contribution. The
+estimate comes from the cache (estimates.py), never from the engagement log.
+
+What a creator sees is what they can act on: counts, amounts and plain-language reasons. The
+integrity rules that held a payout and every threshold stay with the reviewers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from creators.models import CreatorTitle, Follow
+
+from .contributions import ACTION_SLUGS, DISCOUNT_REASONS
+from .estimates import estimate_for
+from .models import ActionWeight, Contribution, Payout, Settlement
+from .weeks import Week
+
+User = get_user_model()
+
+PAYOUT_WEEKS = 12
+
+# The counted actions in the order a creator reads them; time spent is shown as minutes instead.
+ACTION_LABELS = {slug: ActionWeight.Action(kind).label for kind, slug in ACTION_SLUGS.items()}
+LISTED_ACTIONS = [slug for slug in ACTION_LABELS if slug != "time_spent"]
+
+RANK_BANDS = {
+    "top_1": _("Top 1% of creators this week"),
+    "top_10": _("Top 10% of creators this week"),
+    "top_25": _("Top 25% of creators this week"),
+    "top_50": _("Top half of creators this week"),
+    "rest": _("Below the top half of creators this week"),
+}
+EXCLUDED_REASONS = {
+    "account_suspended": _("Your account is suspended, so it earns nothing this week."),
+    "account_frozen": _("Your exchange account is frozen, so it earns nothing this week."),
+    "below_minimum": _("Your share was below the minimum payout, so it went to the other creators."),
+}
+NO_SUCH_PAYOUT = _("You have no payout with that number.")
+OTHER_DISCOUNT = _("Other interactions that did not count")
+# Shown instead of Payout.hold_reason, which names the integrity rules the reviewers check.
+HELD_FOR_REVIEW = _("Held for review: some interactions with your posts are being checked before payment.")
+
+
+class AppealState:
+    NONE = "none"  # nothing to appeal
+    AVAILABLE = "available"  # held and not appealed yet
+    PENDING = "pending"  # appealed, waiting for the reviewers
+    REVIEWED = "reviewed"  # the reviewers decided
+
+    CHOICES = [
+        (NONE, _("Nothing to appeal")),
+        (AVAILABLE, _("You can appeal")),
+        (PENDING, _("Appeal sent; waiting for review")),
+        (REVIEWED, _("Reviewed")),
+    ]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One labelled count: an action that counted or a reason interactions did not."""
+
+    slug: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Estimate:
+    week: str
+    computed_at: datetime
+    counted: list[Line]
+    counted_minutes: Decimal
+    discounts: list[Line]
+    score: Decimal
+    rank_band: str
+    rank_band_label: str
+    estimated_amount: Decimal
+    currency: str
+    excluded_reason: str
+    excluded_label: str
+
+
+@dataclass(frozen=True)
+class PayoutLine:
+    id: int
+    week: str
+    amount: Decimal
+    currency: str
+    status: str
+    status_label: str
+    hold_reason: str
+    score: Decimal | None
+    appeal_state: str
+    appeal_state_label: str
+    appealed_at: datetime | None
+    reviewed_at: datetime | None
+
+    @property
+    def can_appeal(self) -> bool:
+        return self.appeal_state == AppealState.AVAILABLE
+
+
+@dataclass(frozen=True)
+class Badge:
+    """Shaped like a person for includes/title_badge.html, which reads `person.profile.title`."""
+
+    title: CreatorTitle | None
+
+    @property
+    def profile(self) -> Badge:
+        return self
+
+
+@dataclass(frozen=True)
+class TitleProgress:
+    current: CreatorTitle | None
+    next: CreatorTitle | None
+    followers: int
+    recent_contribution: Decimal
+
+    @property
+    def current_badge(self) -> Badge:
+        return Badge(self.current)
+
+    @property
+    def next_badge(self) -> Badge:
+        return Badge(self.next)
+
+    @property
+    def followers_needed(self) -> int | None:
+        return None if self.next is None else self.next.min_followers
+
+    @property
+    def contribution_needed(self) -> Decimal | None:
+        return None if self.next is None else self.next.min_recent_contribution
+
+    @property
+    def next_is_met(self) -> bool:
+        """Both thresholds met: the title comes with the next hourly refresh."""
+        return self.followers_percent == 100 and self.contribution_percent == 100
+
+    @property
+    def followers_percent(self) -> int:
+        return _percent(self.followers, self.followers_needed)
+
+    @property
+    def contribution_percent(self) -> int:
+        return _percent(self.recent_contribution, self.contribution_needed)
+
+
+def _percent(have, needed) -> int:
+    """How far `have` is towards `needed`, 0 to 100; a threshold of 0 (or none) is met."""
+    if not needed:
+        return 100
+    return min(100, int(Decimal(have) * 100 / Decimal(needed)))
+
+
+@dataclass(frozen=True)
+class Statement:
+    person: object  # the creator, with profile, title and follower_count loaded
+    estimate: Estimate | None
+    payouts: list[PayoutLine]
+    title: TitleProgress
+
+
+def creator_statement(user, *, now: datetime | None = None) -> Statement:
+    now = now or timezone.now()
+    person = (
+        User.objects.select_related("profile__title")
+        .annotate(
+            follower_count=Coalesce(
+                Subquery(
+                    Follow.objects.filter(followee=OuterRef("pk"))
+                    .order_by()
+                    .values("followee")
+                    .annotate(total=Count("*"))
+                    .values("total"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            )
+        )
+        .get(pk=user.pk)
+    )
+    # The running week is never settled yet; the list covers the PAYOUT_WEEKS weeks before it.
+    since = Week.containing(now - timedelta(weeks=PAYOUT_WEEKS)).starts_at
+    payouts = (
+        _payouts(user).filter(settlement__starts_at__gte=since).exclude(settlement__status=Settlement.Status.DRAFT)
+    )
+    return Statement(
+        person=person,
+        estimate=_estimate(estimate_for(user.pk, now=now)),
+        payouts=[_payout_line(payout) for payout in payouts],
+        title=_title_progress(person),
+    )
+
+
+def statement_payout(*, user, payout_id: int) -> PayoutLine:
+    """One of `user`'s payouts as the statement shows it; DoesNotExist for anyone else's."""
+    payout = _payouts(user).filter(pk=payout_id).first()
+    if payout is None:
+        raise Payout.DoesNotExist(NO_SUCH_PAYOUT)
+    return _payout_line(payout)
+
+
+def _payouts(user):
+    # A payout exists only when money was allocated, so its week always has a contribution row.
+    contribution = Contribution.objects.filter(settlement=OuterRef("settlement"), creator=OuterRef("creator"))
+    return (
+        Payout.objects.filter(creator=user)
+        .select_related("settlement")
+        .annotate(score=Subquery(contribution.values("score")[:1]))
+        .order_by("-settlement__week")
+    )
+
+
+def _payout_line(payout: Payout) -> PayoutLine:
+    if payout.reviewed_at:
+        appeal = AppealState.REVIEWED
+    elif payout.appealed_at:
+        appeal = AppealState.PENDING
+    elif payout.status == Payout.Status.HELD:
+        appeal = AppealState.AVAILABLE
+    else:
+        appeal = AppealState.NONE
+    was_held = payout.status == Payout.Status.HELD or bool(payout.hold_reason)
+    return PayoutLine(
+        id=payout.pk,
+        week=payout.settlement.week,
+        amount=payout.amount,
+        currency=payout.currency,
+        status=payout.status,
+        status_label=payout.get_status_display(),
+        hold_reason=HELD_FOR_REVIEW if was_held else "",
+        score=payout.score,
+        appeal_state=appeal,
+        appeal_state_label=dict(AppealState.CHOICES)[appeal],
+        appealed_at=payout.appealed_at,
+        reviewed_at=payout.reviewed_at,
+    )
+
+
+def _estimate(raw: dict | None) -> Estimate | None:
+    if raw is None:
+        return None
+    counted = raw.get("counted") or {}
+    discounts = raw.get("discounts") or {}
+    # Known reasons in the catalogue's order; a reason added later without a label still counts.
+    unknown = sum(count for reason, count in discounts.items() if reason not in DISCOUNT_REASONS)
+    discount_lines = [
+        Line(reason, label, discounts[reason]) for reason, label in DISCOUNT_REASONS.items() if discounts.get(reason)
+    ]
+    if unknown:
+        discount_lines.append(Line("other", OTHER_DISCOUNT, unknown))
+    excluded = raw.get("excluded_reason") or ""
+    return Estimate(
+        week=raw["week"],
+        computed_at=datetime.fromisoformat(raw["computed_at"]),
+        counted=[Line(slug, ACTION_LABELS[slug], counted.get(slug, 0)) for slug in LISTED_ACTIONS],
+        counted_minutes=Decimal(raw["counted_minutes"]),
+        discounts=discount_lines,
+        score=Decimal(raw["score"]),
+        rank_band=raw["rank_band"],
+        rank_band_label=RANK_BANDS.get(raw["rank_band"], RANK_BANDS["rest"]),
+        estimated_amount=Decimal(raw["estimated_amount"]),
+        currency=raw["currency"],
+        excluded_reason=excluded,
+        excluded_label=EXCLUDED_REASONS.get(excluded, "") if excluded else "",
+    )
+
+
+def _title_progress(person) -> TitleProgress:
+    profile = getattr(person, "profile", None)
+    current = profile.title if profile is not None else None
+    contribution = profile.recent_contribution if profile is not None else Decimal(0)
+
+    def rank(title: CreatorTitle) -> tuple:
+        return (title.min_followers, title.min_recent_contribution, title.slug)
+
+    # Titles are a ladder in their model order; the next is the first one above the current.
+    above = [t for t in CreatorTitle.objects.filter(is_active=True) if current is None or rank(t) > rank(current)]
+    return TitleProgress(
+        current=current,
+        next=above[0] if above else None,
+        followers=person.follower_count,
+        recent_contribution=contribution,
+    )

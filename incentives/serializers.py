@@ -1,0 +1,83 @@
+"""The API's shapes for the creator statement: output serializers over incentives.selectors'
+dataclasses, and the appeal's input. Labels come in the request's language; slugs stay stable."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from creators.serializers import CreatorTitleSerializer
+from orbit.api import NamedChoiceField
+
+from .models import Payout
+from .selectors import RANK_BANDS, AppealState
+
+
+class LineSerializer(serializers.Serializer):
+    slug = serializers.CharField(help_text="A stable name: the action (`like`, …) or the reason.")
+    label = serializers.CharField(help_text="The same in words, in the request's language.")
+    count = serializers.IntegerField()
+
+
+class EstimateSerializer(serializers.Serializer):
+    week = serializers.CharField(help_text="The running ISO week, e.g. 2026-W47.")
+    computed_at = serializers.DateTimeField(help_text="When the estimate was computed (every 15 minutes).")
+    counted = LineSerializer(many=True, help_text="Interactions that counted, per action.")
+    counted_minutes = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Minutes of reading that counted."
+    )
+    discounts = LineSerializer(
+        many=True, help_text="Interactions that did not count, per reason in plain words; only reasons that occurred."
+    )
+    score = serializers.DecimalField(max_digits=20, decimal_places=6)
+    rank_band = NamedChoiceField(enum_name="RankBandEnum", choices=list(RANK_BANDS.items()))
+    rank_band_label = serializers.CharField()
+    estimated_amount = serializers.DecimalField(
+        max_digits=18, decimal_places=2, help_text="What the week would pay if it ended now; final only once settled."
+    )
+    currency = serializers.CharField()
+    excluded_reason = serializers.CharField(
+        allow_blank=True, help_text="Why this week earns nothing (`account_suspended`, …); empty otherwise."
+    )
+    excluded_label = serializers.CharField(allow_blank=True)
+
+
+class PayoutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    week = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    currency = serializers.CharField()
+    status = NamedChoiceField(enum_name="PayoutStatusEnum", choices=Payout.Status.choices)
+    status_label = serializers.CharField()
+    hold_reason = serializers.CharField(
+        allow_blank=True, help_text="Set when the payout was held for review; the same words for every hold."
+    )
+    score = serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True)
+    appeal_state = NamedChoiceField(enum_name="AppealStateEnum", choices=AppealState.CHOICES)
+    appeal_state_label = serializers.CharField()
+    can_appeal = serializers.BooleanField(help_text="Held and not appealed yet: POST …/appeal/ is open.")
+    appealed_at = serializers.DateTimeField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+
+
+class TitleProgressSerializer(serializers.Serializer):
+    current = CreatorTitleSerializer(allow_null=True)
+    next = CreatorTitleSerializer(allow_null=True, help_text="The next title up; null at the top.")
+    followers = serializers.IntegerField()
+    followers_needed = serializers.IntegerField(allow_null=True)
+    recent_contribution = serializers.DecimalField(
+        max_digits=20, decimal_places=6, help_text="Your score over the last four settled weeks."
+    )
+    contribution_needed = serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True)
+
+
+class StatementSerializer(serializers.Serializer):
+    estimate = EstimateSerializer(allow_null=True, help_text="Null until this week's first estimate has run.")
+    payouts = PayoutSerializer(many=True, help_text="The last 12 weeks' payouts, newest first.")
+    title = TitleProgressSerializer()
+
+
+class AppealSerializer(serializers.Serializer):
+    # Blank passes the shape check so that the settlement's own words say what is missing.
+    message = serializers.CharField(
+        max_length=2000, allow_blank=True, help_text="Why the payout should be released, for the reviewers."
+    )
