@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import integrity
 from .models import ActionWeight, IncentivePolicy, ReaderValueRules
+from .sql import stream
 from .weeks import Week
 
 Action = ActionWeight.Action
@@ -332,7 +333,7 @@ def _classify_and_sum(cursor, week: Week, parameters: Parameters) -> dict[int, C
         },
     )
     creators: dict[int, CreatorFigures] = {}
-    for row in cursor.fetchall():
+    for row in stream(cursor):
         creator_id, reason = row[0], row[1]
         figures = creators.get(creator_id) or creators.setdefault(creator_id, CreatorFigures(creator_id))
         columns = iter(row[2:])

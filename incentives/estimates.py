@@ -37,7 +37,7 @@ def refresh_estimate(*, now=None) -> int:
     ineligible = ineligible_creators(figures.creators.keys())
     scores = {cid: c.score for cid, c in figures.creators.items() if cid not in ineligible and c.score > 0}
     rules = Rules(alpha=parameters.alpha, max_share=parameters.max_share, minimum_payout=parameters.minimum_payout)
-    allocation = allocate(total=pool_amount + unclaimed_carryover(week.label), scores=scores, rules=rules)
+    allocation = allocate(total=pool_amount + unclaimed_carryover(week.label, currency), scores=scores, rules=rules)
     ranked = sorted(figures.creators.values(), key=lambda creator: (-creator.score, creator.creator_id))
     entries = {
         _key(week.label, creator.creator_id): {

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from .models import IntegrityFlag
+from .sql import stream
 from .weeks import Week
 
 Rule = IntegrityFlag.Rule
@@ -271,6 +272,12 @@ def _severity(rule: str, actor_count: int, discounted: int, creator_total: int) 
 def find_flags(cursor, actor_sample: int = 100) -> list[FlagFinding]:
     """One finding per rule and creator that benefited, from the discount tables."""
     cursor.execute(
+        # Judged on chosen interactions (likes, comments, shares, follows, trade clicks), which views
+        # and time spent would otherwise drown.
+        "SELECT creator_id, count(*) FROM inc_pairs WHERE events > 0 AND kind NOT IN (1, 2) GROUP BY creator_id"
+    )
+    creator_totals = dict(stream(cursor))
+    cursor.execute(
         """
         SELECT p.creator_id,
                coalesce(pd.reason, rd.reason, 'machine_dwell') AS rule,
@@ -279,7 +286,7 @@ def find_flags(cursor, actor_sample: int = 100) -> list[FlagFinding]:
                count(*) FILTER (WHERE p.kind NOT IN (1, 2)) AS interactions,
                count(*) FILTER (WHERE p.kind = 1) AS views,
                count(*) FILTER (WHERE p.kind = 2) AS dwell_views,
-               array_agg(DISTINCT coalesce(pd.group_key, rd.group_key, dd.group_key)) AS groups
+               (array_agg(DISTINCT coalesce(pd.group_key, rd.group_key, dd.group_key)))[1:21] AS groups
         FROM inc_pairs p
         LEFT JOIN inc_pair_discounts pd ON pd.reader_id = p.reader_id AND pd.creator_id = p.creator_id
         LEFT JOIN inc_reader_discounts rd ON rd.reader_id = p.reader_id
@@ -291,17 +298,8 @@ def find_flags(cursor, actor_sample: int = 100) -> list[FlagFinding]:
         """,
         {"sample": actor_sample},
     )
-    rows = cursor.fetchall()
-    cursor.execute(
-        # Judged on chosen interactions (likes, comments, shares, follows, trade clicks), which views
-        # and time spent would otherwise drown.
-        "SELECT creator_id, count(*) FROM inc_pairs WHERE events > 0 AND kind NOT IN (1, 2) AND creator_id = ANY(%s) "
-        "GROUP BY creator_id",
-        [sorted({row[0] for row in rows})],
-    )
-    creator_totals = dict(cursor.fetchall())
     findings = []
-    for creator_id, rule, actor_count, actors, interactions, views, dwell_views, groups in rows:
+    for creator_id, rule, actor_count, actors, interactions, views, dwell_views, groups in stream(cursor):
         evidence = {"accounts": actor_count, "interactions": interactions, "views": views, "time_spent": dwell_views}
         groups = sorted(group for group in groups if group)
         if groups:

@@ -56,8 +56,11 @@ def transfer(
     return transfer_id
 
 
-def balance(account: str) -> Decimal:
-    return LedgerEntry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+def balance(account: str, currency: str | None = None) -> Decimal:
+    entries = LedgerEntry.objects.filter(account=account)
+    if currency:
+        entries = entries.filter(currency=currency)
+    return entries.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
 
 
 def imbalance() -> Decimal:

@@ -57,14 +57,15 @@ def pool_for(week: Week) -> tuple[Decimal, str]:
     return settings.ORBIT_PRIZE_POOL_DEFAULT, settings.ORBIT_PRIZE_POOL_CURRENCY
 
 
-def unclaimed_carryover(excluding_week: str) -> Decimal:
-    """Carry-over money no unpaid settlement has counted yet."""
+def unclaimed_carryover(excluding_week: str, currency: str) -> Decimal:
+    """Carry-over money in `currency` that no unpaid settlement has counted yet."""
     claimed = (
         Settlement.objects.exclude(week=excluding_week)
         .exclude(status=Settlement.Status.PAID)
+        .filter(currency=currency)
         .aggregate(total=Sum("carried_in"))["total"]
     ) or Decimal(0)
-    return max(Decimal("0.00"), ledger.balance(ledger.CARRYOVER) - claimed)
+    return max(Decimal("0.00"), ledger.balance(ledger.CARRYOVER, currency) - claimed)
 
 
 def ineligible_creators(creator_ids) -> dict[int, str]:
@@ -93,11 +94,12 @@ def draft_settlement(*, week: Week, now=None) -> Outcome:
         existing = Settlement.objects.select_for_update().filter(week=week.label).first()
         if existing and existing.status != Settlement.Status.DRAFT:
             return Outcome(existing, False, f"{week} is already {existing.status}; nothing changed.")
-        _lock(CARRYOVER_LOCK, "carryover")
         parameters = Parameters.current()
         figures = compute(week, parameters)
         pool_amount, currency = pool_for(week)
-        carried_in = unclaimed_carryover(week.label)
+        # Held from here to commit: another week's draft or payment must not count the same money.
+        _lock(CARRYOVER_LOCK, "carryover")
+        carried_in = unclaimed_carryover(week.label, currency)
         settlement = _write_draft(
             existing, week, figures, pool_amount, currency, carried_in, now, int((time.monotonic() - started) * 1000)
         )
@@ -280,7 +282,7 @@ def _fund_pool(settlement: Settlement) -> None:
             settlement=settlement,
         )
     if settlement.carried_in:
-        if ledger.balance(ledger.CARRYOVER) < settlement.carried_in:
+        if ledger.balance(ledger.CARRYOVER, settlement.currency) < settlement.carried_in:
             raise SettlementError("The carry-over balance is smaller than this settlement counted on.")
         ledger.transfer(
             source=ledger.CARRYOVER,

@@ -59,3 +59,15 @@ def browse(chromium_path, live_server, django_db_serialized_rollback):
         return outcome.get("value")
 
     return run
+
+
+FACTORY_PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
+
+
+def sign_in(page, username: str, then: str) -> None:
+    """Log in (with UserFactory's password) through the login form and land on `then`."""
+    page.goto(f"/accounts/login/?next={then}")
+    page.fill("#id_login", username)
+    page.fill("#id_password", FACTORY_PASSWORD)
+    page.locator("form:has(#id_login) [type=submit]").click()
+    page.wait_for_url(f"**{then}")

@@ -4,11 +4,10 @@ import pytest
 
 from feed.models import Engagement
 from ranking import feeds
+from tests.browser.conftest import sign_in
 from tests.ranking.world import creator, reader, tagged_post
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
 
 
 def test_a_trader_reads_for_you_drops_a_post_and_loads_more(browse):
@@ -19,11 +18,7 @@ def test_a_trader_reads_for_you_drops_a_post_and_loads_more(browse):
     def read(page):
         from playwright.sync_api import expect
 
-        page.goto("/accounts/login/?next=/for-you/")
-        page.fill("#id_login", "sol_fan")
-        page.fill("#id_password", PASSWORD)
-        page.locator("form:has(#id_login) [type=submit]").click()
-        page.wait_for_url("**/for-you/")
+        sign_in(page, "sol_fan", "/for-you/")
         cards = page.locator("article.post")
         expect(cards).to_have_count(20)
         seen = {"first_reason": cards.first.locator(".why").inner_text()}

@@ -370,6 +370,23 @@ def test_forfeited_and_unallocated_money_goes_to_the_next_weeks_pool(readers):
     assert ledger.imbalance() == 0
 
 
+def test_carried_money_only_joins_a_pool_of_the_same_currency(readers):
+    PrizePool.objects.create(week=WEEK.label, amount=Decimal("70.00"), currency="USDT")
+    settlement.settle_week(week=WEEK, now=AFTER)  # nobody earns: 70.00 USDT carried over
+    next_week = WEEK.next()
+    PrizePool.objects.create(week=next_week.label, amount=Decimal("0.50"), currency="USDC")
+    post = creator_post()
+    post.created_at = next_week.starts_at + timedelta(hours=1)
+    post.save(update_fields=["created_at"])
+    engage(readers, post)
+
+    paid = settlement.settle_week(week=next_week, now=next_week.ends_at + timedelta(hours=1)).settlement
+
+    assert paid.currency == "USDC" and paid.carried_in == 0
+    assert sum(amounts(paid).values()) + paid.carried_out == Decimal("0.50")
+    assert ledger.balance(ledger.CARRYOVER, "USDT") == Decimal("70.00")
+
+
 # --- fairness ------------------------------------------------------------------------
 
 
