@@ -269,7 +269,7 @@ def _severity(rule: str, actor_count: int, discounted: int, creator_total: int) 
     return IntegrityFlag.Severity.LOW
 
 
-def find_flags(cursor, actor_sample: int = 100) -> list[FlagFinding]:
+def find_flags(cursor, actor_sample: int = 20) -> list[FlagFinding]:
     """One finding per rule and creator that benefited, from the discount tables."""
     cursor.execute(
         # Judged on chosen interactions (likes, comments, shares, follows, trade clicks), which views
