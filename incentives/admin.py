@@ -109,8 +109,17 @@ def _link(model: str, label, **filters) -> str:
     return format_html('<a href="{}?{}">{}</a>', reverse(f"admin:incentives_{model}_changelist"), query, label)
 
 
+class ReviewedRecordAdmin(ReadOnlyAdmin):
+    """Records nobody edits by hand; staff with the change permission act on them through the
+    admin actions (approve, pay, release, dismiss), which call the services."""
+
+    def has_change_permission(self, request, obj=None):
+        meta = self.model._meta
+        return obj is None and request.user.has_perm(f"{meta.app_label}.change_{meta.model_name}")
+
+
 @admin.register(Settlement)
-class SettlementAdmin(ReadOnlyAdmin):
+class SettlementAdmin(ReviewedRecordAdmin):
     list_display = [
         "week",
         "status",
@@ -159,9 +168,6 @@ class SettlementAdmin(ReadOnlyAdmin):
                 held_count=Count("payouts", filter=Q(payouts__status=Payout.Status.HELD), distinct=True),
             )
         )
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None and request.user.has_perm("incentives.change_settlement")  # actions, not edits
 
     @admin.display(description=_("creators"))
     def contributions_link(self, obj):
@@ -244,7 +250,7 @@ class AppealedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
+class PayoutAdmin(ReviewedRecordAdmin):
     """Held payouts are the review queue: release pays the creator, forfeit sends the money to the next pool."""
 
     list_display = [
@@ -261,9 +267,6 @@ class PayoutAdmin(ReadOnlyAdmin):
     search_fields = ["creator__username"]
     list_select_related = ["creator", "settlement", "reviewed_by"]
     actions = ["release", "forfeit"]
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None and request.user.has_perm("incentives.change_payout")
 
     def _review(self, request, queryset, *, release: bool):
         done = 0
@@ -290,7 +293,7 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(IntegrityFlag)
-class IntegrityFlagAdmin(ReadOnlyAdmin):
+class IntegrityFlagAdmin(ReviewedRecordAdmin):
     list_display = ["rule", "creator", "settlement", "severity", "actor_count", "discounted_interactions", "review"]
     list_filter = ["rule", "severity", "review", "settlement"]
     search_fields = ["creator__username"]
@@ -310,9 +313,6 @@ class IntegrityFlagAdmin(ReadOnlyAdmin):
         "reviewed_at",
     ]
     readonly_fields = fields
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None and request.user.has_perm("incentives.change_integrityflag")
 
     @admin.display(description=_("evidence"))
     def evidence_json(self, obj):

@@ -90,19 +90,11 @@ class Parameters:
             dwell_cap_seconds=dwell.per_view_cap_seconds if dwell else 300,
             daily_cap=policy.daily_cap,
             post_earning_days=policy.post_earning_days,
+            # Every rule the operators can set (all fields but the row's id and timestamp).
             reader_value={
-                name: str(getattr(rules, name))
-                for name in (
-                    "kyc_none",
-                    "kyc_basic",
-                    "kyc_verified",
-                    "kyc_advanced",
-                    "active_trader_bonus",
-                    "volume_tier_bonus",
-                    "new_account_days",
-                    "new_account_factor",
-                    "maximum",
-                )
+                field.name: str(getattr(rules, field.name))
+                for field in ReaderValueRules._meta.concrete_fields
+                if field.name not in ("id", "updated_at")
             },
             alpha=policy.alpha,
             max_share=policy.max_share,
