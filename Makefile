@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint manage bench-seed bench-pages bench-feed bench-tagging bench-settlement clean-var
+.PHONY: run test lint manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook clean-var
 
 run: $(VENV)/.run-deps
 	$(PY) -m tools.launch run
@@ -35,6 +35,9 @@ bench-feed: $(VENV)/.dev-deps
 
 bench-settlement: $(VENV)/.dev-deps
 	$(PY) -m tools.launch bench bench/settlement.py $(ARGS)
+
+bench-webhook: $(VENV)/.dev-deps
+	$(PY) -m tools.launch bench bench/webhook.py $(ARGS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

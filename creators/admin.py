@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import CreatorTitle, Follow, Profile, TradingProfile, User
+from orbit.admin_site import ReadOnlyAdmin
+
+from .models import CreatorTitle, ExchangeEvent, Fill, Follow, Position, Profile, TradingProfile, User
 
 
 class ProfileInline(admin.StackedInline):
@@ -49,3 +51,32 @@ class CreatorTitleAdmin(admin.ModelAdmin):
 
     list_display = ["slug", "name_en", "name_zh", "min_followers", "min_recent_contribution", "is_active"]
     list_editable = ["name_en", "name_zh", "min_followers", "min_recent_contribution", "is_active"]
+
+
+@admin.register(ExchangeEvent)
+class ExchangeEventAdmin(ReadOnlyAdmin):
+    """What the exchange sent, as it sent it; the webhook writes these, nobody edits them."""
+
+    list_display = ["key", "type", "exchange_uid", "occurred_at", "received_at"]
+    list_filter = ["type"]
+    search_fields = ["key", "exchange_uid"]
+    date_hierarchy = "received_at"
+    # The table only grows; counting it for every page would be the slowest part of the page.
+    show_full_result_count = False
+
+
+@admin.register(Fill)
+class FillAdmin(ReadOnlyAdmin):
+    list_display = ["fill_id", "user", "instrument", "side", "quantity", "price", "notional_usd", "filled_at"]
+    list_filter = ["instrument_type", "side"]
+    search_fields = ["fill_id", "user__username", "instrument"]
+    list_select_related = ["user"]
+    date_hierarchy = "filled_at"
+    show_full_result_count = False
+
+
+@admin.register(Position)
+class PositionAdmin(ReadOnlyAdmin):
+    list_display = ["user", "instrument", "side", "quantity", "entry_price", "taken_at"]
+    search_fields = ["user__username", "instrument"]
+    list_select_related = ["user"]

@@ -1,7 +1,9 @@
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -158,8 +160,17 @@ class TradingProfile(models.Model):
     trades_30d = models.PositiveIntegerField(default=0)
     account_opened_at = models.DateTimeField(null=True, blank=True)
     last_trade_at = models.DateTimeField(null=True, blank=True)
+    # 30-day traded volume in US dollars per asset symbol, as strings ("12345.67"); traded_assets
+    # is its keys, largest first.
+    volume_by_asset = models.JSONField(default=dict, blank=True)
     # A frozen exchange account earns nothing and its reading counts for nothing.
     is_frozen = models.BooleanField(default=False)
+    # When the exchange linked the account, and the time of the last event applied to each
+    # state, so that an event delivered late never overwrites a newer one.
+    linked_at = models.DateTimeField(null=True, blank=True)
+    kyc_changed_at = models.DateTimeField(null=True, blank=True)
+    frozen_changed_at = models.DateTimeField(null=True, blank=True)
+    positions_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -173,3 +184,100 @@ class TradingProfile(models.Model):
 
     def __str__(self):
         return f"Trading profile of {self.user_id}"
+
+
+# --- What the exchange tells us (creators/exchange.py applies it) ----------------------
+
+
+class ExchangeEvent(models.Model):
+    """An exchange event that was applied, kept under its idempotency key: a redelivery of the
+    same key finds this row and changes nothing. Refused events are never stored."""
+
+    key = models.CharField(max_length=128, primary_key=True)
+    type = models.CharField(max_length=32)
+    exchange_uid = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField()
+
+    class Meta:
+        indexes = [BrinIndex(fields=["received_at"], name="exchange_event_received_brin")]
+        verbose_name = _("exchange event")
+        verbose_name_plural = _("exchange events")
+
+    def __str__(self):
+        return f"{self.type} {self.key}"
+
+
+class Fill(models.Model):
+    """A trade filled on the exchange for a linked account: the fact behind trading profiles,
+    verified trade cards, the Performance tab and conflict-of-interest disclosures."""
+
+    class Side(models.TextChoices):
+        BUY = "buy", _("Buy")
+        SELL = "sell", _("Sell")
+
+    # The exchange's own trade id: one fill is stored once whatever the event that carried it.
+    fill_id = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="fills")
+    # OKX-style instrument id: BTC-USDT (spot), BTC-USDT-SWAP (perpetual), BTC-USD-261225-100000-C (option).
+    instrument = models.CharField(max_length=48)
+    instrument_type = models.CharField(max_length=16, choices=TradingProfile.Instrument)
+    asset = models.CharField(max_length=20)
+    quote = models.CharField(max_length=20)
+    side = models.CharField(max_length=4, choices=Side)
+    quantity = models.DecimalField(max_digits=32, decimal_places=12)
+    price = models.DecimalField(max_digits=32, decimal_places=12)
+    # Positive is paid, negative a maker rebate; in `fee_currency`.
+    fee = models.DecimalField(max_digits=32, decimal_places=12, default=0)
+    fee_currency = models.CharField(max_length=20, blank=True)
+    # quantity × price in US dollars; null when the quote is not a dollar stablecoin.
+    notional_usd = models.DecimalField(max_digits=24, decimal_places=2, null=True, blank=True)
+    filled_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="fill_quantity_positive"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="fill_price_positive"),
+        ]
+        indexes = [
+            # Trading profiles (30-day window) and performance replays, per user in time order.
+            models.Index(fields=["user", "filled_at"], name="fill_user_time"),
+            # Trade-card verification and disclosures: one user's fills of one asset around a moment.
+            models.Index(fields=["user", "asset", "filled_at"], name="fill_user_asset_time"),
+        ]
+        verbose_name = _("fill")
+        verbose_name_plural = _("fills")
+
+    def __str__(self):
+        return f"{self.side} {self.quantity} {self.instrument} @ {self.price}"
+
+
+class Position(models.Model):
+    """An open position from the exchange's latest snapshot of an account (replaced whole by a
+    newer snapshot). Private: it feeds instruments used, never a public page."""
+
+    class Side(models.TextChoices):
+        LONG = "long", _("Long")
+        SHORT = "short", _("Short")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="positions")
+    instrument = models.CharField(max_length=48)
+    instrument_type = models.CharField(max_length=16, choices=TradingProfile.Instrument)
+    asset = models.CharField(max_length=20)
+    side = models.CharField(max_length=5, choices=Side)
+    quantity = models.DecimalField(max_digits=32, decimal_places=12)
+    entry_price = models.DecimalField(max_digits=32, decimal_places=12, null=True, blank=True)
+    mark_price = models.DecimalField(max_digits=32, decimal_places=12, null=True, blank=True)
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "instrument", "side"], name="position_once_per_instrument"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="position_quantity_positive"),
+        ]
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
+
+    def __str__(self):
+        return f"{self.side} {self.quantity} {self.instrument}"

@@ -11,6 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from feed import calls as feed_calls
 from feed import selectors
 from feed.forms import apply_service_errors
 from feed.views import fingerprint_of, redirect_back, signed_in, stream, web_view
@@ -31,6 +32,36 @@ def profile(request, username: str):
     creator = selectors.creator_profile(username=username, viewer=request.user)
     page = selectors.creator_posts(author=creator, viewer=request.user, cursor=_cursor(request))
     return stream(request, "creators/profile.html", page, {"creator": creator, "tab": "posts"})
+
+
+@require_GET
+@web_view
+def performance(request, username: str):
+    # Imported here: the module shares this view's name.
+    from .performance import is_linked, performance_of
+
+    creator = selectors.creator_profile(username=username, viewer=request.user)
+    context = {
+        "creator": creator,
+        "tab": "performance",
+        "performance": performance_of(user=creator),
+        "linked": is_linked(creator),
+    }
+    return render(request, "creators/performance.html", context)
+
+
+@require_GET
+@web_view
+def calls(request, username: str):
+    creator = selectors.creator_profile(username=username, viewer=request.user)
+    if feed_calls.hides_calls_from_viewer(creator):
+        page = selectors.Page(items=[], next_cursor=None)
+    else:
+        page = feed_calls.calls_of(author=creator, cursor=_cursor(request))
+    # "Load more" swaps in only the next rows; the record is on the page already.
+    record = None if request.htmx else feed_calls.call_record(user=creator)
+    context = {"creator": creator, "tab": "calls", "record": record}
+    return stream(request, "creators/calls.html", page, context, fragment="includes/call_list.html")
 
 
 @require_GET

@@ -11,7 +11,7 @@ from creators.models import User
 from orbit.admin_site import ReadOnlyAdmin
 
 from . import moderation
-from .models import Asset, Comment, Engagement, Hashtag, ModerationAction, Post, PostType, Report
+from .models import Asset, Call, Comment, Engagement, Hashtag, ModerationAction, Post, PostType, Report
 
 
 def _excerpt(text: str, length: int = 80) -> str:
@@ -322,3 +322,17 @@ class ModeratedUserAdmin(UserAdmin):
                 for user in queryset.filter(suspended_at__isnull=False)
             ],
         )
+
+
+@admin.register(Call)
+class CallAdmin(ReadOnlyAdmin):
+    """Calls are a creator's record: nobody edits or deletes one, staff included; the grader
+    (feed.calls.grade_due_calls) is the only writer after publishing."""
+
+    list_display = ["post", "author", "asset", "direction", "target_price", "made_at", "horizon_at", "status"]
+    list_filter = ["status", "direction"]
+    search_fields = ["author__username", "asset__symbol"]
+    raw_id_fields = ["post", "author"]
+    list_select_related = ["post", "author", "asset"]
+    date_hierarchy = "made_at"
+    show_full_result_count = False

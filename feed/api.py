@@ -92,7 +92,7 @@ class PostListView(OrbitAPIView):
     @extend_schema(
         summary="Publish a post",
         description=(
-            "JSON, or multipart to attach images (then send `trade_card` as a JSON-encoded part). "
+            "JSON, or multipart to attach images (then send `trade_card` and `call` as JSON-encoded parts). "
             "Throttled per user (scope `post`)."
         ),
         request={"application/json": PostCreateSerializer, "multipart/form-data": PostCreateMultipartSerializer},
@@ -103,6 +103,7 @@ class PostListView(OrbitAPIView):
         multipart = request.content_type.startswith("multipart/")
         data = valid(PostCreateMultipartSerializer if multipart else PostCreateSerializer, request.data)
         card = data.get("trade_card")
+        call = data.get("call")
         post = services.publish_post(
             author=request.user,
             body=data["body"],
@@ -110,6 +111,7 @@ class PostListView(OrbitAPIView):
             language=data.get("language"),
             images=data.get("images") or [],
             trade_card=services.TradeCardInput(**card) if card else None,
+            call=services.CallInput(**call) if call else None,
         )
         return Response(post_body(request, post.pk), status=status.HTTP_201_CREATED)
 

@@ -6,7 +6,17 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import PostType, Report, TradeCard
+from .calls import HORIZON_DAYS
+from .models import Call, PostType, Report, TradeCard
+
+CALL_HORIZON_LABELS = {
+    1: _("1 day"),
+    3: _("3 days"),
+    7: _("7 days"),
+    14: _("14 days"),
+    30: _("30 days"),
+    90: _("90 days"),
+}
 
 
 def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -88,6 +98,38 @@ class ComposeForm(PostBodyForm):
             mark_price=data.get("mark_price"),
             leverage=data.get("leverage") or 1,
             pnl_percent=data.get("pnl_percent"),
+        )
+
+    # A graded call (feed.calls): named call_* so they never meet the trade card's fields.
+    call_asset = forms.CharField(
+        label=_("Asset"),
+        max_length=21,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "BTC", "autocapitalize": "characters"}),
+    )
+    call_direction = forms.ChoiceField(
+        label=_("Direction"), choices=[("", "—"), *Call.Direction.choices], required=False
+    )
+    call_target_price = forms.DecimalField(label=_("Target price"), required=False, max_digits=32, decimal_places=12)
+    call_horizon_days = forms.TypedChoiceField(
+        label=_("Horizon"),
+        choices=[("", "—"), *((days, CALL_HORIZON_LABELS[days]) for days in HORIZON_DAYS)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+    CALL_FIELDS = ("call_asset", "call_direction", "call_target_price", "call_horizon_days")
+
+    def call(self) -> services.CallInput | None:
+        data = self.cleaned_data
+        if not any(data.get(name) not in (None, "") for name in self.CALL_FIELDS):
+            return None
+        return services.CallInput(
+            asset=data.get("call_asset") or "",
+            direction=data.get("call_direction") or "",
+            target_price=data.get("call_target_price"),
+            horizon_days=data.get("call_horizon_days"),
         )
 
 

@@ -344,6 +344,12 @@ class TradeCard(models.Model):
     mark_price = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
     leverage = models.DecimalField(max_digits=6, decimal_places=2, default=1)
     pnl_percent = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # Set only by feed.verification from the author's own exchange fills; the author's figures
+    # above are shown as self-reported until then.
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    fills = models.ManyToManyField("creators.Fill", blank=True, related_name="trade_cards", editable=False)
+    verified_quantity = models.DecimalField(max_digits=32, decimal_places=12, null=True, blank=True, editable=False)
+    verified_entry_price = models.DecimalField(max_digits=32, decimal_places=12, null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -363,6 +369,86 @@ class TradeCard(models.Model):
     @property
     def base_asset(self) -> str:
         return self.instrument.split("-")[0]
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class Candle(models.Model):
+    """One OHLC bar of an instrument from the market-data API (feed.markets), upserted by time."""
+
+    instrument = models.CharField(max_length=48)
+    bar = models.CharField(max_length=8)
+    opened_at = models.DateTimeField()
+    open = models.DecimalField(max_digits=32, decimal_places=12)
+    high = models.DecimalField(max_digits=32, decimal_places=12)
+    low = models.DecimalField(max_digits=32, decimal_places=12)
+    close = models.DecimalField(max_digits=32, decimal_places=12)
+    volume = models.DecimalField(max_digits=40, decimal_places=12, default=0)
+    # False while the bar is still open (OKX's "confirm" flag); a later poll overwrites it.
+    is_closed = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "bar", "opened_at"], name="candle_once_per_bar"),
+            models.CheckConstraint(condition=Q(low__gt=0) & Q(low__lte=F("high")), name="candle_prices_sane"),
+        ]
+        verbose_name = _("candle")
+        verbose_name_plural = _("candles")
+
+    def __str__(self):
+        return f"{self.instrument} {self.bar} {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class Call(models.Model):
+    """A structured market call attached to a post, graded by the market when its horizon passes.
+    Nobody edits it after publishing: the record on a creator's profile is built from these."""
+
+    class Direction(models.TextChoices):
+        UP = "up", _("Up")
+        DOWN = "down", _("Down")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        HIT = "hit", _("Hit")
+        MISSED = "missed", _("Missed")
+        VOID = "void", _("Void (no market data)")
+
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, primary_key=True, related_name="call")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calls")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="calls")
+    direction = models.CharField(max_length=4, choices=Direction)
+    target_price = models.DecimalField(max_digits=32, decimal_places=12)
+    # The market price when the call was made (the close of the bar holding that moment).
+    entry_price = models.DecimalField(max_digits=32, decimal_places=12, null=True, blank=True)
+    made_at = models.DateTimeField()
+    horizon_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=Status, default=Status.OPEN)
+    graded_at = models.DateTimeField(null=True, blank=True)
+    # The price the grade used: the target when it was reached, else the close at the horizon.
+    outcome_price = models.DecimalField(max_digits=32, decimal_places=12, null=True, blank=True)
+    return_percent = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(target_price__gt=0), name="call_target_positive"),
+            models.CheckConstraint(condition=Q(horizon_at__gt=F("made_at")), name="call_horizon_after_made"),
+            models.CheckConstraint(
+                condition=Q(status="open", graded_at__isnull=True) | (~Q(status="open") & Q(graded_at__isnull=False)),
+                name="call_graded_when_closed",
+            ),
+        ]
+        indexes = [
+            # The grading task: open calls whose horizon has passed.
+            models.Index(fields=["horizon_at"], name="call_open_due", condition=Q(status="open")),
+            models.Index(fields=["author", "-made_at"], name="call_author_recent"),
+        ]
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+
+    def __str__(self):
+        return f"{self.direction} {self.asset_id} → {self.target_price}"
 
 
 class Notification(models.Model):

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from creators.models import Block, Follow, Mute
 
+from . import disclosures, markets, verification
 from .models import Comment, Like, Notification, Post, PostRevision
 
 User = get_user_model()
@@ -89,7 +90,7 @@ def _post_cards(viewer) -> QuerySet[Post]:
         Post.objects.filter(status=Post.Status.PUBLISHED, author__suspended_at__isnull=True)
         # The search document is for the index only; no page shows it, and it is bigger than the body.
         .defer("search_vector")
-        .select_related("author__profile__title", "content_type", "trade_card")
+        .select_related("author__profile__title", "content_type", "trade_card", "call__asset")
         .prefetch_related("assets", "images")
     )
     if viewer is not None and viewer.is_authenticated:
@@ -99,8 +100,25 @@ def _post_cards(viewer) -> QuerySet[Post]:
     return queryset
 
 
+def with_exchange_facts(posts: list[Post]) -> list[Post]:
+    """Adds to each post card what the exchange knows about it, a fixed number of queries per
+    page: market quotes for its trade card and call, the PnL of verified trade cards (from the
+    author's closing fills and those quotes), and the author's trades of its assets around
+    posting (the conflict-of-interest disclosure)."""
+    markets.attach_quotes(posts)
+    verification.attach_card_pnl(posts)
+    disclosures.attach_disclosures(posts)
+    return posts
+
+
+def _post_page(queryset: QuerySet[Post], *, cursor: str | None, size: int) -> Page:
+    page = _page(queryset, cursor=cursor, size=size)
+    with_exchange_facts(page.items)
+    return page
+
+
 def latest_posts(*, viewer=None, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
-    return _page(_post_cards(viewer), cursor=cursor, size=size)
+    return _post_page(_post_cards(viewer), cursor=cursor, size=size)
 
 
 def following_posts(*, viewer, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
@@ -108,26 +126,26 @@ def following_posts(*, viewer, cursor: str | None = None, size: int = PAGE_SIZE)
     # own post count and, for prolific creators, walks the time index instead of joining and sorting
     # all their posts (bench/pages.py: 480 ms at 100k posts for 100 busy creators, 1 ms this way).
     followed = list(Follow.objects.filter(follower=viewer).values_list("followee", flat=True))
-    return _page(_post_cards(viewer).filter(author__in=followed), cursor=cursor, size=size)
+    return _post_page(_post_cards(viewer).filter(author__in=followed), cursor=cursor, size=size)
 
 
 def asset_posts(*, symbol: str, viewer=None, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
-    return _page(_post_cards(viewer).filter(assets__symbol=symbol.upper()), cursor=cursor, size=size)
+    return _post_page(_post_cards(viewer).filter(assets__symbol=symbol.upper()), cursor=cursor, size=size)
 
 
 def hashtag_posts(*, name: str, viewer=None, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
-    return _page(_post_cards(viewer).filter(hashtags__name=name.lower()), cursor=cursor, size=size)
+    return _post_page(_post_cards(viewer).filter(hashtags__name=name.lower()), cursor=cursor, size=size)
 
 
 def creator_posts(*, author, viewer=None, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
-    return _page(_post_cards(viewer).filter(author=author), cursor=cursor, size=size)
+    return _post_page(_post_cards(viewer).filter(author=author), cursor=cursor, size=size)
 
 
 def post_cards_in_order(*, ids: list[int], viewer=None) -> list[Post]:
     """Post cards for ids chosen elsewhere (For You), in the given order; posts removed since, or by
     authors the viewer hid, drop out."""
     by_id = {post.pk: post for post in _post_cards(viewer).filter(pk__in=ids)}
-    return [by_id[pk] for pk in ids if pk in by_id]
+    return with_exchange_facts([by_id[pk] for pk in ids if pk in by_id])
 
 
 COMMENT_PAGE_SIZE = 50
@@ -185,7 +203,7 @@ def search_posts(*, query: str, viewer=None, cursor: str | None = None, size: in
         matches = matches.filter(Q(rank__lt=rank) | Q(rank=rank, pk__lt=pk))
     items = list(matches.order_by("-rank", "-pk")[: size + 1])
     more = len(items) > size
-    items = items[:size]
+    items = with_exchange_facts(items[:size])
     next_cursor = _encode_rank_cursor(items[-1].rank, items[-1].pk) if more else None
     return Page(items=items, next_cursor=next_cursor)
 
@@ -227,7 +245,7 @@ def post_page(*, post_id: int, viewer=None) -> Post:
     queryset = (
         Post.objects.filter(pk=post_id)
         .defer("search_vector")
-        .select_related("author__profile__title", "content_type", "trade_card")
+        .select_related("author__profile__title", "content_type", "trade_card", "call__asset")
         .prefetch_related("assets", "hashtags", "images")
         .annotate(revision_count=_count_of(PostRevision.objects.filter(post=OuterRef("pk")), "post"))
     )
@@ -236,6 +254,7 @@ def post_page(*, post_id: int, viewer=None) -> Post:
     post = queryset.first()
     if post is None:
         raise Post.DoesNotExist(_("That post does not exist or was deleted."))
+    with_exchange_facts([post])
     return post
 
 

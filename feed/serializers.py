@@ -24,7 +24,9 @@ from rest_framework.utils import html
 from creators.serializers import UserCardSerializer, file_url
 from orbit.api import NamedChoiceField
 
-from .models import Notification, Post, PostType, Report, TradeCard
+from . import verification
+from .calls import HORIZON_DAYS
+from .models import Call, Notification, Post, PostType, Report, TradeCard
 
 MAX_ID = 2**63 - 1  # PostgreSQL bigint: larger ids cannot exist and must not reach a query
 _datetime = serializers.DateTimeField()
@@ -42,6 +44,74 @@ def _moment(value) -> str | None:
 # --- Output ---------------------------------------------------------------------------
 
 
+class QuoteSerializer(serializers.Serializer):
+    symbol = serializers.CharField(help_text="The asset, priced in USDT.")
+    last = serializers.DecimalField(max_digits=32, decimal_places=12, help_text="The latest stored price.")
+    as_of = serializers.DateTimeField()
+    change_24h_percent = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+
+    def to_representation(self, quote):
+        change = quote.change_24h_percent
+        return {
+            "symbol": quote.symbol,
+            "last": _decimal(quote.last),
+            "as_of": _moment(quote.as_of),
+            "change_24h_percent": _decimal(None if change is None else change.quantize(Decimal("0.01"))),
+        }
+
+
+class CardPnlSerializer(serializers.Serializer):
+    status = NamedChoiceField(enum_name="TradeStatusEnum", choices=[("open", "open"), ("closed", "closed")])
+    entry_price = serializers.DecimalField(max_digits=32, decimal_places=12, help_text="The verified entry price.")
+    exit_price = serializers.DecimalField(
+        max_digits=32,
+        decimal_places=12,
+        help_text="The closing fills' price, with any part still open valued at market_price.",
+    )
+    closed_price = serializers.DecimalField(
+        max_digits=32, decimal_places=12, allow_null=True, help_text="The closing fills' average; null before any."
+    )
+    market_price = serializers.DecimalField(
+        max_digits=32, decimal_places=12, allow_null=True, help_text="The price the open part is valued at."
+    )
+    pnl_percent = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Unlevered: fills do not carry the leverage."
+    )
+
+    def to_representation(self, pnl):
+        return {
+            "status": pnl.status,
+            "entry_price": _decimal(pnl.entry_price),
+            "exit_price": _decimal(pnl.exit_price),
+            "closed_price": _decimal(pnl.closed_price),
+            "market_price": _decimal(pnl.market_price),
+            "pnl_percent": _decimal(pnl.pnl_percent),
+        }
+
+
+class DisclosureSerializer(serializers.Serializer):
+    asset = serializers.CharField()
+    side = NamedChoiceField(enum_name="DisclosureSideEnum", choices=[("bought", "bought"), ("sold", "sold")])
+    relation = NamedChoiceField(
+        enum_name="DisclosureRelationEnum",
+        choices=[("before", "before"), ("after", "after")],
+        help_text="Before or after the post was published.",
+    )
+    days = serializers.IntegerField(help_text="Whole days between posting and the nearest of these fills.")
+    first_filled_at = serializers.DateTimeField()
+    last_filled_at = serializers.DateTimeField()
+
+    def to_representation(self, disclosure):
+        return {
+            "asset": disclosure.asset,
+            "side": disclosure.side,
+            "relation": disclosure.relation,
+            "days": disclosure.days,
+            "first_filled_at": _moment(disclosure.first_filled_at),
+            "last_filled_at": _moment(disclosure.last_filled_at),
+        }
+
+
 class TradeCardSerializer(serializers.Serializer):
     instrument = serializers.CharField(help_text="e.g. BTC-USDT or ETH-USDT-SWAP")
     side = serializers.ChoiceField(choices=TradeCard.Side.choices)
@@ -49,9 +119,29 @@ class TradeCardSerializer(serializers.Serializer):
     exit_price = serializers.DecimalField(max_digits=24, decimal_places=8, allow_null=True)
     mark_price = serializers.DecimalField(max_digits=24, decimal_places=8, allow_null=True)
     leverage = serializers.DecimalField(max_digits=6, decimal_places=2)
-    pnl_percent = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    pnl_percent = serializers.DecimalField(
+        max_digits=10, decimal_places=2, allow_null=True, help_text="Self-reported by the author."
+    )
+    verified = serializers.BooleanField(
+        help_text="The author's own exchange fills match this card's instrument, side and entry price."
+    )
+    verified_at = serializers.DateTimeField(allow_null=True)
+    verified_entry_price = serializers.DecimalField(
+        max_digits=32,
+        decimal_places=12,
+        allow_null=True,
+        help_text="The quantity-weighted average price of the matched fills; null when unverified.",
+    )
+    pnl = CardPnlSerializer(
+        allow_null=True, help_text="Computed from the author's fills (verified cards only); null without a price."
+    )
+    quote = QuoteSerializer(allow_null=True, help_text="The market's latest price of the card's base asset.")
 
     def to_representation(self, card):
+        # A page's cards come with the PnL attached (feed.verification.attach_card_pnl); a lone card
+        # computes its own.
+        pnl = card.pnl if hasattr(card, "pnl") else verification.card_pnl(card)
+        quote = getattr(card, "quote", None)
         return {
             "instrument": card.instrument,
             "side": card.side,
@@ -60,7 +150,83 @@ class TradeCardSerializer(serializers.Serializer):
             "mark_price": _decimal(card.mark_price),
             "leverage": _decimal(card.leverage),
             "pnl_percent": _decimal(card.pnl_percent),
+            "verified": card.is_verified,
+            "verified_at": _moment(card.verified_at),
+            "verified_entry_price": _decimal(card.verified_entry_price),
+            "pnl": CardPnlSerializer().to_representation(pnl) if pnl is not None else None,
+            "quote": QuoteSerializer().to_representation(quote) if quote is not None else None,
         }
+
+
+class CallSerializer(serializers.Serializer):
+    asset = serializers.CharField(help_text="The asset's symbol, e.g. BTC (priced in USDT).")
+    direction = NamedChoiceField(enum_name="CallDirectionEnum", choices=Call.Direction.choices)
+    target_price = serializers.DecimalField(max_digits=32, decimal_places=12)
+    entry_price = serializers.DecimalField(
+        max_digits=32,
+        decimal_places=12,
+        allow_null=True,
+        help_text="The market price when the call was made; null until market data has it.",
+    )
+    made_at = serializers.DateTimeField()
+    horizon_at = serializers.DateTimeField(help_text="When the call is graded.")
+    status = NamedChoiceField(enum_name="CallStatusEnum", choices=Call.Status.choices)
+    return_percent = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Once hit or missed: the move from entry to outcome in the called direction, in percent.",
+    )
+
+    def to_representation(self, call):
+        return {
+            "asset": call.asset.symbol,
+            "direction": call.direction,
+            "target_price": _decimal(call.target_price),
+            "entry_price": _decimal(call.entry_price),
+            "made_at": _moment(call.made_at),
+            "horizon_at": _moment(call.horizon_at),
+            "status": call.status,
+            "return_percent": _decimal(call.return_percent),
+        }
+
+
+class CallListItemSerializer(CallSerializer):
+    post = serializers.IntegerField(help_text="The id of the post the call was made with.")
+
+    def to_representation(self, call):
+        return {**super().to_representation(call), "post": call.post_id}
+
+
+class CallRecordSerializer(serializers.Serializer):
+    graded = serializers.IntegerField(help_text="Hit and missed calls; void calls (no market data) count nowhere.")
+    hits = serializers.IntegerField()
+    missed = serializers.IntegerField()
+    open = serializers.IntegerField(help_text="Calls whose horizon has not passed or that wait for market data.")
+    hit_rate_percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, allow_null=True, help_text="Hits out of graded calls; null before any."
+    )
+    average_return_percent = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, help_text="Over graded calls; null before any."
+    )
+
+    def to_representation(self, record):
+        return {
+            "graded": record.graded,
+            "hits": record.hits,
+            "missed": record.missed,
+            "open": record.open,
+            "hit_rate_percent": _decimal(record.hit_rate_percent),
+            "average_return_percent": _decimal(record.average_return_percent),
+        }
+
+
+class CallPageSerializer(serializers.Serializer):
+    record = CallRecordSerializer()
+    results = CallListItemSerializer(many=True, source="items", help_text="Calls, newest first.")
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `?cursor=` for the next page; null on the last page."
+    )
 
 
 class PostSerializer(serializers.Serializer):
@@ -82,11 +248,16 @@ class PostSerializer(serializers.Serializer):
     assets = serializers.ListField(child=serializers.CharField(), help_text="Cashtag symbols, e.g. BTC.")
     images = serializers.ListField(child=serializers.URLField())
     trade_card = TradeCardSerializer(allow_null=True)
+    disclosures = DisclosureSerializer(
+        many=True, help_text="The author's own trades of the assets the post names, around posting (exchange data)."
+    )
+    call = CallSerializer(allow_null=True, help_text="A graded market call, if the post makes one.")
 
     def to_representation(self, post):
         request = self.context.get("request")
         page = reverse("feed:post", args=[post.pk])
         card = getattr(post, "trade_card", None)
+        call = getattr(post, "call", None)
         return {
             "id": post.pk,
             "url": request.build_absolute_uri(page) if request is not None else page,
@@ -104,6 +275,8 @@ class PostSerializer(serializers.Serializer):
             "assets": [asset.symbol for asset in post.assets.all()],
             "images": [file_url(image.image, self.context) for image in post.images.all()],
             "trade_card": TradeCardSerializer().to_representation(card) if card is not None else None,
+            "disclosures": [DisclosureSerializer().to_representation(d) for d in getattr(post, "disclosures", [])],
+            "call": CallSerializer().to_representation(call) if call is not None else None,
         }
 
 
@@ -286,6 +459,33 @@ class TradeCardInputSerializer(serializers.Serializer):
         return super().get_value(dictionary)
 
 
+class CallInputSerializer(serializers.Serializer):
+    asset = serializers.CharField(max_length=21, help_text="A listed asset's symbol, e.g. BTC.")
+    direction = NamedChoiceField(enum_name="CallDirectionEnum", choices=Call.Direction.choices)
+    target_price = DecimalInputField(
+        max_digits=32,
+        decimal_places=12,
+        min_value=Decimal("0.000000000001"),
+        error_messages={"min_value": gettext_lazy("The target price must be above zero.")},
+        help_text="Above the current price for an up call, below it for a down call.",
+    )
+    horizon_days = serializers.ChoiceField(
+        choices=HORIZON_DAYS,
+        help_text="Graded this many days after posting.",
+        error_messages={"invalid_choice": gettext_lazy("Choose a horizon of 1, 3, 7, 14, 30 or 90 days.")},
+    )
+
+    def get_value(self, dictionary):
+        # Like the trade card: a JSON-encoded part in a multipart form, an object in a JSON body.
+        if html.is_html_input(dictionary) and isinstance(dictionary.get(self.field_name), str):
+            raw = dictionary[self.field_name]
+            try:
+                return json.loads(raw) if raw.strip() else None
+            except ValueError:
+                return raw  # refused as "expected a dictionary"
+        return super().get_value(dictionary)
+
+
 class ContentTypeField(serializers.CharField):
     """A content type slug. Operators add types in admin, so the service checks it against the
     database (its refusal lists the choices); the schema lists the active ones when it can."""
@@ -316,6 +516,7 @@ class PostCreateSerializer(serializers.Serializer):
         help_text="Guessed from the text when omitted.",
     )
     trade_card = TradeCardInputSerializer(required=False, allow_null=True)
+    call = CallInputSerializer(required=False, allow_null=True, help_text="Make a graded call; it cannot be changed.")
 
 
 class PostCreateMultipartSerializer(PostCreateSerializer):

@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 
 from creators.services import ensure_can_act, is_blocked_between
 
-from . import markdown
+from . import markdown, verification
+from .calls import CallInput, attach_call, check_call
 from .models import (
     Asset,
     Comment,
@@ -259,6 +260,7 @@ def publish_post(
     language: str | None = None,
     images: list[UploadedFile] | None = None,
     trade_card: TradeCardInput | None = None,
+    call: CallInput | None = None,
 ) -> Post:
     ensure_can_act(author)
     body = _clean_text(body, limit=MAX_POST_CHARS, what=_("post"))
@@ -267,12 +269,18 @@ def publish_post(
     _validate_images(images)
     rendered = render_body(body)
     language = language if language in Post.Language.values else _guess_language(body)
+    checked_call = check_call(call) if call is not None else None
     with transaction.atomic():
         post = Post.objects.create(
             author=author, content_type=post_type, body=body, body_html=rendered.html, language=language
         )
         if trade_card is not None:
-            _build_trade_card(post, trade_card).save()
+            card = _build_trade_card(post, trade_card)
+            card.save()
+            verification.verify_trade_card(card)
+        if checked_call is not None:
+            # Made at the post's creation time; a target on the wrong side of the market refuses both.
+            attach_call(post=post, call=checked_call)
         for position, upload in enumerate(images):
             PostImage.objects.create(post=post, image=upload, position=position)
         _apply_entities(post, rendered)
@@ -296,7 +304,10 @@ def _own_live_post(actor, post_id: int, *, for_update: bool = True) -> Post:
     return post
 
 
-def edit_post(*, editor, post_id: int, body: str, content_type: str | None = None) -> Post:
+def edit_post(
+    *, editor, post_id: int, body: str, content_type: str | None = None, trade_card: TradeCardInput | None = None
+) -> Post:
+    """Replace the post's text (and its trade card, when one is given; None leaves the card as it is)."""
     ensure_can_act(editor)
     body = _clean_text(body, limit=MAX_POST_CHARS, what=_("post"))
     post_type = _post_type(content_type) if content_type else None
@@ -311,6 +322,12 @@ def edit_post(*, editor, post_id: int, body: str, content_type: str | None = Non
         if post_type is not None:
             post.content_type = post_type
         post.save(update_fields=["body", "body_html", "edited_at", "content_type"])
+        if trade_card is not None:
+            # Saved whole, verification cleared, then decided again: an entry edited away from the
+            # author's fills loses the badge.
+            card = _build_trade_card(post, trade_card)
+            card.save()
+            verification.verify_trade_card(card)
         _apply_entities(post, rendered)
         _notify_mentions(post, rendered, already=old_mentions)
         transaction.on_commit(lambda: post_edited.send(sender=Post, post_id=post.pk))

@@ -30,7 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from creators.services import ensure_can_act
 from orbit.ratelimit import RateLimited, check_rate
 
-from . import selectors, services
+from . import markets, selectors, services
 from .forms import CommentForm, ComposeForm, PostBodyForm, ReportForm, SearchForm, apply_service_errors
 from .models import Asset, Hashtag, Post
 
@@ -163,7 +163,9 @@ def following(request):
 def asset(request, symbol: str):
     listed = get_object_or_404(Asset, symbol=symbol.upper())
     page = selectors.asset_posts(symbol=listed.symbol, viewer=request.user, cursor=_cursor(request))
-    return stream(request, "feed/asset.html", page, {"asset": listed})
+    # "Load more" swaps in posts only; the market block is on the full page.
+    quote = None if request.htmx else markets.quotes([listed.symbol]).get(listed.symbol)
+    return stream(request, "feed/asset.html", page, {"asset": listed, "quote": quote})
 
 
 @require_GET
@@ -252,6 +254,7 @@ def compose(request):
                     content_type=form.cleaned_data["content_type"].slug,
                     images=form.cleaned_data["images"],
                     trade_card=form.trade_card(),
+                    call=form.call(),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)

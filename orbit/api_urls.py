@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from creators import api as people
+from creators.webhook import ExchangeEventsView
 from feed import api as feed
 from ranking import api as ranking
 
@@ -29,6 +30,8 @@ urlpatterns = [
     path("me/", people.MeView.as_view(), name="me"),
     path("users/<str:username>/", people.UserDetailView.as_view(), name="user"),
     path("users/<str:username>/posts/", people.UserPostsView.as_view(), name="user_posts"),
+    path("users/<str:username>/performance/", people.UserPerformanceView.as_view(), name="user_performance"),
+    path("users/<str:username>/calls/", people.UserCallsView.as_view(), name="user_calls"),
     path("users/<str:username>/followers/", people.FollowersView.as_view(), name="followers"),
     path("users/<str:username>/following/", people.FollowingView.as_view(), name="following"),
     path("users/<str:username>/follow/", people.FollowView.as_view(), name="follow"),
@@ -55,6 +58,8 @@ urlpatterns = [
     path("notifications/", feed.NotificationsView.as_view(), name="notifications"),
     path("notifications/read/", feed.NotificationsReadView.as_view(), name="notifications_read"),
     path("search/", feed.SearchView.as_view(), name="search"),
+    # The exchange's signed webhook (HMAC, not a login)
+    path("exchange/events/", ExchangeEventsView.as_view(), name="exchange_events"),
     path("", include("incentives.api_urls")),  # the creator statement: me/earnings/, me/payouts/…
     re_path(r"^.*$", not_found),
 ]

@@ -222,7 +222,55 @@ CELERY_BEAT_SCHEDULE["estimate-current-week"] = {
     "schedule": 900.0,
     "options": {"expires": 900},
 }
-EXCHANGE_WEBHOOK_SECRET = env.str("EXCHANGE_WEBHOOK_SECRET", default="")
+
+# --- Exchange integration ------------------------------------------------------
+# The shared secret the exchange signs webhook events with. Without it the webhook refuses
+# everything (503); development gets a fixed, published one so the demo can be driven by hand.
+EXCHANGE_WEBHOOK_SECRET = env.str("EXCHANGE_WEBHOOK_SECRET", default="orbit-dev-webhook-secret" if DEBUG else "")
+# How far a request's timestamp may be from our clock, in seconds, before it counts as a replay.
+EXCHANGE_WEBHOOK_TOLERANCE = env.int("EXCHANGE_WEBHOOK_TOLERANCE", default=300)
+EXCHANGE_WEBHOOK_MAX_EVENTS = env.int("EXCHANGE_WEBHOOK_MAX_EVENTS", default=5000)
+# A trade card is verified by the author's own fills of its instrument and side, at a price
+# within this fraction of the card's entry, in the hours before it was posted.
+try:
+    ORBIT_TRADE_CARD_PRICE_TOLERANCE = Decimal(env.str("ORBIT_TRADE_CARD_PRICE_TOLERANCE", default="0.005"))
+except InvalidOperation:
+    ORBIT_TRADE_CARD_PRICE_TOLERANCE = Decimal("NaN")
+ORBIT_TRADE_CARD_WINDOW_HOURS = env.int("ORBIT_TRADE_CARD_WINDOW_HOURS", default=72)
+# A post naming an asset discloses the author's trades of it this many days either side of posting.
+ORBIT_DISCLOSURE_DAYS = env.int("ORBIT_DISCLOSURE_DAYS", default=7)
+# Market data: an OKX v5-compatible REST API (GET /api/v5/market/candles), polled for the assets
+# people are discussing. Empty turns polling off (pages then show no prices).
+ORBIT_MARKET_DATA_URL = env.str("ORBIT_MARKET_DATA_URL", default="https://www.okx.com").rstrip("/")
+ORBIT_MARKET_DATA_TIMEOUT = env.float("ORBIT_MARKET_DATA_TIMEOUT", default=5.0)
+ORBIT_MARKET_DATA_RETRIES = env.int("ORBIT_MARKET_DATA_RETRIES", default=3)
+ORBIT_MARKET_POLL_SECONDS = env.int("ORBIT_MARKET_POLL_SECONDS", default=60)
+if ORBIT_MARKET_DATA_URL and not ORBIT_MARKET_DATA_URL.startswith(("https://", "http://")):
+    raise environ.ImproperlyConfigured(
+        "ORBIT_MARKET_DATA_URL must be an http(s):// base URL such as https://www.okx.com, "
+        "or empty to turn polling off."
+    )
+_tolerance_ok = ORBIT_TRADE_CARD_PRICE_TOLERANCE.is_finite() and 0 < ORBIT_TRADE_CARD_PRICE_TOLERANCE < 1
+if EXCHANGE_WEBHOOK_TOLERANCE < 1 or not _tolerance_ok or ORBIT_MARKET_DATA_TIMEOUT <= 0:
+    raise environ.ImproperlyConfigured(
+        "EXCHANGE_WEBHOOK_TOLERANCE must be at least 1 second, ORBIT_TRADE_CARD_PRICE_TOLERANCE a fraction "
+        "between 0 and 1 (0.005 is 0.5%), ORBIT_MARKET_DATA_TIMEOUT positive."
+    )
+CELERY_BEAT_SCHEDULE["poll-market-data"] = {
+    "task": "feed.tasks.poll_market_data",
+    "schedule": float(ORBIT_MARKET_POLL_SECONDS),
+    "options": {"expires": ORBIT_MARKET_POLL_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["grade-due-calls"] = {
+    "task": "feed.tasks.grade_due_calls",
+    "schedule": 300.0,
+    "options": {"expires": 300},
+}
+# The 30-day window slides every day even without new fills.
+CELERY_BEAT_SCHEDULE["refresh-trading-profiles"] = {
+    "task": "creators.tasks.refresh_trading_profiles",
+    "schedule": crontab(hour=0, minute=20),
+}
 EXCHANGE_TRADE_URL = env.str("EXCHANGE_TRADE_URL", default="https://www.example-exchange.com/trade/{instrument}")
 if "{instrument}" not in EXCHANGE_TRADE_URL or not EXCHANGE_TRADE_URL.startswith("https://"):
     raise environ.ImproperlyConfigured(

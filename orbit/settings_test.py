@@ -18,3 +18,5 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_orbit_{_RUN}"}
 # Hashing is deliberately slow in production; tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
+# Tests never reach the internet: market-data tests point this at a local fake OKX server.
+ORBIT_MARKET_DATA_URL = ""

@@ -60,9 +60,17 @@ def trading_interest(profile: TradingProfile | None) -> dict[str, float]:
     if profile is None:
         return {"level:beginner": 1.0, "type:education": 0.5}
     weights: dict[str, float] = {}
-    # The exchange lists traded assets most-traded first; later ones count a little less.
+    volumes = {symbol: float(volume) for symbol, volume in (profile.volume_by_asset or {}).items()}
+    top_volume = max(volumes.values(), default=0.0)
+    # Traded assets come most-traded first. With the 30-day volume per asset from the exchange's
+    # fills, weight follows the square root of each asset's share of the top one (a 100× smaller
+    # position still says something); without it, later assets count a little less.
     for position, symbol in enumerate(profile.traded_assets):
-        weights[f"asset:{symbol.upper()}"] = round(1.0 / (1.0 + 0.15 * position), 4)
+        if top_volume > 0 and symbol in volumes:
+            weight = max(0.2, (volumes[symbol] / top_volume) ** 0.5)
+        else:
+            weight = 1.0 / (1.0 + 0.15 * position)
+        weights[f"asset:{symbol.upper()}"] = round(weight, 4)
     instruments = set(profile.instruments)
     if instruments & DERIVATIVE_INSTRUMENTS:
         weights["topic:derivatives"] = 0.6

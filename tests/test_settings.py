@@ -50,3 +50,29 @@ def test_a_trade_url_without_the_instrument_placeholder_is_refused():
     result = _manage("check", DEBUG="1", EXCHANGE_TRADE_URL="https://exchange.example/trade")
     assert result.returncode != 0
     assert "must be an https:// URL containing {instrument}" in result.stderr
+
+
+def test_a_market_data_url_that_is_not_http_is_refused():
+    result = _manage("check", DEBUG="1", ORBIT_MARKET_DATA_URL="okx.com")
+    assert result.returncode != 0
+    assert "ORBIT_MARKET_DATA_URL must be an http(s):// base URL" in result.stderr
+
+
+def test_a_trade_card_tolerance_that_is_not_a_fraction_is_refused():
+    for bad in ("5", "0", "half"):
+        result = _manage("check", DEBUG="1", ORBIT_TRADE_CARD_PRICE_TOLERANCE=bad)
+        assert result.returncode != 0
+        assert "ORBIT_TRADE_CARD_PRICE_TOLERANCE a fraction between 0 and 1" in result.stderr
+
+
+def test_production_leaves_the_exchange_webhook_off_without_a_secret():
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(repr(settings.EXCHANGE_WEBHOOK_SECRET))",
+        DEBUG="0",
+        SECRET_KEY="x" * 60,
+        EXCHANGE_WEBHOOK_SECRET="",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "''"

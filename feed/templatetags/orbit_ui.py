@@ -9,6 +9,9 @@ from django.utils.translation import get_language
 register = template.Library()
 
 
+PRICE_DIGITS = 8
+
+
 @register.filter
 def price(value):
     """A price or percentage without trailing zeros, grouped the reader's way: 64,250.5."""
@@ -18,6 +21,10 @@ def price(value):
         number = Decimal(value).normalize()
     except (InvalidOperation, TypeError, ValueError):
         return ""
+    # Averages of fills carry twelve decimals; eight significant digits are all a reader can use.
+    if number and len(number.as_tuple().digits) > PRICE_DIGITS:
+        places = min(number.adjusted() - PRICE_DIGITS + 1, 0)  # whole units are never rounded away
+        number = number.quantize(Decimal(1).scaleb(places)).normalize()
     # normalize() may switch to exponent form (1E+5); quantizing to its own exponent keeps it plain.
     plain = number.quantize(Decimal(1)) if number == number.to_integral() else number
     return number_format(plain, use_l10n=True, force_grouping=True)

@@ -50,6 +50,12 @@ def test_publishing_a_post_with_a_trade_card_returns_it_rendered(as_alice, btc):
         "mark_price": "0.00000001",
         "leverage": "10.00",
         "pnl_percent": "12.50",
+        # No fills of Alice's match it and no candles are stored: unverified, without a market quote.
+        "verified": False,
+        "verified_at": None,
+        "verified_entry_price": None,
+        "pnl": None,
+        "quote": None,
     }
     assert body["url"].endswith(f"/posts/{body['id']}/")
     assert Post.objects.get(pk=body["id"]).hashtags.get().name == "macro"

@@ -36,9 +36,10 @@ def _seed(count, *, author=None, asset=None):
 @pytest.mark.parametrize("count", [3, 20])
 def test_latest_query_count_is_fixed(client, reader, django_assert_num_queries, count):
     _seed(count, asset=Asset.objects.create(symbol="BTC", name="Bitcoin"))
-    # The page of posts (authors, profiles, content types and trade cards joined in; liked and the
-    # hidden authors as subqueries), then one prefetch each for assets and images.
-    with django_assert_num_queries(SIGNED_IN + 3):
+    # The page of posts (authors, profiles, content types, trade cards and calls joined in; liked and
+    # the hidden authors as subqueries), then one prefetch each for assets and images, then the
+    # authors' trades of those assets around posting (disclosures). No card or call: no quote query.
+    with django_assert_num_queries(SIGNED_IN + 4):
         response = client.get(reverse("feed:latest"))
     assert len(response.context["page"].items) == count
 
@@ -65,8 +66,8 @@ def test_following_query_count_is_fixed(client, reader, django_assert_num_querie
 def test_asset_page_query_count_is_fixed(client, reader, django_assert_num_queries, count):
     btc = Asset.objects.create(symbol="BTC", name="Bitcoin")
     _seed(count, asset=btc)
-    # The asset, the page of its posts, assets, images.
-    with django_assert_num_queries(SIGNED_IN + 4):
+    # The asset, its market quote, the page of its posts, assets, images, disclosures.
+    with django_assert_num_queries(SIGNED_IN + 6):
         response = client.get(reverse("feed:asset", args=["BTC"]))
     assert len(response.context["page"].items) == count
 
@@ -85,9 +86,10 @@ def test_post_page_query_count_is_fixed(client, reader, django_assert_num_querie
         top = services.comment_on_post(author=UserFactory(), post_id=post.pk, body=f"comment {n}")
         services.comment_on_post(author=UserFactory(), post_id=post.pk, body=f"reply {n}", parent_id=top.pk)
     # readable_post: the post, then whether a block stands between reader and author (2);
-    # post_page: the post with author, profile, type, card, revision count and liked, then
-    # assets, hashtags, images (4); the comments and their replies (2); record_view: a savepoint,
-    # the advisory lock, the same-day check, the insert, the savepoint's release (5).
-    with django_assert_num_queries(SIGNED_IN + 2 + 4 + 2 + 5):
+    # post_page: the post with author, profile, type, card, call, revision count and liked, then
+    # assets, hashtags, images, the card's market quote and the disclosures (6); the comments and
+    # their replies (2); record_view: a savepoint, the advisory lock, the same-day check, the
+    # insert, the savepoint's release (5). (A verified card adds one for its closing fills.)
+    with django_assert_num_queries(SIGNED_IN + 2 + 6 + 2 + 5):
         response = client.get(reverse("feed:post", args=[post.pk]))
     assert len(response.context["comments"].items) == comments

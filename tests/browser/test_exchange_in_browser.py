@@ -1,0 +1,119 @@
+"""What the exchange knows, in a real Chromium: a trade card verified by fills the signed webhook
+delivered after the post, its disclosure and live quote, the Performance tab and the asset chart."""
+
+import json
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from creators import exchange
+from feed.models import Asset, Candle
+from feed.services import TradeCardInput, publish_post
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def deliver(events):
+    body = json.dumps({"events": events}).encode()
+    stamp = int(time.time())
+    return Client().post(
+        "/api/v1/exchange/events/",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-Orbit-Timestamp": str(stamp),
+            "X-Orbit-Signature": exchange.sign(body, timestamp=stamp, secret="browser-secret"),
+        },
+    )
+
+
+def test_a_reader_sees_a_verified_card_its_disclosure_the_performance_tab_and_the_chart(browse, settings):
+    settings.EXCHANGE_WEBHOOK_SECRET = "browser-secret"
+    Asset.objects.create(symbol="ETH", name="Ether")
+    now = timezone.now()
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    # 25 hourly bars: 3,000 a day ago, 3,300 now (+10%).
+    for hours_ago in range(24, -1, -1):
+        close = Decimal(3300) - Decimal(hours_ago) * Decimal("12.5")
+        Candle.objects.create(
+            instrument="ETH-USDT",
+            bar="1H",
+            opened_at=this_hour - timedelta(hours=hours_ago),
+            open=close,
+            high=close + 5,
+            low=close - 5,
+            close=close,
+        )
+    author = UserFactory(username="eth_erin")
+    link = {
+        "id": "link-erin",
+        "type": "account.linked",
+        "occurred_at": (now - timedelta(days=2)).isoformat(),
+        "data": {"uid": "ERIN", "user_id": author.pk},
+    }
+    assert deliver([link]).json()["applied"] == 1
+    post = publish_post(
+        author=author,
+        body="Long $ETH from 3,000.",
+        content_type="trade_share",
+        trade_card=TradeCardInput(instrument="ETH-USDT", side="long", entry_price="3000", pnl_percent="25"),
+    )
+    bought = post.created_at - timedelta(hours=3)
+    # A round trip last week gives the Performance tab a closed trade; then the card's own buy.
+    trades = [
+        ("buy", "2800", bought - timedelta(days=6)),
+        ("sell", "2940", bought - timedelta(days=5)),
+        ("buy", "3000", bought),
+    ]
+    fills = [
+        {
+            "id": f"erin-{n}",
+            "type": "trade.filled",
+            "occurred_at": at.isoformat(),
+            "data": {
+                "uid": "ERIN",
+                "fill_id": f"E{n}",
+                "instrument": "ETH-USDT",
+                "side": side,
+                "quantity": "1",
+                "price": price,
+                "fee": "0",
+                "filled_at": at.isoformat(),
+            },
+        }
+        for n, (side, price, at) in enumerate(trades)
+    ]
+    assert deliver(fills).json()["applied"] == 3
+
+    def journey(page):
+        seen = {}
+        page.goto(f"/posts/{post.pk}/")
+        seen["card"] = page.locator(".trade-card").inner_text()
+        seen["disclosure"] = page.locator(".disclosure").inner_text()
+        seen["card_chart_points"] = page.locator(".trade-card svg polyline").first.get_attribute("points")
+        page.locator("article.post .who a.name").click()
+        page.get_by_role("link", name="Performance").click()
+        seen["performance"] = page.locator("main").inner_text()
+        page.goto("/assets/ETH/")
+        seen["asset"] = page.locator("main").inner_text()
+        seen["asset_chart"] = page.locator("main svg").first.get_attribute("aria-label") or ""
+        return seen
+
+    seen = browse(journey)
+
+    assert "Verified by exchange fills" in seen["card"]
+    assert "Unverified" not in seen["card"]
+    # Entry 3,000 from the fill, the market at 3,300: +10%, unlevered; the author's 25% is marked.
+    assert "+10%" in seen["card"] and "Self-reported PnL" in seen["card"]
+    assert "3,300" in seen["card"] and "+10%" in seen["card"]
+    assert "bought $ETH" in seen["disclosure"]
+    assert len(seen["card_chart_points"].split()) >= 24
+    # One closed trade: +140 on a cost of 2,800 (5%), and the open buy marked at 3,300 (+300 on 3,000):
+    # 440 / 5,800 = 7.59%.
+    assert "7.59%" in seen["performance"] and "creator cannot edit" in seen["performance"]
+    assert "3,300" in seen["asset"] and "+10%" in seen["asset"]
