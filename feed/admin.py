@@ -11,7 +11,7 @@ from creators.models import User
 from orbit.admin_site import ReadOnlyAdmin
 
 from . import moderation
-from .models import Asset, Call, Comment, Engagement, Hashtag, ModerationAction, Post, PostType, Report
+from .models import Asset, Call, Comment, Engagement, Hashtag, ModerationAction, Post, PostRevision, PostType, Report
 
 
 def _excerpt(text: str, length: int = 80) -> str:
@@ -51,6 +51,19 @@ class HashtagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class PostRevisionInline(admin.TabularInline):
+    """What the post said (and its trade card showed) before each edit: read when a card is disputed."""
+
+    model = PostRevision
+    fields = ["replaced_at", "content_type_id", "body", "trade_card"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
     """Posts are the authors' words: staff read them here and hide or restore them with an action,
@@ -74,6 +87,7 @@ class PostAdmin(admin.ModelAdmin):
         "deleted_at",
     ]
     readonly_fields = fields
+    inlines = [PostRevisionInline]
     actions = ["hide_posts", "restore_posts"]
 
     @admin.display(description=_("text"))

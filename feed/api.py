@@ -129,7 +129,10 @@ class PostDetailView(OrbitAPIView):
 
     @extend_schema(
         summary="Edit your post",
-        description="The previous text is kept as a revision and the post is marked edited.",
+        description=(
+            "Send only what changes. The previous text and trade card are kept as a revision and the "
+            "post is marked edited; a new trade card is verified again against your exchange fills."
+        ),
         parameters=[POST_ID],
         request=PostUpdateSerializer,
         responses={200: PostSerializer, **error_responses(400, 401, 403, 404)},
@@ -140,7 +143,15 @@ class PostDetailView(OrbitAPIView):
         body = data.get("body")
         if body is None:
             body = services.readable_post(viewer=request.user, post_id=post_id).body
-        services.edit_post(editor=request.user, post_id=post_id, body=body, content_type=data.get("content_type"))
+        card = data.get("trade_card")
+        services.edit_post(
+            editor=request.user,
+            post_id=post_id,
+            body=body,
+            content_type=data.get("content_type"),
+            trade_card=services.TradeCardInput(**card) if card else None,
+            remove_trade_card="trade_card" in data and card is None,
+        )
         return Response(post_body(request, post_id))
 
     @extend_schema(

@@ -69,8 +69,9 @@ class PostBodyForm(forms.Form):
     )
 
 
-class ComposeForm(PostBodyForm):
-    images = MultipleImageField(label=_("Images (up to four)"), required=False)
+class TradeCardFields(forms.Form):
+    """The trade card's fields, shared by composing and editing a post."""
+
     instrument = forms.CharField(
         label=_("Instrument"),
         max_length=32,
@@ -87,6 +88,7 @@ class ComposeForm(PostBodyForm):
     TRADE_FIELDS = ("instrument", "side", "entry_price", "exit_price", "mark_price", "leverage", "pnl_percent")
 
     def trade_card(self) -> services.TradeCardInput | None:
+        """The card typed in, or None when every field is empty."""
         data = self.cleaned_data
         if not any(data.get(name) not in (None, "") for name in self.TRADE_FIELDS):
             return None
@@ -99,6 +101,10 @@ class ComposeForm(PostBodyForm):
             leverage=data.get("leverage") or 1,
             pnl_percent=data.get("pnl_percent"),
         )
+
+
+class ComposeForm(TradeCardFields, PostBodyForm):
+    images = MultipleImageField(label=_("Images (up to four)"), required=False)
 
     # A graded call (feed.calls): named call_* so they never meet the trade card's fields.
     call_asset = forms.CharField(
@@ -157,3 +163,19 @@ class SearchForm(forms.Form):
         required=False,
         widget=forms.SearchInput(attrs={"placeholder": _("Search posts and people")}),
     )
+
+
+class EditForm(TradeCardFields, PostBodyForm):
+    """Editing a post: its text, and its trade card (clearing every card field takes the card off)."""
+
+    @staticmethod
+    def initial_for(post) -> dict:
+        initial = {"body": post.body, "content_type": post.content_type_id}
+        card = getattr(post, "trade_card", None)
+        if card is not None:
+            initial.update({name: getattr(card, name) for name in TradeCardFields.TRADE_FIELDS})
+        return initial
+
+    def card_changed(self) -> bool:
+        # Compared with the stored card as typed values, so 64000 and 64000.00000000 are the same.
+        return any(name in self.changed_data for name in self.TRADE_FIELDS)

@@ -297,11 +297,14 @@ class Engagement(models.Model):
 
 
 class PostRevision(models.Model):
-    """The text a post had before an edit."""
+    """The text (and trade card) a post had before an edit."""
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
     body = models.TextField()
     content_type_id = models.CharField(max_length=32)
+    # The card as readers saw it (feed.services.card_snapshot), so a card edited after the market
+    # moved still shows what it first said; null when the post had no card.
+    trade_card = models.JSONField(null=True, blank=True)
     replaced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

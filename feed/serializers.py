@@ -533,10 +533,15 @@ class PostCreateMultipartSerializer(PostCreateSerializer):
 class PostUpdateSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=10_000, required=False)
     content_type = ContentTypeField(required=False)
+    trade_card = TradeCardInputSerializer(
+        required=False,
+        allow_null=True,
+        help_text="A whole new trade card, verified again against your fills; null removes the card.",
+    )
 
     def validate(self, attrs):
         if not attrs:
-            raise serializers.ValidationError(_("Send a new body, a new content_type, or both."))
+            raise serializers.ValidationError(_("Send at least one of body, content_type and trade_card."))
         return attrs
 
 

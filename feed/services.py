@@ -304,10 +304,33 @@ def _own_live_post(actor, post_id: int, *, for_update: bool = True) -> Post:
     return post
 
 
+def card_snapshot(card: TradeCard | None) -> dict | None:
+    """A trade card as readers saw it, for the post's revision history (JSON: prices as strings)."""
+    if card is None:
+        return None
+    figures = ("entry_price", "exit_price", "mark_price", "leverage", "pnl_percent", "verified_entry_price")
+    return {
+        "instrument": card.instrument,
+        "side": card.side,
+        **{name: None if getattr(card, name) is None else str(getattr(card, name)) for name in figures},
+        "verified": card.is_verified,
+    }
+
+
 def edit_post(
-    *, editor, post_id: int, body: str, content_type: str | None = None, trade_card: TradeCardInput | None = None
+    *,
+    editor,
+    post_id: int,
+    body: str,
+    content_type: str | None = None,
+    trade_card: TradeCardInput | None = None,
+    remove_trade_card: bool = False,
 ) -> Post:
-    """Replace the post's text (and its trade card, when one is given; None leaves the card as it is)."""
+    """Replace the post's text, and its trade card when one is given (None leaves the card as it
+    is; ``remove_trade_card`` takes it off). The text and card before the edit are kept as a
+    revision, and a changed card is verified again against the author's fills."""
+    if trade_card is not None and remove_trade_card:
+        raise ValueError("Give a new trade card or remove it, not both.")
     ensure_can_act(editor)
     body = _clean_text(body, limit=MAX_POST_CHARS, what=_("post"))
     post_type = _post_type(content_type) if content_type else None
@@ -316,18 +339,25 @@ def edit_post(
         post = _own_live_post(editor, post_id)
         if post.status == Post.Status.HIDDEN:
             raise PermissionDenied(_("A post hidden by moderation cannot be edited."))
+        old_card = TradeCard.objects.filter(post=post).first()
+        # Checked before anything is written: a refused card leaves the post as it was.
+        new_card = _build_trade_card(post, trade_card) if trade_card is not None else None
         old_mentions = {m.lower() for m in render_body(post.body).mentions}
-        PostRevision.objects.create(post=post, body=post.body, content_type_id=post.content_type_id)
+        PostRevision.objects.create(
+            post=post, body=post.body, content_type_id=post.content_type_id, trade_card=card_snapshot(old_card)
+        )
         post.body, post.body_html, post.edited_at = body, rendered.html, timezone.now()
         if post_type is not None:
             post.content_type = post_type
         post.save(update_fields=["body", "body_html", "edited_at", "content_type"])
-        if trade_card is not None:
-            # Saved whole, verification cleared, then decided again: an entry edited away from the
-            # author's fills loses the badge.
-            card = _build_trade_card(post, trade_card)
-            card.save()
-            verification.verify_trade_card(card)
+        if new_card is not None:
+            # Saved whole, then verified again: an entry edited away from the author's fills loses
+            # the badge; one still matching keeps the time it was first verified.
+            new_card.verified_at = old_card.verified_at if old_card is not None else None
+            new_card.save()
+            verification.verify_trade_card(new_card)
+        elif remove_trade_card and old_card is not None:
+            old_card.delete()
         _apply_entities(post, rendered)
         _notify_mentions(post, rendered, already=old_mentions)
         transaction.on_commit(lambda: post_edited.send(sender=Post, post_id=post.pk))

@@ -31,7 +31,7 @@ from creators.services import ensure_can_act
 from orbit.ratelimit import RateLimited, check_rate
 
 from . import markets, selectors, services
-from .forms import CommentForm, ComposeForm, PostBodyForm, ReportForm, SearchForm, apply_service_errors
+from .forms import CommentForm, ComposeForm, EditForm, ReportForm, SearchForm, apply_service_errors
 from .models import Asset, Hashtag, Post
 
 DEVICE_COOKIE = "orbit_device"
@@ -286,17 +286,21 @@ def _own_post(request, post_id: int) -> Post:
 @signed_in
 def edit(request, post_id: int):
     post = _own_post(request, post_id)
+    had_card = hasattr(post, "trade_card")  # the reverse one-to-one raises when there is none
     status = 200
     if request.method == "POST":
         check_rate(scope="post", user=request.user)
-        form = PostBodyForm(request.POST)
+        form = EditForm(request.POST, initial=EditForm.initial_for(post))
         if form.is_valid():
+            card = form.trade_card() if form.card_changed() else None
             try:
                 services.edit_post(
                     editor=request.user,
                     post_id=post.pk,
                     body=form.cleaned_data["body"],
                     content_type=form.cleaned_data["content_type"].slug,
+                    trade_card=card,
+                    remove_trade_card=had_card and form.card_changed() and card is None,
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -305,8 +309,8 @@ def edit(request, post_id: int):
                 return redirect("feed:post", post_id=post.pk)
         status = 400
     else:
-        form = PostBodyForm(initial={"body": post.body, "content_type": post.content_type_id})
-    return render(request, "feed/edit.html", {"form": form, "post": post}, status=status)
+        form = EditForm(initial=EditForm.initial_for(post))
+    return render(request, "feed/edit.html", {"form": form, "post": post, "had_card": had_card}, status=status)
 
 
 @require_http_methods(["GET", "POST"])

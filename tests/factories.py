@@ -1,7 +1,10 @@
+from decimal import Decimal
+
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from creators.models import Profile, User
+from creators.models import Fill, Profile, User
 from feed.models import Post
 
 
@@ -31,3 +34,21 @@ class PostFactory(DjangoModelFactory):
     author = factory.SubFactory(UserFactory)
     content_type_id = "analysis"
     body = factory.Sequence(lambda n: f"$BTC looks strong above the weekly open, note {n}. #btc")
+
+
+class FillFactory(DjangoModelFactory):
+    """A fill as the exchange webhook stores it; the instrument names its asset, quote and type."""
+
+    class Meta:
+        model = Fill
+
+    fill_id = factory.Sequence(lambda n: f"fill-{n}")
+    user = factory.SubFactory(UserFactory)
+    instrument = "BTC-USDT"
+    instrument_type = factory.LazyAttribute(lambda fill: "perpetual" if fill.instrument.endswith("-SWAP") else "spot")
+    asset = factory.LazyAttribute(lambda fill: fill.instrument.split("-")[0])
+    quote = factory.LazyAttribute(lambda fill: fill.instrument.split("-")[1])
+    side = "buy"
+    quantity = Decimal(1)
+    price = Decimal(100)
+    filled_at = factory.LazyFunction(timezone.now)

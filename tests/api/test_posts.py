@@ -224,7 +224,7 @@ def test_an_empty_edit_is_refused(alice, as_alice):
     post = PostFactory(author=alice)
     response = as_alice.patch(f"/api/v1/posts/{post.pk}/", {}, format="json")
     assert response.status_code == 400
-    assert "Send a new body" in error_of(response)["message"]
+    assert "Send at least one of body, content_type and trade_card" in error_of(response)["message"]
 
 
 def test_nobody_else_can_edit_or_delete_a_post(alice, as_bob):

@@ -11,9 +11,11 @@ from django.test import Client
 from django.utils import timezone
 
 from creators import exchange
-from feed.models import Asset, Candle
+from feed.models import Asset, Candle, TradeCard
 from feed.services import TradeCardInput, publish_post
-from tests.factories import UserFactory
+from tests.factories import FillFactory, UserFactory
+
+from .conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -117,3 +119,43 @@ def test_a_reader_sees_a_verified_card_its_disclosure_the_performance_tab_and_th
     # 440 / 5,800 = 7.59%.
     assert "7.59%" in seen["performance"] and "creator cannot edit" in seen["performance"]
     assert "3,300" in seen["asset"] and "+10%" in seen["asset"]
+
+
+def test_an_author_edits_a_card_away_from_the_fills_and_back_in_the_browser(browse):
+    Asset.objects.create(symbol="ETH", name="Ether")
+    author = UserFactory(username="edit_eve")
+    FillFactory(
+        user=author, instrument="ETH-USDT", price=Decimal("3000"), filled_at=timezone.now() - timedelta(hours=2)
+    )
+    post = publish_post(
+        author=author,
+        body="Long $ETH from 3,000.",
+        content_type="trade_share",
+        trade_card=TradeCardInput(instrument="ETH-USDT", side="long", entry_price="3000"),
+    )
+
+    def save_entry(page, entry):
+        page.goto(f"/posts/{post.pk}/edit/")
+        page.fill("#id_entry_price", entry)
+        page.get_by_role("button", name="Save changes").click()
+        page.wait_for_url(f"**/posts/{post.pk}/")
+        return page.locator(".trade-card").inner_text()
+
+    def journey(page):
+        sign_in(page, "edit_eve", then=f"/posts/{post.pk}/")
+        seen = {"before": page.locator(".trade-card").inner_text()}
+        seen["moved"] = save_entry(page, "2700")
+        seen["back"] = save_entry(page, "3005")
+        page.goto(f"/posts/{post.pk}/edit/")
+        page.fill("#id_instrument", "NOPE-USDT")
+        page.get_by_role("button", name="Save changes").click()
+        seen["refused"] = page.locator("main").inner_text()
+        return seen
+
+    seen = browse(journey)
+    assert "Verified by exchange fills" in seen["before"]
+    assert "Unverified" in seen["moved"] and "Verified by exchange fills" not in seen["moved"]
+    assert "Verified by exchange fills" in seen["back"]
+    assert "is not an instrument of the exchange" in seen["refused"]
+    card = TradeCard.objects.get(pk=post.pk)
+    assert (card.instrument, card.entry_price, card.is_verified) == ("ETH-USDT", Decimal("3005"), True)

@@ -1,6 +1,5 @@
 """The Performance tab: PnL %, win rate and max drawdown from a creator's exchange fills only."""
 
-import itertools
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,29 +12,25 @@ from creators import performance
 from creators.models import Fill, TradingProfile
 from feed.models import Candle
 from tests.api.conftest import client_for
-from tests.factories import UserFactory
+from tests.factories import FillFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-_fill_ids = itertools.count(1)
 D = Decimal
 
 
 def trade(user, instrument, side, quantity, price, *, at, fee="0", fee_currency="USDT", kind=None) -> Fill:
-    base, quote = instrument.split("-")[:2]
-    return Fill.objects.create(
-        fill_id=f"performance-{next(_fill_ids)}-{user.pk}",
+    extra = {"instrument_type": kind} if kind else {}
+    return FillFactory(
         user=user,
         instrument=instrument,
-        instrument_type=kind or ("perpetual" if instrument.endswith("-SWAP") else "spot"),
-        asset=base,
-        quote=quote,
         side=side,
         quantity=D(quantity),
         price=D(price),
         fee=D(fee),
         fee_currency=fee_currency,
         filled_at=at,
+        **extra,
     )
 
 

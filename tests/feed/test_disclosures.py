@@ -1,8 +1,6 @@
 """Conflict-of-interest disclosures: the author's trades of the assets a post names, around posting."""
 
-import itertools
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -12,11 +10,9 @@ from feed import selectors
 from feed.disclosures import attach_disclosures
 from feed.models import Asset, Post
 from tests.api.conftest import client_for
-from tests.factories import PostFactory, UserFactory
+from tests.factories import FillFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-_fill_ids = itertools.count(1)
 
 
 @pytest.fixture
@@ -39,18 +35,7 @@ def post_naming(*assets, author=None, days_ago=0) -> Post:
 
 
 def traded(user, symbol, *, side="buy", at) -> Fill:
-    return Fill.objects.create(
-        fill_id=f"disclosure-{next(_fill_ids)}-{user.pk}",
-        user=user,
-        instrument=f"{symbol}-USDT",
-        instrument_type="spot",
-        asset=symbol,
-        quote="USDT",
-        side=side,
-        quantity=Decimal("1"),
-        price=Decimal("100"),
-        filled_at=at,
-    )
+    return FillFactory(user=user, instrument=f"{symbol}-USDT", side=side, filled_at=at)
 
 
 def disclosures_of(post) -> list[tuple]:

@@ -1,8 +1,6 @@
 """Verified trade cards: matched to the author's own exchange fills, and their PnL from those fills."""
 
-import itertools
 import threading
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,11 +12,9 @@ from creators.models import Fill
 from feed import selectors, services, verification
 from feed.models import Asset, Candle, Post, TradeCard
 from tests.api.conftest import client_for
-from tests.factories import UserFactory
+from tests.factories import FillFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-_fill_ids = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
@@ -27,15 +23,10 @@ def btc():
 
 
 def fill(user, *, side="buy", quantity="1", price="64000", ago=timedelta(hours=1), instrument="BTC-USDT") -> Fill:
-    """A fill as the exchange webhook stores it, `ago` before now."""
-    base, quote = instrument.upper().split("-")[:2]
-    return Fill.objects.create(
-        fill_id=f"verification-{next(_fill_ids)}-{time.monotonic_ns()}",
+    """A fill of the author's, `ago` before now."""
+    return FillFactory(
         user=user,
-        instrument=instrument,
-        instrument_type="perpetual" if instrument.upper().endswith("-SWAP") else "spot",
-        asset=base,
-        quote=quote,
+        instrument=instrument.upper(),
         side=side,
         quantity=Decimal(quantity),
         price=Decimal(price),

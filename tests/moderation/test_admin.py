@@ -7,8 +7,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from feed.models import Engagement, ModerationAction, Notification, Post, Report
-from feed.services import publish_post, report_post
+from feed.models import Asset, Engagement, ModerationAction, Notification, Post, Report
+from feed.services import TradeCardInput, edit_post, publish_post, report_post
 from tests.factories import UserFactory
 from tests.security.helpers import activate_totp, new_ip, sign_in_with_code
 
@@ -216,3 +216,16 @@ def test_staff_without_the_change_permission_see_the_queue_but_cannot_act(case):
 
     assert Post.objects.get(pk=case["post"].pk).status == Post.Status.PUBLISHED
     assert not ModerationAction.objects.exists()
+
+
+def test_post_admin_shows_each_revision_with_the_trade_card_it_replaced(admin_client):
+    Asset.objects.get_or_create(symbol="ETH", defaults={"name": "Ether"})
+    author = UserFactory()
+    card = TradeCardInput(instrument="ETH-USDT", side="short", entry_price="3100")
+    post = publish_post(author=author, body="Short <b>$ETH</b>", content_type="trade_share", trade_card=card)
+    edit_post(editor=author, post_id=post.pk, body="Short $ETH, stop 3300", remove_trade_card=True)
+
+    page = admin_client.get(reverse("admin:feed_post_change", args=[post.pk])).content.decode()
+    assert "Short &lt;b&gt;$ETH&lt;/b&gt;" in page and "Short <b>$ETH</b>" not in page
+    assert "ETH-USDT" in page and "3100.00000000" in page
+    assert 'name="revisions-0-body"' not in page  # shown, never editable
