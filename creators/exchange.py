@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from collections.abc import Iterable
@@ -40,6 +41,8 @@ from django.utils import timezone
 from psycopg2.extras import execute_values
 
 from .models import ExchangeEvent, Fill, Position, TradingProfile
+
+logger = logging.getLogger(__name__)
 
 User = get_user_model()
 
@@ -168,8 +171,13 @@ def verify_request(*, body: bytes, timestamp: str | None, signature: str | None,
             "bad_timestamp", f"{TIMESTAMP_HEADER} must be whole Unix seconds, got {timestamp[:40]!r}.", 401
         ) from None
     # The signature is checked before the time: a forged request learns nothing about our clock.
-    expected = sign(body, timestamp=sent_at, secret=secret)
-    if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
+    # During a rotation the previous secret is accepted too, so the exchange can switch at any moment.
+    secrets = [secret, *filter(None, [settings.EXCHANGE_WEBHOOK_PREVIOUS_SECRET])]
+    sent = signature.strip().encode()
+    matches = [hmac.compare_digest(sign(body, timestamp=sent_at, secret=s).encode(), sent) for s in secrets]
+    if matches[1:] == [True]:
+        logger.info("Exchange webhook: a request was signed with EXCHANGE_WEBHOOK_PREVIOUS_SECRET.")
+    if not any(matches):
         raise WebhookRefused(
             "bad_signature",
             f"{SIGNATURE_HEADER} does not match: sign '<timestamp>.<raw body>' with HMAC-SHA256 and the shared "

@@ -227,6 +227,9 @@ CELERY_BEAT_SCHEDULE["estimate-current-week"] = {
 # The shared secret the exchange signs webhook events with. Without it the webhook refuses
 # everything (503); development gets a fixed, published one so the demo can be driven by hand.
 EXCHANGE_WEBHOOK_SECRET = env.str("EXCHANGE_WEBHOOK_SECRET", default="orbit-dev-webhook-secret" if DEBUG else "")
+# Rotating the secret: set the new one above and the old one here until the exchange signs with
+# the new one (the log says when a request still uses the old), then empty this.
+EXCHANGE_WEBHOOK_PREVIOUS_SECRET = env.str("EXCHANGE_WEBHOOK_PREVIOUS_SECRET", default="")
 # How far a request's timestamp may be from our clock, in seconds, before it counts as a replay.
 EXCHANGE_WEBHOOK_TOLERANCE = env.int("EXCHANGE_WEBHOOK_TOLERANCE", default=300)
 EXCHANGE_WEBHOOK_MAX_EVENTS = env.int("EXCHANGE_WEBHOOK_MAX_EVENTS", default=5000)

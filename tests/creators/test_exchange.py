@@ -158,6 +158,39 @@ def test_a_timestamp_outside_the_window_is_refused_as_a_replay(client, trader, s
 
 
 @pytest.mark.django_db
+def test_during_a_rotation_both_secrets_are_accepted_and_the_old_one_is_logged(client, trader, settings, caplog):
+    settings.EXCHANGE_WEBHOOK_PREVIOUS_SECRET = "the-old-secret"
+    old = deliver(client, [fill("e1")], secret="the-old-secret")
+    assert old.status_code == 200 and old.json()["applied"] == 1
+    assert "signed with EXCHANGE_WEBHOOK_PREVIOUS_SECRET" in caplog.text
+    caplog.clear()
+    new = deliver(client, [fill("e2", fill_id="F2")])
+    assert new.status_code == 200 and new.json()["applied"] == 1
+    assert "PREVIOUS_SECRET" not in caplog.text
+    before = snapshot()
+    neither = deliver(client, [fill("e3", fill_id="F3")], secret="a-third-secret")
+    assert (neither.status_code, neither.json()["code"]) == (401, "bad_signature")
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_once_the_rotation_ends_the_old_secret_is_refused(client, trader, settings):
+    settings.EXCHANGE_WEBHOOK_PREVIOUS_SECRET = ""
+    before = snapshot()
+    response = deliver(client, [fill("e1")], secret="the-old-secret")
+    assert (response.status_code, response.json()["code"]) == (401, "bad_signature")
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_a_previous_secret_alone_does_not_turn_the_webhook_on(client, settings):
+    settings.EXCHANGE_WEBHOOK_SECRET = ""
+    settings.EXCHANGE_WEBHOOK_PREVIOUS_SECRET = "the-old-secret"
+    response = deliver(client, [fill("e1")], secret="the-old-secret")
+    assert response.status_code == 503
+
+
+@pytest.mark.django_db
 def test_the_webhook_is_off_without_a_secret(client, settings):
     settings.EXCHANGE_WEBHOOK_SECRET = ""
     response = deliver(client, [fill("e1")])
