@@ -152,3 +152,15 @@ def test_flags_are_confirmed_or_dismissed(admin_client, operator, drafted):
     assert flag.review == IntegrityFlag.Review.DISMISSED and flag.reviewed_by == operator
     detail = admin_client.get(reverse("admin:incentives_integrityflag_change", args=[flag.pk]))
     assert detail.status_code == 200 and "&quot;a&quot;: 1" in detail.content.decode()
+
+
+def test_operators_reading_chinese_get_the_payout_admin_in_chinese(admin_client):
+    headers = {"accept-language": "zh-hans"}
+    policy = admin_client.get(reverse("admin:incentives_incentivepolicy_changelist"), headers=headers, follow=True)
+    page = policy.content.decode()
+    assert "单个创作者可得奖池的最大份额" in page and "最低付款额" in page
+    assert "largest share of the pool for one creator" not in page
+    pools = admin_client.get(reverse("admin:incentives_prizepool_add"), headers=headers).content.decode()
+    assert "例如 2026-W47。" in pools
+    flags = admin_client.get(reverse("admin:incentives_integrityflag_changelist"), headers=headers).content.decode()
+    assert "选择 诚信标记 来修改" in flags  # the model's name inside Django's own translated title
