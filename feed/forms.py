@@ -1,5 +1,7 @@
 """Browser forms: they check the shape of what was typed; the rules live in feed.services."""
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
@@ -173,9 +175,17 @@ class EditForm(TradeCardFields, PostBodyForm):
         initial = {"body": post.body, "content_type": post.content_type_id}
         card = getattr(post, "trade_card", None)
         if card is not None:
-            initial.update({name: getattr(card, name) for name in TradeCardFields.TRADE_FIELDS})
+            initial.update({name: _plain(getattr(card, name)) for name in TradeCardFields.TRADE_FIELDS})
         return initial
 
     def card_changed(self) -> bool:
         # Compared with the stored card as typed values, so 64000 and 64000.00000000 are the same.
         return any(name in self.changed_data for name in self.TRADE_FIELDS)
+
+
+def _plain(value):
+    """A stored decimal as a person would type it: 64000.00000000 is shown as 64000."""
+    if not isinstance(value, Decimal):
+        return value
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
