@@ -35,16 +35,6 @@ AFTER_HORIZON = HORIZON + timedelta(hours=1)
 WINDOW_BARS = 25
 
 
-@pytest.fixture
-def btc():
-    return Asset.objects.get_or_create(symbol="BTC", defaults={"name": "Bitcoin"})[0]
-
-
-@pytest.fixture
-def eth():
-    return Asset.objects.get_or_create(symbol="ETH", defaults={"name": "Ether"})[0]
-
-
 def _bar(symbol, opened_at, *, close, high=None, low=None, closed=True):
     close = Decimal(close)
     return Candle.objects.create(

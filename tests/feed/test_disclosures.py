@@ -8,21 +8,11 @@ from django.utils import timezone
 from creators.models import Fill
 from feed import selectors
 from feed.disclosures import attach_disclosures
-from feed.models import Asset, Post
+from feed.models import Post
 from tests.api.conftest import client_for
 from tests.factories import FillFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def btc():
-    return Asset.objects.get_or_create(symbol="BTC", defaults={"name": "Bitcoin"})[0]
-
-
-@pytest.fixture
-def eth():
-    return Asset.objects.get_or_create(symbol="ETH", defaults={"name": "Ether"})[0]
 
 
 def post_naming(*assets, author=None, days_ago=0) -> Post:

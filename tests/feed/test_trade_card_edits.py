@@ -11,16 +11,11 @@ from django.utils import timezone
 
 from creators.models import Fill
 from feed import services
-from feed.models import Asset, Post, PostRevision, TradeCard
+from feed.models import Post, PostRevision, TradeCard
 from tests.api.conftest import client_for
 from tests.factories import FillFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def btc():
-    return Asset.objects.get_or_create(symbol="BTC", defaults={"name": "Bitcoin"})[0]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("btc")]
 
 
 @pytest.fixture

@@ -14,12 +14,7 @@ from feed.models import Asset, Candle, Post, TradeCard
 from tests.api.conftest import client_for
 from tests.factories import FillFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def btc():
-    return Asset.objects.get_or_create(symbol="BTC", defaults={"name": "Bitcoin"})[0]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("btc")]
 
 
 def fill(user, *, side="buy", quantity="1", price="64000", ago=timedelta(hours=1), instrument="BTC-USDT") -> Fill:
