@@ -210,6 +210,14 @@ def test_staff_can_only_read_calls_in_admin(btc):
 # --- Grading ------------------------------------------------------------------------------------
 
 
+def _graded_alone(call) -> tuple:
+    """Run the grader with `call` the only one due; what it stored: (status, outcome, return %)."""
+    counts = _grade()
+    call.refresh_from_db()
+    assert counts == _counts(graded=1, **{call.status: 1})
+    return call.status, call.outcome_price, call.return_percent
+
+
 @pytest.mark.parametrize(
     ("highest", "last_close", "status", "outcome", "return_percent"),
     [
@@ -227,13 +235,7 @@ def test_an_up_call_is_graded_on_the_highs_of_its_window(btc, highest, last_clos
     _reshape(bars[12], high=highest)
     _reshape(bars[-1], close=last_close)
 
-    assert _grade() == _counts(graded=1, **{status: 1})
-    call.refresh_from_db()
-    assert (call.status, call.outcome_price, call.return_percent) == (
-        status,
-        Decimal(outcome),
-        Decimal(return_percent),
-    )
+    assert _graded_alone(call) == (status, Decimal(outcome), Decimal(return_percent))
     assert call.graded_at == AFTER_HORIZON
 
 
@@ -254,13 +256,7 @@ def test_a_down_call_is_graded_on_the_lows_of_its_window(eth, lowest, last_close
     _reshape(bars[5], low=lowest)
     _reshape(bars[-1], close=last_close)
 
-    assert _grade() == _counts(graded=1, **{status: 1})
-    call.refresh_from_db()
-    assert (call.status, call.outcome_price, call.return_percent) == (
-        status,
-        Decimal(outcome),
-        Decimal(return_percent),
-    )
+    assert _graded_alone(call) == (status, Decimal(outcome), Decimal(return_percent))
 
 
 @pytest.mark.parametrize(("last_close", "return_percent"), [("8.000004", "0.0000"), ("8.000012", "0.0002")])
