@@ -2719,12 +2719,17 @@ class _DemoGenerator:
         size = len(user)
         asset = self.assets_by_reader.draw(rng, user)  # most traded first (weights 1, 1/2, 1/3…)
         at = rng.integers(self.candle_first_ms, self.anchor_ms - MINUTE, size=size)
+        return self._fills_in_bars(rng, user, asset, at, buy_share=0.55)
+
+    def _fills_in_bars(self, rng, user, asset, at, *, buy_share: float) -> _Fills:
+        """Fills of these users' usual sizes, each at a price inside the bar of its moment."""
+        size = len(user)
         price = self._price_in_bar(rng, asset, at)
         return _Fills.of(
             user=user,
             asset=asset,
             perpetual=self.trades_perpetual[user] & (rng.random(size) < PERPETUAL_FILL_SHARE),
-            buy=rng.random(size) < 0.55,
+            buy=rng.random(size) < buy_share,
             at=at,
             price=price,
             lots=self._lots(self._trade_sizes(rng, user), price, asset),
@@ -2786,16 +2791,7 @@ class _DemoGenerator:
         user, asset = self.post_author[posts], self.post_primary[posts]
         offset = rng.integers(-DISCLOSED_DAYS * DAY, DISCLOSED_DAYS * DAY, size=size)
         at = np.clip(self.post_created[posts] + offset, self.candle_first_ms, self.anchor_ms - MINUTE)
-        price = self._price_in_bar(rng, asset, at)
-        return _Fills.of(
-            user=user,
-            asset=asset,
-            perpetual=self.trades_perpetual[user] & (rng.random(size) < PERPETUAL_FILL_SHARE),
-            buy=rng.random(size) < 0.6,
-            at=at,
-            price=price,
-            lots=self._lots(self._trade_sizes(rng, user), price, asset),
-        )
+        return self._fills_in_bars(rng, user, asset, at, buy_share=0.6)
 
     def _demo_fills(self, rng: np.random.Generator) -> _Fills:
         """The demo reader's trades: 46 in the last 30 days for $184,250 (as its profile says), BTC
