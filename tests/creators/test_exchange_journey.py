@@ -7,14 +7,17 @@ import json
 import time
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from creators import exchange
-from feed.models import Asset
+from creators.models import TradingProfile
+from feed.models import Asset, TradeCard
 from feed.services import TradeCardInput, publish_post
-from tests.factories import UserFactory
+from tests.factories import FillFactory, UserFactory
 
 SECRET = "journey-secret"
 
@@ -100,13 +103,6 @@ def test_fills_arriving_after_a_post_verify_its_card_and_disclose_the_trade(clie
 
 @pytest.mark.django_db
 def test_verify_trade_cards_rebuilds_verification_from_the_fills(settings):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    from creators.models import Fill, TradingProfile
-    from feed.models import TradeCard
-
     Asset.objects.get_or_create(symbol="ETH", defaults={"name": "Ether"})
     author = UserFactory()
     TradingProfile.objects.create(user=author, exchange_uid="CMD")
@@ -117,13 +113,10 @@ def test_verify_trade_cards_rebuilds_verification_from_the_fills(settings):
         trade_card=TradeCardInput(instrument="ETH-USDT-SWAP", side="short", entry_price="3000"),
     )
     # Fills loaded behind the webhook's back (a backfill): nothing re-checked the card yet.
-    Fill.objects.create(
+    FillFactory(
         fill_id="X1",
         user=author,
         instrument="ETH-USDT-SWAP",
-        instrument_type="perpetual",
-        asset="ETH",
-        quote="USDT",
         side="sell",
         quantity=Decimal("2"),
         price=Decimal("3004"),
