@@ -14,8 +14,10 @@ the call was made up to its horizon:
 - the return is (outcome - entry) / entry * 100, turned round for a down call, so a hit is
   positive and a miss may be either;
 - while the candles do not reach the horizon the call waits (an hour after the horizon the grader
-  asks the market-data API's history for the missing bars); two days after the horizon it is
-  void instead (no market data) and counts in no record.
+  asks the market-data API's history for the missing bars); two days after the horizon, once the
+  history has answered without them, it is void instead (no market data) and counts in no record.
+  An unreachable API is our outage, not an answer: the call keeps waiting for it, up to
+  OUTAGE_LIMIT after its horizon.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ logger = logging.getLogger(__name__)
 HORIZON_DAYS = (1, 3, 7, 14, 30, 90)
 # How long a due call waits for candles that reach its horizon before it is void.
 GRACE = timedelta(days=2)
+# While the history API cannot be reached a call past its grace keeps waiting, since voiding it
+# would take a possible hit off its author's record for our outage; past this it is void anyway.
+OUTAGE_LIMIT = timedelta(days=30)
 RETURN_PLACES = Decimal("0.0001")  # Call.return_percent: 4 decimal places
 RECORD_PLACES = Decimal("0.01")  # the record's hit rate and average return
 # Call.target_price is 32 digits with 12 decimal places.
@@ -265,10 +270,14 @@ def grade_due_calls(now: datetime | None = None) -> dict:
             waiting.append(call)
         else:
             _record(call, grade, now=now, counts=counts)
-    refreshed = _backfill([call for call in waiting if now >= call.horizon_at + BACKFILL_AFTER], now=now)
+    history = _backfill([call for call in waiting if now >= call.horizon_at + BACKFILL_AFTER], now=now)
     for call in waiting:
-        regrade = call.asset.symbol in refreshed or now > call.horizon_at + GRACE
-        grade = grade_of(call, now=now) if regrade else Grade(status=WAITING)
+        symbol = call.asset.symbol
+        give_up = (now > call.horizon_at + GRACE and symbol in history.answered) or (
+            now > call.horizon_at + OUTAGE_LIMIT
+        )
+        regrade = symbol in history.refreshed or give_up
+        grade = grade_of(call, now=now, give_up=give_up) if regrade else Grade(status=WAITING)
         if grade.status == WAITING:
             counts["waiting"] += 1
         else:
@@ -297,32 +306,54 @@ def _record(call: Call, grade: Grade, *, now: datetime, counts: dict) -> None:
 # horizon asks the history endpoint for its window, at most once an hour per asset.
 BACKFILL_AFTER = timedelta(hours=1)
 BACKFILL_EVERY = timedelta(hours=1)
+# What the cache remembers of an asset's last ask, for the rest of the hour.
+ASKING, ANSWERED, UNREACHABLE = "asking", "answered", "unreachable"
 
 
 def backfill_key(symbol: str) -> str:
     return f"calls:backfill:{symbol}"
 
 
-def _backfill(calls: list[Call], *, now: datetime) -> set[str]:
-    """Fetch the missing history of these waiting calls' assets; the symbols that got new bars."""
+@dataclass(frozen=True)
+class History:
+    refreshed: frozenset[str]  # symbols whose history brought new bars in this run
+    # Symbols whose history answered within the hour (with bars, nothing, or an error code of the
+    # API's own): whatever bars exist are stored, so a call still short of them may be void.
+    answered: frozenset[str]
+
+
+def _backfill(calls: list[Call], *, now: datetime) -> History:
+    """Fetch the missing history of these waiting calls' assets."""
     since: dict[str, datetime] = {}
     for call in calls:
         symbol = call.asset.symbol
         since[symbol] = min(since.get(symbol, call.made_at), call.made_at)
-    refreshed = set()
+    refreshed, answered = set(), set()
+    timeout = int(BACKFILL_EVERY.total_seconds())
     for symbol, made_at in since.items():
-        # cache.add is atomic: of two graders, or two runs within the hour, one asks the API.
-        if not cache.add(backfill_key(symbol), now.isoformat(), timeout=int(BACKFILL_EVERY.total_seconds())):
+        key = backfill_key(symbol)
+        # cache.add is atomic: of two graders, or two runs within the hour, one asks the API; the
+        # others go by what it heard (still asking counts as not answered yet).
+        if not cache.add(key, ASKING, timeout=timeout):
+            if cache.get(key) == ANSWERED:
+                answered.add(symbol)
             continue
+        outcome = ANSWERED
         try:
             with transaction.atomic():  # a refused bar costs this asset's backfill, not the run
                 written = markets.backfill(symbol, since=made_at - markets.BAR_LENGTH)
+        except markets.MarketDataUnreachable as exc:
+            outcome, written = UNREACHABLE, 0
+            logger.warning("Calls: could not reach the market-data API for candles of %s: %s", symbol, exc)
         except (markets.MarketDataError, DataError, IntegrityError) as exc:
+            written = 0
             logger.warning("Calls: could not backfill candles of %s: %s", symbol, exc)
-            continue
+        cache.set(key, outcome, timeout=timeout)
+        if outcome == ANSWERED:
+            answered.add(symbol)
         if written:
             refreshed.add(symbol)
-    return refreshed
+    return History(refreshed=frozenset(refreshed), answered=frozenset(answered))
 
 
 # --- The record -------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,14 @@ MODES = {"ok", "error_code", "http_500_then_ok", "http_429_then_ok", "slow", "ma
 def bar_start(moment: datetime) -> datetime:
     """The opening time of the one-hour bar holding `moment`."""
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def closed_port_url() -> str:
+    """The URL of a loopback port nothing listens on: connecting is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 def millis(moment: datetime) -> str:

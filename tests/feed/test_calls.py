@@ -21,7 +21,7 @@ from feed.models import Asset, Call, Candle, Post
 from tests.api.conftest import client_for
 from tests.concurrency import race
 from tests.factories import PostFactory, UserFactory
-from tests.feed.okx_fake import bar_start
+from tests.feed.okx_fake import bar_start, closed_port_url
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -409,6 +409,55 @@ def test_a_failing_history_api_leaves_the_call_waiting_and_is_asked_at_most_hour
     assert "could not backfill candles of BTC" in caplog.text
     call.refresh_from_db()
     assert call.status == "open"
+
+
+def test_a_call_past_its_grace_period_waits_out_an_unreachable_api_and_is_graded_when_it_returns(
+    okx_server, btc, settings, caplog
+):
+    """Our outage is not the market's: the call is not voided unheard, and a hit stays a hit."""
+    newest = bar_start(timezone.now())
+    made_at = newest - timedelta(hours=120, minutes=-30)  # horizon 96 h ago, two days past the grace period
+    call = _call(btc, target="110", entry="100", made_at=made_at, days=1)
+    closes = ["100"] * 129  # bar 8 holds made_at, bar 32 the horizon
+    closes[20] = "111"
+    okx_server.add_hourly("BTC-USDT", closes=closes, newest_at=newest)
+    settings.ORBIT_MARKET_DATA_URL = closed_port_url()
+
+    assert _grade(now=timezone.now()) == _counts(waiting=1)
+    assert "could not reach the market-data API for candles of BTC" in caplog.text
+    # Within the hour the grader goes by what it heard: still unreachable, so still waiting.
+    assert _grade(now=timezone.now()) == _counts(waiting=1)
+    assert Call.objects.get(pk=call.pk).status == "open"
+
+    settings.ORBIT_MARKET_DATA_URL = okx_server.url
+    cache.delete(calls.backfill_key("BTC"))  # the hour is over
+    assert _grade(now=timezone.now()) == _counts(graded=1, hit=1)
+    call.refresh_from_db()
+    assert (call.outcome_price, call.return_percent) == (110, Decimal("10.0000"))
+
+
+def test_a_call_is_void_once_the_api_has_been_unreachable_past_the_outage_limit(settings, btc):
+    call = _call(btc, target="110", entry="100", made_at=timezone.now() - calls.OUTAGE_LIMIT - timedelta(days=2))
+    settings.ORBIT_MARKET_DATA_URL = closed_port_url()
+
+    assert _grade(now=timezone.now()) == _counts(graded=1, void=1)
+    assert Call.objects.get(pk=call.pk).status == "void"
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        (calls.ANSWERED, _counts(graded=1, void=1)),
+        (calls.UNREACHABLE, _counts(waiting=1)),
+        (calls.ASKING, _counts(waiting=1)),
+    ],
+)
+def test_within_the_hour_a_grader_goes_by_what_the_last_ask_heard(okx_server, btc, heard, expected):
+    _call(btc, target="110", entry="100", made_at=timezone.now() - timedelta(days=5))
+    cache.set(calls.backfill_key("BTC"), heard, timeout=60)
+
+    assert _grade(now=timezone.now()) == expected
+    assert okx_server.requests == []
 
 
 def test_grading_twice_grades_once(btc):

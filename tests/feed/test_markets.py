@@ -2,7 +2,6 @@
 
 import logging
 import re
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +14,7 @@ from feed import markets
 from feed.models import Asset, Call, Candle, Post, TradeCard
 from feed.tasks import poll_market_data
 from tests.factories import PostFactory
-from tests.feed.okx_fake import bar_start, hourly_rows, millis
+from tests.feed.okx_fake import bar_start, closed_port_url, hourly_rows, millis
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -55,13 +54,6 @@ def candle(instrument: str, opened_at: datetime, close: str) -> Candle:
     return Candle.objects.create(
         instrument=instrument, bar="1H", opened_at=opened_at, open=price, high=price, low=price, close=price
     )
-
-
-def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 # --- Fetching and storing ------------------------------------------------------------------
