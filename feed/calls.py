@@ -270,7 +270,7 @@ def grade_due_calls(now: datetime | None = None) -> dict:
             waiting.append(call)
         else:
             _record(call, grade, now=now, counts=counts)
-    history = _backfill([call for call in waiting if now >= call.horizon_at + BACKFILL_AFTER], now=now)
+    history = _backfill([call for call in waiting if now >= call.horizon_at + BACKFILL_AFTER])
     for call in waiting:
         symbol = call.asset.symbol
         give_up = (now > call.horizon_at + GRACE and symbol in history.answered) or (
@@ -322,7 +322,7 @@ class History:
     answered: frozenset[str]
 
 
-def _backfill(calls: list[Call], *, now: datetime) -> History:
+def _backfill(calls: list[Call]) -> History:
     """Fetch the missing history of these waiting calls' assets."""
     since: dict[str, datetime] = {}
     for call in calls:
