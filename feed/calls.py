@@ -338,15 +338,14 @@ def _backfill(calls: list[Call]) -> History:
             if cache.get(key) == ANSWERED:
                 answered.add(symbol)
             continue
-        outcome = ANSWERED
+        outcome, written = ANSWERED, 0
         try:
             with transaction.atomic():  # a refused bar costs this asset's backfill, not the run
                 written = markets.backfill(symbol, since=made_at - markets.BAR_LENGTH)
         except markets.MarketDataUnreachable as exc:
-            outcome, written = UNREACHABLE, 0
+            outcome = UNREACHABLE
             logger.warning("Calls: could not reach the market-data API for candles of %s: %s", symbol, exc)
         except (markets.MarketDataError, DataError, IntegrityError) as exc:
-            written = 0
             logger.warning("Calls: could not backfill candles of %s: %s", symbol, exc)
         cache.set(key, outcome, timeout=timeout)
         if outcome == ANSWERED:
