@@ -17,6 +17,11 @@ COPY . .
 RUN DEBUG=0 SECRET_KEY=build-only-not-a-secret python manage.py collectstatic --noinput \
  && DEBUG=0 SECRET_KEY=build-only-not-a-secret python manage.py compile_translations
 
+# The code stays root's, so the app cannot rewrite itself; it writes only under var/ (uploads, when
+# MEDIA_STORAGE=filesystem: docker-compose mounts the media-data volume there, which takes this owner).
+RUN mkdir -p /app/var/media && chown -R orbit:orbit /app/var
+
 USER orbit
 EXPOSE 8000
-CMD ["gunicorn", "orbit.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+# Workers, threads and limits: gunicorn.conf.py (WEB_WORKERS, WEB_THREADS).
+CMD ["gunicorn", "orbit.wsgi", "--access-logfile", "-"]

@@ -361,12 +361,10 @@ def active_readers(count: int) -> list[int]:
 
 
 def issue_tokens(user_ids: list[int]) -> dict[int, str]:
-    from rest_framework.authtoken.models import Token
+    from creators.models import User
+    from creators.tokens import issue_api_token
 
-    Token.objects.bulk_create(
-        [Token(user_id=user_id, key=Token.generate_key()) for user_id in user_ids], ignore_conflicts=True
-    )
-    return dict(Token.objects.filter(user_id__in=user_ids).values_list("user_id", "key"))
+    return {user.pk: issue_api_token(user=user, name="bench")[1] for user in User.objects.filter(pk__in=user_ids)}
 
 
 def build_lists(user_ids: list[int], *, label: str) -> tuple[list[float], list[int], float]:

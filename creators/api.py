@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from axes.helpers import get_cool_off
 from django.contrib.auth import authenticate, user_logged_in, user_logged_out
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
@@ -19,9 +21,14 @@ from feed import calls, selectors
 from feed.api import fingerprint_of, page_query, post_page_response
 from feed.serializers import CallPageSerializer, PageQuerySerializer, PostPageSerializer
 from orbit.api import ErrorSerializer, OrbitAPIView, error_response, error_responses, valid
+from orbit.parsers import BoundedJSONParser
+from orbit.security import audit
 
-from . import performance, services
+from . import performance, privacy, services, tokens
+from .models import ApiToken
 from .serializers import (
+    AccountDeleteSerializer,
+    ApiTokenSerializer,
     BlockStateSerializer,
     FollowStateSerializer,
     MeSerializer,
@@ -41,7 +48,8 @@ USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH, description=
 
 
 class TokenView(OrbitAPIView):
-    # Log in for API clients: a username and password give a token for the Authorization header.
+    # Log in for API clients: a username and password (and the authenticator code, when the
+    # account has one) give a new token for the Authorization header.
 
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
@@ -49,15 +57,22 @@ class TokenView(OrbitAPIView):
     @extend_schema(
         summary="Log in: get an API token",
         description=(
-            "Send the token as `Authorization: Token <token>`. Failed attempts count towards the same "
-            "lockout as the login form: after repeated failures for a username from one address, "
-            "even the right password is refused (429) for a cool-off period."
+            "Send the token as `Authorization: Token <token>`. Each login issues a new token, listed "
+            "at `GET /auth/tokens/`; it works until it expires (`expires_at`), is revoked, or the "
+            "account's password or two-factor setup changes. Accounts with an authenticator app must "
+            "send its current code (or a recovery code) as `code`; staff accounts without one get no "
+            "token (403). Failed attempts, wrong codes included, count towards the same lockout as the "
+            "login form: after repeated failures for a username from one address, even the right "
+            "password is refused (429) for a cool-off period."
         ),
         request=TokenRequestSerializer,
         responses={
             200: TokenSerializer,
             **error_responses(),
-            400: OpenApiResponse(ErrorSerializer, description="Missing fields, or a wrong username or password."),
+            400: OpenApiResponse(
+                ErrorSerializer, description="Missing fields, a wrong username or password, or a missing or wrong code."
+            ),
+            403: OpenApiResponse(ErrorSerializer, description="A staff account without two-factor authentication."),
             429: OpenApiResponse(ErrorSerializer, description="Locked out after repeated failures; see Retry-After."),
         },
         auth=[],
@@ -82,30 +97,80 @@ class TokenView(OrbitAPIView):
                     response["Retry-After"] = str(int(cool_off.total_seconds()))
                 return response
             return error_response(_("That username and password do not match an account."))
+        tokens.check_second_factor(request=request, user=user, code=data.get("code", ""))
         # A successful login like any other: axes resets the failures, last_login moves, the login is logged.
         user_logged_in.send(sender=user.__class__, request=request, user=user)
-        # get_or_create survives two logins at once: the loser of the insert reads the winner's row.
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key, "username": user.username})
+        token, key = tokens.issue_api_token(user=user, name=data.get("name", ""))
+        return Response({**ApiTokenSerializer(token).data, "token": key, "username": user.username})
 
     @extend_schema(
-        summary="Log out: delete your API token",
+        summary="Log out: revoke the API token in use",
         request=None,
-        responses={204: None, **error_responses(401)},
+        responses={
+            204: None,
+            **error_responses(401),
+            400: OpenApiResponse(ErrorSerializer, description="Signed in with a browser session, not a token."),
+        },
         tags=["auth"],
     )
     def delete(self, request):
-        Token.objects.filter(user=request.user).delete()
+        if not isinstance(request.auth, ApiToken):
+            return error_response(_("You are signed in with a browser session, not a token; use the sign-out page."))
+        tokens.revoke_token(token=request.auth)
         user_logged_out.send(sender=request.user.__class__, request=request, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenListView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Your API tokens",
+        description="The tokens that work now, newest first; never their keys.",
+        responses={200: ApiTokenSerializer(many=True), **error_responses(401)},
+        tags=["auth"],
+    )
+    def get(self, request):
+        return Response(ApiTokenSerializer(tokens.usable_tokens(user=request.user), many=True).data)
+
+
+class TokenDetailView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Revoke one of your API tokens",
+        parameters=[OpenApiParameter("token_id", int, OpenApiParameter.PATH, description="The token's id.")],
+        request=None,
+        responses={204: None, **error_responses(401, 404)},
+        tags=["auth"],
+    )
+    def delete(self, request, token_id: int):
+        tokens.revoke_api_token(user=request.user, token_id=token_id)
+        audit("api_token_revoked", request, token=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- You -----------------------------------------------------------------------------------
 
 
+class _DeleteWithBodySchema(AutoSchema):
+    """DELETE /me/ carries the password in its body; drf-spectacular documents request bodies for
+    PUT, PATCH and POST only, so the DELETE is described as those are."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
 class MeView(OrbitAPIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser]
+    schema = _DeleteWithBodySchema()
 
     @extend_schema(summary="Your account", responses={200: MeSerializer, **error_responses(401)}, tags=["me"])
     def get(self, request):
@@ -114,7 +179,8 @@ class MeView(OrbitAPIView):
     @extend_schema(
         summary="Change your profile",
         description=(
-            "Only display_name, bio, language and avatar can be changed (avatar with multipart). "
+            "Only display_name, bio, language, show_performance and avatar can be changed (avatar with "
+            "multipart). "
             "Any other field, such as is_staff, is refused with 400 and changes nothing."
         ),
         request={"application/json": MeUpdateSerializer, "multipart/form-data": MeUpdateMultipartSerializer},
@@ -126,6 +192,54 @@ class MeView(OrbitAPIView):
         data = valid(MeUpdateMultipartSerializer if multipart else MeUpdateSerializer, request.data)
         request.user.profile = services.update_profile(user=request.user, **data)
         return Response(MeSerializer(request.user, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Delete your account",
+        description=(
+            "Needs your current password. Your personal data is erased (profile, posts' and comments' "
+            "text, follows, trading data, tokens, sessions) and you are signed out everywhere; counts and "
+            "paid earnings stay, credited to an anonymous account. Wrong passwords count towards the "
+            "login lockout. Staff accounts are refused (403): another operator removes their rights first."
+        ),
+        request=AccountDeleteSerializer,
+        responses={
+            204: None,
+            **error_responses(403),
+            400: OpenApiResponse(ErrorSerializer, description="No password, or not your current password."),
+            429: OpenApiResponse(ErrorSerializer, description="Locked out after repeated wrong passwords."),
+        },
+        tags=["me"],
+    )
+    def delete(self, request):
+        data = valid(AccountDeleteSerializer, request.data)
+        privacy.ensure_can_delete(user=request.user)
+        if not privacy.password_confirmed(request=request, password=data["password"]):
+            if getattr(request, "axes_locked_out", False):
+                return error_response(
+                    _("Too many wrong passwords; try again later."), status.HTTP_429_TOO_MANY_REQUESTS
+                )
+            return error_response(_("That is not your current password."))
+        privacy.delete_account(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeExportView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Download all your data",
+        description=(
+            "Everything Orbit holds about you as one JSON document: account, profile, follows, posts, "
+            "comments, likes, your engagement, trading data, earnings and ledger lines. Served as an "
+            "attachment."
+        ),
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The export."), **error_responses()},
+        tags=["me"],
+    )
+    def get(self, request):
+        body = privacy.export_account_data(user=request.user)
+        filename = privacy.export_filename(request.user)
+        return Response(body, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 # --- People --------------------------------------------------------------------------------
@@ -211,14 +325,24 @@ class UserPerformanceView(OrbitAPIView):
         summary="A creator's trading performance",
         description=(
             "PnL %, win rate and max drawdown over the last 7, 30 and 90 days, computed from the "
-            "person's exchange fills only (the creator cannot edit them); see the README for the method."
+            "person's exchange fills only (the creator cannot edit them); see the README for the method. "
+            "Private unless the person opted in (`show_performance` on `PATCH /me/`): anyone else then "
+            "gets 403 with a message; the person always sees their own."
         ),
         parameters=[USERNAME],
-        responses={200: PerformanceSerializer, **error_responses(404)},
+        responses={
+            200: PerformanceSerializer,
+            **error_responses(404),
+            403: OpenApiResponse(ErrorSerializer, description="The person keeps their performance private."),
+        },
         tags=["people"],
     )
     def get(self, request, username: str):
         creator = selectors.creator_profile(username=username, viewer=request.user)
+        if not performance.is_public(creator, request.user):
+            raise PermissionDenied(
+                _("@%(username)s keeps their trading performance private.") % {"username": creator.username}
+            )
         figures = performance.performance_of(user=creator)
         body = {
             "username": creator.username,

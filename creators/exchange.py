@@ -19,6 +19,9 @@ fix and resend them under the same id.
 A batch is one transaction: the ids are claimed first with INSERT … ON CONFLICT DO NOTHING, so two
 deliveries of one event racing each other apply it once (the second waits on the unique key, then
 sees it taken). Fills go in with one multi-row INSERT; everything else is a few rows per event.
+Each event is applied inside its own savepoint: an event the database refuses (or one that trips a
+bug of ours) becomes that event's `refused` result and is undone alone, so the batch still answers
+200 and the exchange's retries never fail forever on one bad event.
 """
 
 from __future__ import annotations
@@ -32,13 +35,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from psycopg2.extras import execute_values
+
+from orbit import json_input
 
 from .models import ExchangeEvent, Fill, Position, TradingProfile
 
@@ -80,6 +85,15 @@ INSTRUMENT = re.compile(
 MAX_ID_LENGTH = ExchangeEvent._meta.get_field("key").max_length
 MAX_UID_LENGTH = ExchangeEvent._meta.get_field("exchange_uid").max_length
 MAX_DECIMAL = Decimal("1e20")
+# Quantities, prices and fees are stored with 12 decimal places (numeric(32,12)); dollar notionals
+# with 2 and at most 22 digits before the point (numeric(24,2)). Checked here, so a value the
+# column would round to zero or overflow is refused as that event's fault, never a database error.
+DECIMAL_PLACES = 12
+MAX_NOTIONAL = Decimal("1e22")
+CENT = Decimal("0.01")
+UNREADABLE = "This event could not be applied because of an error on our side; it has been logged. Resend it later."
+# Wide enough for any product of two checked amounts: the default 28 digits would round them.
+EXACT = Context(prec=64)
 
 
 class WebhookRefused(Exception):
@@ -197,7 +211,9 @@ def verify_request(*, body: bytes, timestamp: str | None, signature: str | None,
 
 def parse_batch(body: bytes) -> list:
     try:
-        payload = json.loads(body)
+        payload = json_input.loads(body)
+    except json_input.JSONRefused as refused:
+        raise WebhookRefused("malformed_body", str(refused), 400) from None
     except (ValueError, UnicodeDecodeError):
         raise WebhookRefused("malformed_body", 'The body must be JSON: {"events": [...]}.', 400) from None
     events = payload.get("events") if isinstance(payload, dict) else None
@@ -251,6 +267,10 @@ def _decimal(data: dict, name: str, *, positive: bool = True, required: bool = T
         raise EventRefused("invalid_field", f"data.{name} is not a finite number below 10^20.")
     if positive and number <= 0:
         raise EventRefused("invalid_field", f"data.{name} must be greater than 0, got {number}.")
+    if number.quantize(Decimal(1).scaleb(-DECIMAL_PLACES), context=EXACT) != number:
+        raise EventRefused(
+            "invalid_field", f"data.{name} {str(value)[:40]!r} has more than {DECIMAL_PLACES} decimal places."
+        )
     return number
 
 
@@ -340,6 +360,7 @@ def check_shape(index: int, raw) -> Event:
         if not isinstance(fee_currency, str) or not SYMBOL.match(fee_currency.upper()):
             raise EventRefused("invalid_field", "data.fee_currency must be an asset symbol such as USDT.")
         parsed["fee_currency"] = fee_currency.upper()
+        parsed["notional"] = _notional(parsed)
         parsed["filled_at"] = _moment(data["filled_at"], "data.filled_at") if data.get("filled_at") else occurred_at
     elif event_type == "position.snapshot":
         positions = data.get("positions")
@@ -354,6 +375,20 @@ def check_shape(index: int, raw) -> Event:
     return Event(
         index=index, id=event_id.strip(), type=event_type, occurred_at=occurred_at, uid=uid, data=parsed, raw=raw
     )
+
+
+def _notional(fill: dict) -> Decimal | None:
+    """The fill's worth in dollars when its quote is a dollar, to the cent."""
+    if fill["quote"] not in DOLLAR_QUOTES:
+        return None
+    notional = EXACT.multiply(fill["quantity"], fill["price"]).quantize(CENT, context=EXACT)
+    if notional >= MAX_NOTIONAL:
+        raise EventRefused("invalid_field", "data.quantity × data.price is worth 10^22 dollars or more.")
+    if notional <= 0:
+        raise EventRefused(
+            "invalid_field", "data.quantity × data.price rounds to 0.00 dollars; a fill must be worth at least a cent."
+        )
+    return notional
 
 
 def _position(number: int, raw) -> dict:
@@ -384,11 +419,16 @@ def apply_events(raw_events: list) -> BatchOutcome:
     results: list[Result | None] = [None] * len(raw_events)
     events: list[Event] = []
     for index, raw in enumerate(raw_events):
+        event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
         try:
             events.append(check_shape(index, raw))
         except EventRefused as refused:
-            event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
             results[index] = Result(event_id, "refused", refused.code, refused.reason)
+        except Exception:
+            # Our bug, not the exchange's: one unreadable event must not fail the batch, or its
+            # retries would fail the same way forever.
+            logger.exception("Exchange webhook: event %r could not be read", event_id)
+            results[index] = Result(event_id, "refused", "unreadable_event", UNREADABLE)
     outcome = BatchOutcome(results=[])
     with transaction.atomic():
         claimed = _claim(events)
@@ -451,33 +491,32 @@ def _apply(events: list[Event], results: list, outcome: BatchOutcome) -> list[st
     fill_ids_in_batch: set[str] = set()
     for event in events:
         try:
-            if event.type == "account.linked":
-                status = _link(event, profiles)
-            else:
-                profile = profiles.get(event.uid)
-                if profile is None:
-                    raise EventRefused(
-                        "unknown_account",
-                        f"No Orbit account is linked to exchange uid {event.uid!r}; send account.linked for it first.",
-                    )
-                if event.type == "trade.filled":
-                    if event.data["fill_id"] in fill_ids_in_batch:
-                        status = Result(event.id, "duplicate", "fill_already_recorded", _fill_seen(event))
-                    else:
-                        fill_ids_in_batch.add(event.data["fill_id"])
-                        fills.append((event, profile.user_id))
-                        status = None  # decided when the fills are inserted
-                else:
-                    status = _APPLY[event.type](event, profile)
-                    if status.status == "applied" and event.type == "position.snapshot":
-                        outcome.touched_users.add(profile.user_id)
-        except EventRefused as problem:
-            status = Result(event.id, "refused", problem.code, problem.reason)
-            refused.append(event.id)
+            # Each event in its own savepoint: whatever fails in it is undone alone.
+            with transaction.atomic():
+                status = _apply_one(event, profiles, fills, fill_ids_in_batch)
+        except Exception as problem:
+            status = _refusal(event, problem)
         if status is not None:
+            if status.status == "refused":
+                refused.append(event.id)
+            elif status.status == "applied" and event.type == "position.snapshot":
+                outcome.touched_users.add(profiles[event.uid].user_id)
             results[event.index] = status
     if fills:
-        inserted = _insert_fills(fills)
+        try:
+            with transaction.atomic():
+                inserted = _insert_fills(fills)
+        except DatabaseError:
+            # One fill the database refuses must not sink the others: insert them one by one.
+            inserted = set()
+            for event, user_id in fills:
+                try:
+                    with transaction.atomic():
+                        inserted |= _insert_fills([(event, user_id)])
+                except DatabaseError as problem:
+                    results[event.index] = _refusal(event, problem)
+                    refused.append(event.id)
+            fills = [(event, user_id) for event, user_id in fills if event.id not in refused]
         for event, user_id in fills:
             if event.data["fill_id"] in inserted:
                 results[event.index] = Result(event.id, "applied")
@@ -486,6 +525,36 @@ def _apply(events: list[Event], results: list, outcome: BatchOutcome) -> list[st
             else:
                 results[event.index] = Result(event.id, "duplicate", "fill_already_recorded", _fill_seen(event))
     return refused
+
+
+def _apply_one(event: Event, profiles: dict, fills: list, fill_ids_in_batch: set[str]) -> Result | None:
+    """Applies one event; a fill is only queued (None), to be inserted with the batch's others."""
+    if event.type == "account.linked":
+        return _link(event, profiles)
+    profile = profiles.get(event.uid)
+    if profile is None:
+        raise EventRefused(
+            "unknown_account",
+            f"No Orbit account is linked to exchange uid {event.uid!r}; send account.linked for it first.",
+        )
+    if event.type != "trade.filled":
+        return _APPLY[event.type](event, profile)
+    if event.data["fill_id"] in fill_ids_in_batch:
+        return Result(event.id, "duplicate", "fill_already_recorded", _fill_seen(event))
+    fill_ids_in_batch.add(event.data["fill_id"])
+    fills.append((event, profile.user_id))
+    return None
+
+
+def _refusal(event: Event, problem: Exception) -> Result:
+    if isinstance(problem, EventRefused):
+        return Result(event.id, "refused", problem.code, problem.reason)
+    if isinstance(problem, DatabaseError):
+        logger.warning("Exchange webhook: the database refused event %r: %s", event.id, problem)
+        reason = f"The database refused this event ({type(problem).__name__}); check its values and resend it."
+        return Result(event.id, "refused", "rejected_by_database", reason)
+    logger.exception("Exchange webhook: event %r failed", event.id, exc_info=problem)
+    return Result(event.id, "refused", "unreadable_event", UNREADABLE)
 
 
 def _fill_seen(event: Event) -> str:
@@ -574,9 +643,6 @@ def _insert_fills(fills: list[tuple[Event, int]]) -> set[str]:
     # In fill id order for the same reason as the event ids (see _claim).
     for event, user_id in sorted(fills, key=lambda pair: pair[0].data["fill_id"]):
         data = event.data
-        notional = None
-        if data["quote"] in DOLLAR_QUOTES:
-            notional = (data["quantity"] * data["price"]).quantize(Decimal("0.01"))
         rows.append(
             (
                 data["fill_id"],
@@ -590,7 +656,7 @@ def _insert_fills(fills: list[tuple[Event, int]]) -> set[str]:
                 data["price"],
                 data["fee"],
                 data["fee_currency"],
-                notional,
+                data["notional"],
                 data["filled_at"],
             )
         )

@@ -16,3 +16,28 @@ class ProfileForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
     )
     language = forms.ChoiceField(label=_("Language"), choices=Profile.Language.choices)
+    show_performance = forms.BooleanField(
+        label=_("Show my verified trading performance on my profile"),
+        help_text=_(
+            "PnL, win rate and trades from your exchange fills, on your Performance tab. Off: only you see them."
+        ),
+        required=False,
+    )
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=100,
+        required=False,
+        help_text=_("What the token is for, such as the app and device, so you can tell your tokens apart."),
+    )

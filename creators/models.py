@@ -6,6 +6,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import names
+
 
 class User(AbstractUser):
     """An Orbit account. Reading, posting and being paid all hang off this row."""
@@ -13,14 +15,53 @@ class User(AbstractUser):
     # Suspension hides a user's content and zeroes their reader value; unlike
     # is_active it keeps the account able to log in and see why.
     suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
+    # Set by creators.privacy.delete_account: the row stays as an anonymous tombstone so the
+    # engagement log and the ledger keep pointing at it, but every personal field is blank.
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+    # When the password or the two-factor setup last changed: API tokens created before it are
+    # refused (creators/tokens.py). Set by set_password, whatever calls it (allauth, admin,
+    # changepassword), and by creators/signals.py when an authenticator is added or removed.
+    credentials_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # creators.names.username_skeleton(username): unique, so that no two names look alike. Null
+    # only for look-alikes that existed before the rule (migration 0009 lists them).
+    username_skeleton = models.CharField(max_length=600, null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(fields=["username_skeleton"], name="user_username_skeleton_unique"),
+        ]
 
     def __str__(self):
         return self.username
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._loaded_username = user.__dict__.get("username")
+        return user
+
+    def clean(self):
+        super().clean()
+        if self._state.adding or self.username != getattr(self, "_loaded_username", None):
+            names.check_username_is_distinct(self.username, user_id=self.pk)
+
+    def save(self, *args, **kwargs):
+        # Only a new or renamed account gets its skeleton (re)computed, so that the legacy
+        # look-alikes left without one can still save their other fields.
+        if self._state.adding or self.username != getattr(self, "_loaded_username", None):
+            self.username_skeleton = names.username_skeleton(self.username)
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "username" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "username_skeleton"}
+        super().save(*args, **kwargs)
+        self._loaded_username = self.username
+
+    def set_password(self, raw_password):
+        super().set_password(raw_password)
+        self.credentials_changed_at = timezone.now()
 
 
 class CreatorTitle(models.Model):
@@ -55,6 +96,9 @@ class Profile(models.Model):
     bio = models.TextField(_("bio"), max_length=500, blank=True)
     avatar = models.ImageField(_("avatar"), upload_to="avatars/%Y/%m/", blank=True)
     language = models.CharField(_("language"), max_length=8, choices=Language, default=Language.ENGLISH)
+    # Whether others may see the Performance tab (figures from the person's exchange fills);
+    # private unless the person opts in (creators.performance.is_public).
+    show_performance = models.BooleanField(_("show my trading performance"), default=False, db_default=False)
     # Earned, never chosen: set only by creators.services.refresh_creator_titles.
     title = models.ForeignKey(
         CreatorTitle, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
@@ -281,3 +325,30 @@ class Position(models.Model):
 
     def __str__(self):
         return f"{self.side} {self.quantity} {self.instrument}"
+
+
+class ApiToken(models.Model):
+    """A key for the API (`Authorization: Token <key>`), one per client the person signs in with.
+
+    Only a SHA-256 hash of the key is stored: a copy of the database opens no account. `prefix`,
+    the key's first characters, lets the person tell their tokens apart in settings. A token
+    works until it expires, is revoked, or its user's password or two-factor setup changes
+    (User.credentials_changed_at); creators/tokens.py decides, in `refusal()`."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Written at most once a minute per token, so that a busy client does not write on every call.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_token_user_recent")]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

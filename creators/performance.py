@@ -263,3 +263,13 @@ def forget(user_ids) -> None:
 def is_linked(user) -> bool:
     """Whether the user has linked an exchange account (the tab says so when they have not)."""
     return TradingProfile.objects.filter(user=user, exchange_uid__isnull=False).exclude(exchange_uid="").exists()
+
+
+def is_public(user, viewer) -> bool:
+    """Whether `viewer` may see `user`'s performance figures: the owner always; anyone else only
+    when the owner opted in (Profile.show_performance). Every page and API answer showing the
+    figures asks this one function."""
+    if viewer is not None and viewer.is_authenticated and viewer.pk == user.pk:
+        return True
+    profile = getattr(user, "profile", None)
+    return profile is not None and profile.show_performance

@@ -89,7 +89,7 @@ class ProfileSerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.Serializer):
-    """The signed-in account. Only display_name, bio, language and avatar can be changed."""
+    """The signed-in account. Only display_name, bio, language, show_performance and avatar can be changed."""
 
     username = serializers.CharField(read_only=True)
     email = serializers.EmailField(read_only=True)
@@ -100,6 +100,9 @@ class MeSerializer(serializers.Serializer):
     date_joined = serializers.DateTimeField(read_only=True)
     is_staff = serializers.BooleanField(read_only=True)
     is_suspended = serializers.BooleanField(read_only=True)
+    show_performance = serializers.BooleanField(
+        read_only=True, help_text="Others may see your trading performance (you always see your own)."
+    )
 
     def to_representation(self, user):
         profile = getattr(user, "profile", None)
@@ -113,6 +116,7 @@ class MeSerializer(serializers.Serializer):
             "date_joined": serializers.DateTimeField().to_representation(user.date_joined),
             "is_staff": user.is_staff,
             "is_suspended": user.suspended_at is not None,
+            "show_performance": profile.show_performance if profile is not None else False,
         }
 
 
@@ -122,6 +126,9 @@ class MeUpdateSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=50, allow_blank=True, required=False)
     bio = serializers.CharField(max_length=500, allow_blank=True, required=False)
     language = NamedChoiceField(enum_name="ProfileLanguageEnum", choices=Profile.Language.choices, required=False)
+    show_performance = serializers.BooleanField(
+        required=False, help_text="Show your trading performance (PnL, win rate, trades) to others."
+    )
 
     def validate(self, attrs):
         # Refuse rather than silently drop: a client sending is_staff should learn it cannot.
@@ -142,16 +149,48 @@ class MeUpdateSerializer(serializers.Serializer):
 class MeUpdateMultipartSerializer(MeUpdateSerializer):
     """The same fields, and the avatar, in a multipart form."""
 
-    avatar = serializers.FileField(required=False, help_text="JPEG, PNG, GIF or WebP, at most 5 MB and 4096×4096.")
+    avatar = serializers.FileField(
+        required=False,
+        help_text="JPEG, PNG, GIF or WebP, at most 5 MB and 40 megapixels; stored re-encoded at 256 pixels a side.",
+    )
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        max_length=4096, trim_whitespace=False, style={"input_type": "password"}, help_text="Your current password."
+    )
 
 
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    code = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="Required when the account has an authenticator app: its current code, or a recovery code.",
+    )
+    name = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="What this token is for (e.g. the app and device), as listed in your settings.",
+    )
 
 
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+class ApiTokenSerializer(serializers.Serializer):
+    """A token as listed in settings: never its key, which only its creator saw, once."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The first characters of the key, to tell tokens apart.")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True, help_text="To the minute; null if never used.")
+    expires_at = serializers.DateTimeField()
+
+
+class TokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`. Shown only this once.")
     username = serializers.CharField()
 
 

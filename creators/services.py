@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -19,14 +18,14 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from orbit.images import AVATAR_SIDE, process_image
+
+from . import names
 from .models import Block, CreatorTitle, Follow, Mute, Profile, User
 
 # Arguments: follower, followee, fp (fingerprint). Sent inside the transaction.
 user_followed = Signal()
 user_unfollowed = Signal()
-
-ALLOWED_AVATAR_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
-MAX_AVATAR_PIXELS = 4096 * 4096
 
 
 def ensure_can_act(user) -> None:
@@ -103,28 +102,6 @@ def unblock_user(*, user, username: str) -> None:
     Block.objects.filter(user=user, target=_other_user(username)).delete()
 
 
-def _validate_avatar(upload: UploadedFile) -> None:
-    from PIL import Image, UnidentifiedImageError
-
-    if upload.size > settings.ORBIT_MAX_IMAGE_BYTES:
-        raise ValidationError(
-            {
-                "avatar": _("The avatar is larger than %(mb)d MB.")
-                % {"mb": settings.ORBIT_MAX_IMAGE_BYTES // (1024 * 1024)}
-            }
-        )
-    try:
-        with Image.open(upload) as image:
-            width, height = image.size
-            image.verify()
-            image_format = image.format
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ValidationError({"avatar": _("That file is not an image; upload a JPEG, PNG, GIF or WebP.")}) from None
-    if image_format not in ALLOWED_AVATAR_FORMATS or width * height > MAX_AVATAR_PIXELS:
-        raise ValidationError({"avatar": _("Upload a JPEG, PNG, GIF or WebP of at most 4096×4096 pixels.")})
-    upload.seek(0)
-
-
 def update_profile(
     *,
     user,
@@ -132,6 +109,7 @@ def update_profile(
     bio: str | None = None,
     language: str | None = None,
     avatar: UploadedFile | None = None,
+    show_performance: bool | None = None,
 ) -> Profile:
     """Only these fields can be changed by their owner; staff flags and titles never come through here."""
     ensure_can_act(user)
@@ -140,6 +118,7 @@ def update_profile(
         display_name = display_name.strip()
         if len(display_name) > 50:
             raise ValidationError({"display_name": _("Keep the display name to 50 characters.")})
+        names.check_invisible_characters(display_name, field="display_name")
         profile.display_name = display_name
     if bio is not None:
         bio = bio.strip()
@@ -150,10 +129,26 @@ def update_profile(
         if language not in Profile.Language.values:
             raise ValidationError({"language": _("Choose English or Simplified Chinese.")})
         profile.language = language
+    replaced_avatar = ""
     if avatar is not None:
-        _validate_avatar(avatar)
-        profile.avatar = avatar
+        stored = process_image(avatar, field="avatar", label=_("That file"), display_side=AVATAR_SIDE)
+        replaced_avatar, profile.avatar = profile.avatar.name, stored.display
+    if show_performance is not None:
+        profile.show_performance = bool(show_performance)
     profile.save()
+    if replaced_avatar:
+        # A replaced avatar stops being served: its URL may be cached or shared for a year otherwise.
+        profile.avatar.storage.delete(replaced_avatar)
+    return profile
+
+
+def set_performance_visibility(*, user, show: bool) -> Profile:
+    """Opt in to (or out of) showing one's trading performance to others, e.g. from the compose page."""
+    ensure_can_act(user)
+    with transaction.atomic():
+        profile, _created = Profile.objects.get_or_create(user=user)
+        Profile.objects.filter(pk=profile.pk).update(show_performance=show)
+        profile.show_performance = show
     return profile
 
 

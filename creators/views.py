@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.contrib.auth import logout
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -16,9 +19,10 @@ from feed import selectors
 from feed.forms import apply_service_errors
 from feed.views import fingerprint_of, redirect_back, signed_in, stream, web_view
 from orbit.ratelimit import check_rate
+from orbit.security import audit
 
-from . import services
-from .forms import ProfileForm
+from . import privacy, services, tokens
+from .forms import ApiTokenForm, DeleteAccountForm, ProfileForm
 from .models import Profile
 
 
@@ -38,15 +42,14 @@ def profile(request, username: str):
 @web_view
 def performance(request, username: str):
     # Imported here: the module shares this view's name.
-    from .performance import is_linked, performance_of
+    from .performance import is_linked, is_public, performance_of
 
     creator = selectors.creator_profile(username=username, viewer=request.user)
-    context = {
-        "creator": creator,
-        "tab": "performance",
-        "performance": performance_of(user=creator),
-        "linked": is_linked(creator),
-    }
+    context = {"creator": creator, "tab": "performance", "own": creator.pk == request.user.pk}
+    if not is_public(creator, request.user):
+        # Not an error page: the profile's other tabs stay a click away.
+        return render(request, "creators/performance_private.html", context)
+    context.update(performance=performance_of(user=creator), linked=is_linked(creator))
     return render(request, "creators/performance.html", context)
 
 
@@ -145,6 +148,7 @@ def edit_profile(request):
                     bio=form.cleaned_data["bio"],
                     language=form.cleaned_data["language"],
                     avatar=form.cleaned_data["avatar"] or None,
+                    show_performance=form.cleaned_data["show_performance"],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -167,7 +171,96 @@ def edit_profile(request):
         status = 400
     else:
         form = ProfileForm(
-            initial={"display_name": current.display_name, "bio": current.bio, "language": current.language}
+            initial={
+                "display_name": current.display_name,
+                "bio": current.bio,
+                "language": current.language,
+                "show_performance": current.show_performance,
+            }
         )
     context = {"form": form, "profile": current, "max_image_mb": settings.ORBIT_MAX_IMAGE_BYTES // (1024 * 1024)}
     return render(request, "creators/edit_profile.html", context, status=status)
+
+
+@require_GET
+@web_view
+@signed_in
+def export_data(request):
+    response = JsonResponse(privacy.export_account_data(user=request.user), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{privacy.export_filename(request.user)}"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@web_view
+@signed_in
+def delete_account(request):
+    try:
+        privacy.ensure_can_delete(user=request.user)
+    except PermissionDenied as exc:
+        return render(request, "creators/delete_account.html", {"refusal": str(exc)}, status=403)
+    form = DeleteAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if privacy.password_confirmed(request=request, password=form.cleaned_data["password"]):
+            privacy.delete_account(user=request.user)
+            request.user.refresh_from_db()  # signing out logs the tombstone's name, not the erased one
+            logout(request)
+            messages.success(request, _("Your account is deleted and your personal data erased. Goodbye."))
+            return redirect("feed:latest")
+        form.add_error("password", _("That is not your current password."))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "creators/delete_account.html", {"form": form}, status=status)
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+def _api_tokens_page(request, *, form=None, new_key: str | None = None, status: int = 200):
+    context = {
+        "tokens": tokens.usable_tokens(user=request.user),
+        "form": form or ApiTokenForm(),
+        "new_key": new_key,
+        "refusal": _refusal_to_issue(request.user),
+        "days": settings.ORBIT_API_TOKEN_DAYS,
+    }
+    return render(request, "creators/api_tokens.html", context, status=status)
+
+
+def _refusal_to_issue(user) -> str | None:
+    try:
+        tokens.ensure_may_have_tokens(user)
+    except PermissionDenied as exc:
+        return str(exc)
+    return None
+
+
+@require_GET
+@web_view
+@signed_in
+def api_tokens(request):
+    return _api_tokens_page(request)
+
+
+@require_POST
+@web_view
+@signed_in
+# A token outlives the session: whoever holds a stolen session must not turn it into one.
+@reauthentication_required
+def create_api_token(request):
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _api_tokens_page(request, form=form, status=400)
+    token, key = tokens.issue_api_token(user=request.user, name=form.cleaned_data["name"])
+    audit("api_token_created", request, token=token.pk)
+    # Rendered, not redirected: the key is shown in this response only and stored nowhere.
+    return _api_tokens_page(request, new_key=key)
+
+
+@require_POST
+@web_view
+@signed_in
+def revoke_api_token(request, token_id: int):
+    tokens.revoke_api_token(user=request.user, token_id=token_id)
+    audit("api_token_revoked", request, token=token_id)
+    messages.success(request, _("The token is revoked: apps using it are signed out."))
+    return redirect("creators:api_tokens")

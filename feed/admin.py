@@ -313,7 +313,7 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class ModeratedUserAdmin(UserAdmin):
-    actions = ["suspend_users", "lift_suspensions"]
+    actions = [*UserAdmin.actions, "suspend_users", "lift_suspensions"]
 
     @admin.action(description=_("Suspend user"), permissions=["change"])
     def suspend_users(self, request, queryset):

@@ -11,11 +11,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from orbit.api import OrbitAPIView, error_responses, valid
+from orbit.parsers import BoundedJSONParser
+from orbit.security import client_ip
 
 from . import selectors, services
 from .models import Asset, Hashtag, Post
@@ -61,6 +63,14 @@ def fingerprint_of(request) -> str:
     return services.fingerprint(ip=request.META.get("REMOTE_ADDR"), device_id=device)
 
 
+def beacon_fingerprint(request) -> str:
+    """For views, time spent and trade clicks: the reader's fingerprint when signed in; signed out,
+    their network's, or "" (answered as usual, not recorded) once their address is over its rate."""
+    if request.user.is_authenticated:
+        return fingerprint_of(request)
+    return services.signed_out_fingerprint(ip=client_ip(request))
+
+
 def post_body(request, post_id: int) -> dict:
     """A post as the API shows it, loaded with everything its card needs."""
     post = selectors.post_page(post_id=post_id, viewer=request.user)
@@ -76,7 +86,7 @@ def post_page_response(request, page: selectors.Page) -> Response:
 
 class PostListView(OrbitAPIView):
     throttle_scope = "post"
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser]
 
     @extend_schema(
         operation_id="posts_list",
@@ -112,6 +122,7 @@ class PostListView(OrbitAPIView):
             images=data.get("images") or [],
             trade_card=services.TradeCardInput(**card) if card else None,
             call=services.CallInput(**call) if call else None,
+            show_performance=data.get("show_performance", False),
         )
         return Response(post_body(request, post.pk), status=status.HTTP_201_CREATED)
 
@@ -291,7 +302,7 @@ class TradeClickView(OrbitAPIView):
         tags=["engagement"],
     )
     def post(self, request, post_id: int):
-        url = services.trade_redirect_url(viewer=request.user, post_id=post_id, fp=fingerprint_of(request))
+        url = services.trade_redirect_url(viewer=request.user, post_id=post_id, fp=beacon_fingerprint(request))
         return Response({"url": url})
 
 
@@ -317,7 +328,10 @@ class ViewView(OrbitAPIView):
 
     @extend_schema(
         summary="Record that a post was seen",
-        description="Counted at most once per viewer, post and day.",
+        description=(
+            "Counted at most once per viewer, post and day; signed out, once per network (IPv4 /24, IPv6 /64). "
+            "A signed-out address over THROTTLE_ANON_BEACON is answered with recorded: false."
+        ),
         parameters=[POST_ID],
         request=None,
         responses={200: ViewRecordedSerializer, **error_responses(403, 404)},
@@ -325,7 +339,7 @@ class ViewView(OrbitAPIView):
     )
     def post(self, request, post_id: int):
         post = services.readable_post(viewer=request.user, post_id=post_id)
-        recorded = services.record_view(viewer=request.user, post=post, fp=fingerprint_of(request))
+        recorded = services.record_view(viewer=request.user, post=post, fp=beacon_fingerprint(request))
         return Response({"recorded": recorded})
 
 
@@ -334,14 +348,17 @@ class DwellView(OrbitAPIView):
 
     @extend_schema(
         summary="Report time spent on posts",
-        description="A batch of at most 50 items; each is capped at 30 minutes; unknown posts are skipped.",
+        description=(
+            "A batch of at most 50 items; each is capped at 30 minutes; unknown posts are skipped. Signed out, "
+            "one report per network, post and day counts, and none once the address is over THROTTLE_ANON_BEACON."
+        ),
         request=DwellSerializer,
         responses={200: DwellRecordedSerializer, **error_responses(400)},
         tags=["engagement"],
     )
     def post(self, request):
         data = valid(DwellSerializer, request.data)
-        recorded = services.record_dwell(viewer=request.user, items=data["items"], fp=fingerprint_of(request))
+        recorded = services.record_dwell(viewer=request.user, items=data["items"], fp=beacon_fingerprint(request))
         return Response({"recorded": recorded})
 
 

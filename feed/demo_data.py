@@ -76,6 +76,7 @@ from django.db.models import Case, Count, Exists, OuterRef, Subquery, Value, Whe
 
 from creators.exchange import refresh_trading_profiles
 from creators.models import Fill, Follow, Profile, TradingProfile, User
+from creators.names import username_skeleton
 from feed import markdown
 from feed.calls import grade_due_calls
 from feed.counters import recount_posts
@@ -958,7 +959,15 @@ def seed_demo_data(
             report=report,
             say=say,
         )
+        first_user_id = generator.next_ids[User._meta.db_table]
         generator.run(writer)
+        # Performance is private unless its owner opts in; the compose page asks those who attach a
+        # trade card, and the demo's card authors said yes.
+        cursor.execute(
+            f"UPDATE {Profile._meta.db_table} SET show_performance = true WHERE user_id >= %s AND user_id IN "  # noqa: S608
+            f"(SELECT p.author_id FROM {Post._meta.db_table} p JOIN {TradeCard._meta.db_table} c ON c.post_id = p.id)",
+            [first_user_id],
+        )
         for table in _written_tables():
             if table not in _one_to_one_tables() and report.rows_in(table):
                 cursor.execute(
@@ -1413,6 +1422,8 @@ class _DemoGenerator:
     def _usernames(self, rand: random.Random) -> list[str]:
         taken = set(User.objects.values_list("username", flat=True)) if User.objects.exists() else set()
         taken |= {DEMO_USERNAME, OPERATOR_USERNAME}
+        # Look-alikes (creators/names.py) would break the unique skeleton: they count as taken too.
+        taken_skeletons = {username_skeleton(name) for name in taken}
         names = []
         self.handle_words: list[tuple[str, str] | None] = []  # English handles' words, for display names
         for index in range(self.n_users):
@@ -1436,13 +1447,14 @@ class _DemoGenerator:
                 else:
                     name = word + suffix + str(rand.randint(1, 9999))
             base = name
-            while name in taken:
+            while name in taken or username_skeleton(name) in taken_skeletons:
                 name = (
                     f"{base}{rand.randint(2, 99_999)}"
                     if not self.is_burst[index]
                     else (f"{base.rsplit('_', 1)[0]}_{rand.randint(1000, 9999)}")
                 )
             taken.add(name)
+            taken_skeletons.add(username_skeleton(name))
             names.append(name)
             self.handle_words.append(words)
         return names
@@ -1534,7 +1546,8 @@ class _DemoGenerator:
             username = self.usernames[index]
             user_rows.append(
                 f"{user_id},{password},{last_login[index] if self.last_login[index] >= 0 else ''},f,"
-                f'{_quote(username)},"","",{_quote(username + "@example.org")},f,t,{joined[index]},'
+                f'{_quote(username)},"","",{_quote(username + "@example.org")},f,t,{joined[index]},,'
+                f"{_quote(username_skeleton(username))}"
             )
             display_name, bio = self._profile_text(rand, index)
             language = "zh-hans" if self.is_zh[index] else "en"
@@ -1571,6 +1584,7 @@ class _DemoGenerator:
                 "is_active",
                 "date_joined",
                 "suspended_at",
+                "username_skeleton",
             ],
             _lines(user_rows),
         )
@@ -1612,11 +1626,12 @@ class _DemoGenerator:
         demo_id, operator_id = self.fixed_ids[DEMO_USERNAME], self.fixed_ids[OPERATOR_USERNAME]
         demo_joined, operator_joined = _timestamp(anchor - 400 * DAY), _timestamp(anchor - 700 * DAY)
         user_rows.append(
-            f'{demo_id},{password},{_timestamp(anchor - 2 * HOUR)},f,demo,"","",demo@example.org,f,t,{demo_joined},'
+            f'{demo_id},{password},{_timestamp(anchor - 2 * HOUR)},f,demo,"","",demo@example.org,f,t,{demo_joined},,'
+            f"{_quote(username_skeleton(DEMO_USERNAME))}"
         )
         user_rows.append(
             f'{operator_id},{password},{_timestamp(anchor - 5 * HOUR)},t,operator,"","",'
-            f"operator@example.org,t,t,{operator_joined},"
+            f"operator@example.org,t,t,{operator_joined},,{_quote(username_skeleton(OPERATOR_USERNAME))}"
         )
         profile_rows.append(
             f'{demo_id},"Demo Trader",{_quote("The demo reader: spot and perps, BTC/ETH/SOL.")},"",en,{now}'

@@ -107,6 +107,12 @@ class TradeCardFields(forms.Form):
 
 class ComposeForm(TradeCardFields, PostBodyForm):
     images = MultipleImageField(label=_("Images (up to four)"), required=False)
+    # Asked only of authors who keep their performance private (the page leaves it out otherwise).
+    show_performance = forms.BooleanField(
+        label=_("Show my verified trading performance on my profile"),
+        help_text=_("Readers of a trade card often want the record behind it. Off: only you see it."),
+        required=False,
+    )
 
     # A graded call (feed.calls): named call_* so they never meet the trade card's fields.
     call_asset = forms.CharField(

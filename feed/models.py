@@ -315,8 +315,14 @@ class PostRevision(models.Model):
 
 
 class PostImage(models.Model):
+    """Re-encoded by orbit.images under a random name: `image` is the display size (the post page),
+    `thumbnail` the one lists show. Rows stored before thumbnails existed have neither size nor thumbnail."""
+
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(upload_to="posts/%Y/%m/")
+    thumbnail = models.ImageField(upload_to="posts/thumbs/%Y/%m/", blank=True)
+    width = models.PositiveSmallIntegerField(null=True, blank=True)
+    height = models.PositiveSmallIntegerField(null=True, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -328,6 +334,10 @@ class PostImage(models.Model):
 
     def __str__(self):
         return f"Image {self.position} of {self.post_id}"
+
+    @property
+    def thumbnail_url(self) -> str:
+        return (self.thumbnail or self.image).url
 
 
 class TradeCard(models.Model):
@@ -476,6 +486,12 @@ class Notification(models.Model):
             models.Index(F("recipient"), F("created_at").desc(), F("id").desc(), name="notification_inbox"),
             # The unread badge on every page: a tiny partial index.
             models.Index(fields=["recipient"], name="notification_unread", condition=Q(read_at__isnull=True)),
+        ]
+        constraints = [
+            # Liking, unliking and liking again notifies the author once (feed.services.like_post).
+            models.UniqueConstraint(
+                fields=["recipient", "actor", "post"], condition=Q(verb="like"), name="notification_one_like_per_actor"
+            ),
         ]
 
     def __str__(self):

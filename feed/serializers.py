@@ -229,6 +229,21 @@ class CallPageSerializer(serializers.Serializer):
     )
 
 
+class PostImageSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="The display size, at most 2048 pixels a side.")
+    thumbnail_url = serializers.URLField(help_text="At most 640 pixels a side, for lists.")
+    width = serializers.IntegerField(allow_null=True, help_text="Of the display size, in pixels.")
+    height = serializers.IntegerField(allow_null=True)
+
+    def to_representation(self, image):
+        return {
+            "url": file_url(image.image, self.context),
+            "thumbnail_url": file_url(image.thumbnail or image.image, self.context),
+            "width": image.width,
+            "height": image.height,
+        }
+
+
 class PostSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.URLField(help_text="The post's page in the browser.")
@@ -246,7 +261,8 @@ class PostSerializer(serializers.Serializer):
     comment_count = serializers.IntegerField()
     liked = serializers.BooleanField(help_text="The viewer likes this post (false when signed out).")
     assets = serializers.ListField(child=serializers.CharField(), help_text="Cashtag symbols, e.g. BTC.")
-    images = serializers.ListField(child=serializers.URLField())
+    images = serializers.ListField(child=serializers.URLField(), help_text="Display-size URLs; see image_details.")
+    image_details = PostImageSerializer(many=True, help_text="The same images, with thumbnails and sizes.")
     trade_card = TradeCardSerializer(allow_null=True)
     disclosures = DisclosureSerializer(
         many=True, help_text="The author's own trades of the assets the post names, around posting (exchange data)."
@@ -258,6 +274,7 @@ class PostSerializer(serializers.Serializer):
         page = reverse("feed:post", args=[post.pk])
         card = getattr(post, "trade_card", None)
         call = getattr(post, "call", None)
+        images = list(post.images.all())
         return {
             "id": post.pk,
             "url": request.build_absolute_uri(page) if request is not None else page,
@@ -273,7 +290,8 @@ class PostSerializer(serializers.Serializer):
             "comment_count": post.comment_count,
             "liked": bool(getattr(post, "liked", False)),
             "assets": [asset.symbol for asset in post.assets.all()],
-            "images": [file_url(image.image, self.context) for image in post.images.all()],
+            "images": [file_url(image.image, self.context) for image in images],
+            "image_details": [PostImageSerializer(context=self.context).to_representation(image) for image in images],
             "trade_card": TradeCardSerializer().to_representation(card) if card is not None else None,
             "disclosures": [DisclosureSerializer().to_representation(d) for d in getattr(post, "disclosures", [])],
             "call": CallSerializer().to_representation(call) if call is not None else None,
@@ -517,6 +535,12 @@ class PostCreateSerializer(serializers.Serializer):
     )
     trade_card = TradeCardInputSerializer(required=False, allow_null=True)
     call = CallInputSerializer(required=False, allow_null=True, help_text="Make a graded call; it cannot be changed.")
+    show_performance = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="With a trade card: also show your verified trading performance on your profile (opt-in; "
+        "turn it off with PATCH /me/).",
+    )
 
 
 class PostCreateMultipartSerializer(PostCreateSerializer):

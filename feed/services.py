@@ -8,6 +8,7 @@ on), then changes the database in one transaction, then appends to the engagemen
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -17,13 +18,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from creators.services import ensure_can_act, is_blocked_between
+from creators.services import ensure_can_act, is_blocked_between, set_performance_visibility
+from orbit.images import POST_IMAGE_SIDE, POST_THUMBNAIL_SIDE, StoredImage, process_image
+from orbit.ratelimit import RateLimited, check_ip_rate
 
 from . import markdown, verification
 from .calls import CallInput, attach_call, check_call
@@ -55,7 +58,6 @@ MAX_COMMENT_CHARS = 2_000
 MAX_IMAGES = 4
 QUOTES = ("USDT", "USDC", "USD")
 INSTRUMENT = re.compile(rf"^(?P<base>[A-Z0-9]{{2,20}})-(?P<quote>{'|'.join(QUOTES)})(?P<swap>-SWAP)?$")
-ALLOWED_IMAGE_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 
 
 # --- Helpers -------------------------------------------------------------------------
@@ -67,6 +69,55 @@ def fingerprint(*, ip: str | None, device_id: str | None) -> str:
         return ""
     raw = f"{settings.ORBIT_FINGERPRINT_SALT}|{ip or ''}|{device_id or ''}".encode()
     return hashlib.sha256(raw).hexdigest()[:32]
+
+
+# Advisory lock namespace (the first key of pg_advisory_xact_lock(int, int)) for one network's
+# signed-out events of one kind on one post; see _log_signed_out_once.
+SIGNED_OUT_LOCK = 7_501
+
+
+def network_fingerprint(*, ip: str | None) -> str:
+    """A salted hash of the client's network (IPv4 /24, IPv6 /64): signed-out events count once
+    per network, so neither one address nor its neighbours can replay beacons into a ranking."""
+    try:
+        address = ipaddress.ip_address((ip or "").strip())
+    except ValueError:
+        return ""
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    network = ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 64}", strict=False)
+    return fingerprint(ip=f"net:{network}", device_id=None)
+
+
+def signed_out_fingerprint(*, ip: str | None) -> str:
+    """What a signed-out reader's events are recorded under: their network's fingerprint, or ""
+    once their address is over THROTTLE_ANON_BEACON, and an event without one is not recorded."""
+    try:
+        check_ip_rate(scope="anon_beacon", ip=ip or "")
+    except RateLimited:
+        return ""
+    return network_fingerprint(ip=ip)
+
+
+def _log_signed_out_once(*, kind: int, post: Post, fp: str, dwell_ms: int = 0, share=None) -> bool:
+    """Log a signed-out event at most once per network (`fp`), post, kind and day (UTC); True if
+    logged. Without a fingerprint (no address, or over the rate) nothing is logged."""
+    if not fp:
+        return False
+    day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    with transaction.atomic():
+        # Serialises the check-then-insert below; the namespace keeps it apart from other locks.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [SIGNED_OUT_LOCK, f"{fp}:{post.pk}:{kind}"]
+            )
+        seen = Engagement.objects.filter(
+            post=post, kind=kind, actor__isnull=True, fingerprint=fp, occurred_at__gte=day_start
+        ).exists()
+        if seen:
+            return False
+        _log(kind=kind, actor=None, post=post, creator_id=post.author_id, fp=fp, dwell_ms=dwell_ms, share=share)
+    return True
 
 
 def _log(*, kind: int, actor, post: Post | None, creator_id: int, fp: str = "", dwell_ms: int = 0, share=None):
@@ -196,38 +247,19 @@ def _build_trade_card(post: Post, card: TradeCardInput) -> TradeCard:
     return trade_card
 
 
-def _validate_images(images: list[UploadedFile]) -> None:
-    from PIL import Image, UnidentifiedImageError
-
+def _process_images(images: list[UploadedFile]) -> list[StoredImage]:
     if len(images) > MAX_IMAGES:
         raise ValidationError({"images": _("Attach at most %(count)d images.") % {"count": MAX_IMAGES}})
-    for upload in images:
-        if upload.size > settings.ORBIT_MAX_IMAGE_BYTES:
-            raise ValidationError(
-                {
-                    "images": _("%(name)s is larger than %(mb)d MB.")
-                    % {"name": upload.name, "mb": settings.ORBIT_MAX_IMAGE_BYTES // (1024 * 1024)}
-                }
-            )
-        try:
-            with Image.open(upload) as image:
-                image.verify()
-                image_format = image.format
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            raise ValidationError(
-                {
-                    "images": _("%(name)s is not an image Orbit can show (JPEG, PNG, GIF or WebP).")
-                    % {"name": upload.name}
-                }
-            ) from None
-        if image_format not in ALLOWED_IMAGE_FORMATS:
-            raise ValidationError(
-                {
-                    "images": _("%(name)s is a %(format)s image; use JPEG, PNG, GIF or WebP.")
-                    % {"name": upload.name, "format": image_format}
-                }
-            )
-        upload.seek(0)
+    return [
+        process_image(
+            upload,
+            field="images",
+            label=upload.name,
+            display_side=POST_IMAGE_SIDE,
+            thumbnail_side=POST_THUMBNAIL_SIDE,
+        )
+        for upload in images
+    ]
 
 
 # --- Posts ---------------------------------------------------------------------------
@@ -243,7 +275,9 @@ def _apply_entities(post: Post, rendered: markdown.Rendered) -> None:
 
 
 def _notify_mentions(post: Post, rendered: markdown.Rendered, *, already: set[str] = frozenset()) -> None:
-    mentioned = User.objects.filter(username__in=[m for m in rendered.mentions if m.lower() not in already])
+    mentioned = User.objects.filter(
+        username__in=[m for m in rendered.mentions if m.lower() not in already], is_active=True
+    )
     notifications = [
         Notification(recipient=user, actor=post.author, verb=Notification.Verb.MENTION, post=post)
         for user in mentioned.exclude(pk=post.author_id)
@@ -261,15 +295,18 @@ def publish_post(
     images: list[UploadedFile] | None = None,
     trade_card: TradeCardInput | None = None,
     call: CallInput | None = None,
+    show_performance: bool = False,
 ) -> Post:
+    """`show_performance`: with a trade card, the author also opts in to showing their trading
+    performance on their profile (asked on the compose page; never turned off from here)."""
     ensure_can_act(author)
     body = _clean_text(body, limit=MAX_POST_CHARS, what=_("post"))
     post_type = _post_type(content_type)
-    images = images or []
-    _validate_images(images)
     rendered = render_body(body)
     language = language if language in Post.Language.values else _guess_language(body)
     checked_call = check_call(call) if call is not None else None
+    # Decoding is the slow check: after the cheap ones, before the transaction.
+    stored_images = _process_images(images or [])
     with transaction.atomic():
         post = Post.objects.create(
             author=author, content_type=post_type, body=body, body_html=rendered.html, language=language
@@ -281,10 +318,19 @@ def publish_post(
         if checked_call is not None:
             # Made at the post's creation time; a target on the wrong side of the market refuses both.
             attach_call(post=post, call=checked_call)
-        for position, upload in enumerate(images):
-            PostImage.objects.create(post=post, image=upload, position=position)
+        for position, stored in enumerate(stored_images):
+            PostImage.objects.create(
+                post=post,
+                image=stored.display,
+                thumbnail=stored.thumbnail,
+                width=stored.width,
+                height=stored.height,
+                position=position,
+            )
         _apply_entities(post, rendered)
         _notify_mentions(post, rendered)
+        if show_performance and trade_card is not None:
+            set_performance_visibility(user=author, show=True)
         transaction.on_commit(lambda: post_published.send(sender=Post, post_id=post.pk))
     return post
 
@@ -409,7 +455,12 @@ def like_post(*, user, post_id: int, fp: str = "") -> bool:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
         _log(kind=Engagement.Kind.LIKE, actor=user, post=post, creator_id=post.author_id, fp=fp)
         if post.author_id != user.pk:
-            Notification.objects.create(recipient_id=post.author_id, actor=user, verb=Notification.Verb.LIKE, post=post)
+            # One like notification per reader and post, ever: like/unlike cycling must not spam the
+            # author. The partial unique constraint decides, so racing likes cannot add a second.
+            Notification.objects.bulk_create(
+                [Notification(recipient_id=post.author_id, actor=user, verb=Notification.Verb.LIKE, post=post)],
+                ignore_conflicts=True,
+            )
     return True
 
 
@@ -463,6 +514,9 @@ def open_share(*, code: str, viewer=None, fp: str = "") -> Post:
     share = Share.objects.select_related("post").filter(code=code).first()
     if share is None or share.post.status != Post.Status.PUBLISHED:
         raise Post.DoesNotExist(_("That share link is not valid any more."))
+    if viewer is None or not viewer.is_authenticated:
+        _log_signed_out_once(kind=Engagement.Kind.SHARE_OPEN, post=share.post, fp=fp, share=share)
+        return share.post
     _log(
         kind=Engagement.Kind.SHARE_OPEN,
         actor=viewer,
@@ -503,19 +557,14 @@ def hide_post_for_viewer(*, user, post_id: int) -> None:
 
 
 def record_view(*, viewer, post: Post, fp: str = "") -> bool:
-    """At most one view per viewer, post and day (UTC); anonymous viewers by fingerprint."""
-    if viewer is not None and viewer.is_authenticated:
-        who = {"actor": viewer}
-    elif fp:
-        who = {"actor__isnull": True, "fingerprint": fp}
-    else:
-        return False
+    """At most one view per viewer, post and day (UTC); signed-out viewers per network (`fp`)."""
+    if viewer is None or not viewer.is_authenticated:
+        return _log_signed_out_once(kind=Engagement.Kind.VIEW, post=post, fp=fp)
+    who = {"actor": viewer}
     day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     with transaction.atomic():
         # Serialise the check-then-insert per viewer and post with a transaction-level advisory lock.
-        key = viewer.pk if "actor" in who else int(fp[:15], 16)
-        from django.db import connection
-
+        key = viewer.pk
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [key % 2_147_483_647, post.pk % 2_147_483_647])
         seen = Engagement.objects.filter(
@@ -549,6 +598,12 @@ def record_dwell(*, viewer, items: list[dict], fp: str = "") -> int:
             totals[post_id] = min(totals.get(post_id, 0) + ms, MAX_DWELL_MS)
     posts = Post.objects.filter(pk__in=totals, status=Post.Status.PUBLISHED).only("id", "author_id")
     actor = viewer if viewer is not None and viewer.is_authenticated else None
+    if actor is None:
+        # Signed out: one report per network, post and day, so a replayed beacon adds nothing.
+        return sum(
+            _log_signed_out_once(kind=Engagement.Kind.DWELL, post=post, fp=fp, dwell_ms=totals[post.pk])
+            for post in posts
+        )
     rows = [
         Engagement(
             kind=Engagement.Kind.DWELL,
@@ -572,7 +627,10 @@ def trade_redirect_url(*, viewer, post_id: int, fp: str = "") -> str:
         raise Post.DoesNotExist(_("This post has no trade card."))
     # Re-validated at click time: a delisted instrument no longer redirects anywhere.
     instrument = validate_instrument(card.instrument)
-    _log(kind=Engagement.Kind.TRADE_CLICK, actor=viewer, post=post, creator_id=post.author_id, fp=fp)
+    if viewer is None or not viewer.is_authenticated:
+        _log_signed_out_once(kind=Engagement.Kind.TRADE_CLICK, post=post, fp=fp)
+    else:
+        _log(kind=Engagement.Kind.TRADE_CLICK, actor=viewer, post=post, creator_id=post.author_id, fp=fp)
     return settings.EXCHANGE_TRADE_URL.format(instrument=instrument)
 
 

@@ -8,7 +8,6 @@ rate limit (429).
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from datetime import datetime
@@ -27,12 +26,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from creators.models import Profile
 from creators.services import ensure_can_act
+from orbit import json_input
 from orbit.ratelimit import RateLimited, check_rate
+from orbit.security import client_ip
 
 from . import markets, selectors, services
 from .forms import CommentForm, ComposeForm, EditForm, ReportForm, SearchForm, apply_service_errors
 from .models import Asset, Hashtag, Post
+from .serializers import DwellSerializer
 
 DEVICE_COOKIE = "orbit_device"
 DEVICE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -116,6 +119,15 @@ def fingerprint_of(request) -> str:
         device = getattr(request, "_orbit_new_device", None) or secrets.token_hex(16)
         request._orbit_new_device = device
     return services.fingerprint(ip=request.META.get("REMOTE_ADDR"), device_id=device)
+
+
+def beacon_fingerprint(request) -> str:
+    """For views, time spent, trade clicks and share opens: the reader's fingerprint when signed in;
+    signed out, their network's, or "" (not recorded) once their address is over its rate."""
+    if request.user.is_authenticated:
+        return fingerprint_of(request)
+    fingerprint_of(request)  # still issue the device cookie, for when they sign in
+    return services.signed_out_fingerprint(ip=client_ip(request))
 
 
 def redirect_back(request, fallback: str):
@@ -234,7 +246,7 @@ def post_detail(request, post_id: int):
     if request.htmx and request.GET.get("comments"):
         # "More comments": only the next comments and their link.
         return render(request, "includes/comment_items.html", context)
-    services.record_view(viewer=request.user, post=context["post"], fp=fingerprint_of(request))
+    services.record_view(viewer=request.user, post=context["post"], fp=beacon_fingerprint(request))
     return render(request, "feed/post.html", context)
 
 
@@ -255,6 +267,7 @@ def compose(request):
                     images=form.cleaned_data["images"],
                     trade_card=form.trade_card(),
                     call=form.call(),
+                    show_performance=form.cleaned_data["show_performance"],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -271,7 +284,10 @@ def compose(request):
             ensure_can_act(request.user)
         except PermissionDenied as exc:
             notice = str(exc)  # said before they write, not after
-    return render(request, "feed/compose.html", {"form": form, "notice": notice}, status=status)
+    # Asked only of those who keep their performance private (profile settings turn it off again).
+    ask_performance = not Profile.objects.filter(user=request.user, show_performance=True).exists()
+    context = {"form": form, "notice": notice, "ask_performance": ask_performance}
+    return render(request, "feed/compose.html", context, status=status)
 
 
 def _own_post(request, post_id: int) -> Post:
@@ -401,7 +417,7 @@ def share(request, post_id: int):
 @require_GET
 @web_view
 def open_share(request, code: str):
-    post = services.open_share(code=code, viewer=request.user, fp=fingerprint_of(request))
+    post = services.open_share(code=code, viewer=request.user, fp=beacon_fingerprint(request))
     return redirect("feed:post", post_id=post.pk)
 
 
@@ -436,7 +452,7 @@ def report(request, post_id: int):
 @web_view
 def trade(request, post_id: int):
     # Orbit's redirect: it records the click, and goes only to the exchange's URL for a listed instrument.
-    url = services.trade_redirect_url(viewer=request.user, post_id=post_id, fp=fingerprint_of(request))
+    url = services.trade_redirect_url(viewer=request.user, post_id=post_id, fp=beacon_fingerprint(request))
     return redirect(url)
 
 
@@ -450,8 +466,14 @@ def dwell_beacon(request):
     if len(raw) > MAX_BEACON_BYTES:
         return HttpResponseBadRequest(_("That report is too large."))
     try:
-        items = json.loads(raw)
+        items = json_input.loads(raw)
+    except json_input.JSONRefused as refused:
+        return HttpResponseBadRequest(str(refused))
     except ValueError:
         return HttpResponseBadRequest(_("Send items as a JSON list."))
-    services.record_dwell(viewer=request.user, items=items, fp=fingerprint_of(request))
+    # The API's shape check: ids a bigint can hold, milliseconds an integer can.
+    checked = DwellSerializer(data={"items": items})
+    if not checked.is_valid():
+        return HttpResponseBadRequest(_('Send items as a JSON list of {"post": id, "ms": milliseconds}.'))
+    services.record_dwell(viewer=request.user, items=checked.validated_data["items"], fp=beacon_fingerprint(request))
     return HttpResponse(status=204)

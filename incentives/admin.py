@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from orbit.admin_site import ReadOnlyAdmin
+from orbit.admin_site import AuditedAdmin, ReadOnlyAdmin
+from orbit.security import log_operator_change
 
 from . import settlement as settlement_service
 from . import tasks
@@ -53,14 +54,14 @@ class PrizePoolForm(forms.ModelForm):
 
 
 @admin.register(PrizePool)
-class PrizePoolAdmin(admin.ModelAdmin):
+class PrizePoolAdmin(AuditedAdmin):
     form = PrizePoolForm
     list_display = ["week", "amount", "currency", "note", "created_at"]
     search_fields = ["week"]
 
 
 @admin.register(ActionWeight)
-class ActionWeightAdmin(admin.ModelAdmin):
+class ActionWeightAdmin(AuditedAdmin):
     list_display = ["kind", "weight", "per_view_cap_seconds", "updated_at"]
     list_editable = ["weight", "per_view_cap_seconds"]
 
@@ -71,7 +72,7 @@ class ActionWeightAdmin(admin.ModelAdmin):
         return False
 
 
-class SingletonAdmin(admin.ModelAdmin):
+class SingletonAdmin(AuditedAdmin):
     """One row of settings: the list goes straight to it."""
 
     def changelist_view(self, request, extra_context=None):
@@ -189,26 +190,42 @@ class SettlementAdmin(ReviewedRecordAdmin):
 
     @admin.action(description=_("Recompute the selected drafts"), permissions=["change"])
     def recompute(self, request, queryset):
-        drafts = list(queryset.filter(status=Settlement.Status.DRAFT).values_list("week", flat=True))
-        for week in drafts:
-            transaction.on_commit(lambda week=week: tasks.draft_week.delay(week))
+        drafts = list(queryset.filter(status=Settlement.Status.DRAFT))
+        for draft in drafts:
+            log_operator_change(
+                request, draft, action="recompute", changes={"computed_at": (draft.computed_at, "queued")}
+            )
+            transaction.on_commit(lambda week=draft.week: tasks.draft_week.delay(week))
         self.message_user(request, _("Recomputing %(count)d draft(s) in the background.") % {"count": len(drafts)})
 
     @admin.action(description=_("Approve the selected drafts"), permissions=["change"])
     def approve(self, request, queryset):
         for obj in queryset:
             try:
-                settlement_service.approve_settlement(settlement_id=obj.pk, by=request.user)
+                approved = settlement_service.approve_settlement(settlement_id=obj.pk, by=request.user)
             except settlement_service.SettlementError as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:
+                log_operator_change(
+                    request,
+                    approved,
+                    action="approve",
+                    changes={"status": (obj.status, approved.status)},
+                )
                 self.message_user(request, _("%(week)s approved.") % {"week": obj.week})
 
     @admin.action(description=_("Pay the selected approved settlements"), permissions=["change"])
     def pay(self, request, queryset):
-        approved = list(queryset.filter(status=Settlement.Status.APPROVED).values_list("pk", "week"))
-        for pk, _week in approved:
-            transaction.on_commit(lambda pk=pk: tasks.pay_settlement.delay(pk))
+        approved = list(queryset.filter(status=Settlement.Status.APPROVED))
+        for obj in approved:
+            # The payment runs on the settlement queue: the ledger records the money, this who asked for it.
+            log_operator_change(
+                request,
+                obj,
+                action="pay",
+                changes={"status": (obj.status, Settlement.Status.PAID)},
+            )
+            transaction.on_commit(lambda pk=obj.pk: tasks.pay_settlement.delay(pk))
         skipped = queryset.count() - len(approved)
         self.message_user(request, _("Paying %(count)d settlement(s) in the background.") % {"count": len(approved)})
         if skipped:
@@ -272,11 +289,23 @@ class PayoutAdmin(ReviewedRecordAdmin):
         done = 0
         for payout in queryset.filter(status=Payout.Status.HELD):
             try:
-                settlement_service.review_held_payout(
+                reviewed = settlement_service.review_held_payout(
                     payout_id=payout.pk,
                     by=request.user,
                     release=release,
                     note=f"{'Released' if release else 'Forfeited'} in admin by {request.user.get_username()}",
+                )
+                log_operator_change(
+                    request,
+                    reviewed,
+                    action="release" if release else "forfeit",
+                    changes={
+                        "status": (payout.status, reviewed.status),
+                        f"{reviewed.amount} {reviewed.currency}": (
+                            f"held:{reviewed.settlement.week}",
+                            f"creator:{reviewed.creator_id}" if release else "carryover",
+                        ),
+                    },
                 )
                 done += 1
             except settlement_service.SettlementError as error:
@@ -319,7 +348,16 @@ class IntegrityFlagAdmin(ReviewedRecordAdmin):
         return format_html("<pre>{}</pre>", json.dumps(obj.evidence, indent=2, ensure_ascii=False))
 
     def _review(self, request, queryset, review):
-        count = queryset.update(review=review, reviewed_by=request.user, reviewed_at=timezone.now())
+        with transaction.atomic():
+            flags = list(queryset.select_for_update(of=("self",)))
+            count = queryset.update(review=review, reviewed_by=request.user, reviewed_at=timezone.now())
+            for flag in flags:
+                log_operator_change(
+                    request,
+                    flag,
+                    action="confirm" if review == IntegrityFlag.Review.CONFIRMED else "dismiss",
+                    changes={"review": (flag.review, review)},
+                )
         self.message_user(request, _("%(count)d flag(s) updated.") % {"count": count})
 
     @admin.action(description=_("Confirm the selected flags"), permissions=["change"])

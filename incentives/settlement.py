@@ -15,17 +15,18 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creators import services as creator_services
 from creators.models import TradingProfile, User
+from feed.models import Engagement
 
 from . import ledger
 from .allocation import Rules, allocate
 from .contributions import Parameters, WeekFigures, compute
-from .models import Contribution, IntegrityFlag, Payout, PrizePool, Settlement
+from .models import Contribution, IntegrityFlag, LedgerEntry, Payout, PrizePool, Settlement
 from .weeks import Week
 
 # Advisory lock namespaces (the first key of pg_advisory_xact_lock(int, int)).
@@ -57,15 +58,42 @@ def pool_for(week: Week) -> tuple[Decimal, str]:
     return settings.ORBIT_PRIZE_POOL_DEFAULT, settings.ORBIT_PRIZE_POOL_CURRENCY
 
 
-def unclaimed_carryover(excluding_week: str, currency: str) -> Decimal:
-    """Carry-over money in `currency` that no unpaid settlement has counted yet."""
+def unclaimed_carryover(week: str, currency: str) -> Decimal:
+    """Carry-over money in `currency` that weeks before `week` left and no unpaid settlement has
+    counted yet. Money only flows forward in time: an older week settled late never takes what a
+    later week left (a typo such as 2019-W01 would otherwise drain every later week's leftovers)."""
     claimed = (
-        Settlement.objects.exclude(week=excluding_week)
+        Settlement.objects.exclude(week=week)
         .exclude(status=Settlement.Status.PAID)
         .filter(currency=currency)
         .aggregate(total=Sum("carried_in"))["total"]
     ) or Decimal(0)
-    return max(Decimal("0.00"), ledger.balance(ledger.CARRYOVER, currency) - claimed)
+    # Every withdrawal counts, but only deposits of earlier weeks (or of no week): week labels
+    # ("2026-W47") sort in time order.
+    from_earlier_weeks = (
+        LedgerEntry.objects.filter(account=ledger.CARRYOVER, currency=currency)
+        .filter(Q(amount__lt=0) | Q(settlement__isnull=True) | Q(settlement__week__lt=week))
+        .aggregate(total=Sum("amount"))["total"]
+    ) or Decimal(0)
+    available = min(ledger.balance(ledger.CARRYOVER, currency), from_earlier_weeks)
+    return max(Decimal("0.00"), available - claimed)
+
+
+def check_settleable(week: Week, *, now) -> None:
+    """Refuse a week that is not over yet, or that ended before anything was ever recorded: such a
+    week has nobody to pay, and drafting it would move its whole pool from the treasury to the
+    carry-over (a typo such as 2019-W01 would cost a pool)."""
+    if week.ends_at > now:
+        raise SettlementError(f"{week} is not over yet; it can be settled from {week.ends_at.isoformat()}.")
+    # The BRIN index on occurred_at answers this from the oldest block ranges only.
+    if not Engagement.objects.filter(occurred_at__lt=week.ends_at).exists():
+        raise SettlementError(
+            _(
+                "%(week)s ended before the first engagement Orbit recorded, so there is nothing to settle "
+                "and its pool stays in the treasury. Check the week: ISO weeks look like 2026-W47."
+            )
+            % {"week": week}
+        )
 
 
 def ineligible_creators(creator_ids) -> dict[int, str]:
@@ -86,8 +114,7 @@ def ineligible_creators(creator_ids) -> dict[int, str]:
 def draft_settlement(*, week: Week, now=None) -> Outcome:
     """Compute (or recompute) the week's draft. A week already approved or paid is left alone."""
     now = now or timezone.now()
-    if week.ends_at > now:
-        raise SettlementError(f"{week} is not over yet; it can be settled from {week.ends_at.isoformat()}.")
+    check_settleable(week, now=now)
     started = time.monotonic()
     with transaction.atomic():
         _lock(WEEK_LOCK, week.label)

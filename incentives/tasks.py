@@ -10,7 +10,10 @@ def draft_finished_week() -> str:
     """Beat, Monday 00:10 in ORBIT_SETTLEMENT_TZ: the draft of the week that just ended.
     Idempotent: a redelivery recomputes the same draft; an approved week is left alone."""
     week = Week.containing(timezone.now()).previous()
-    return settlement.draft_settlement(week=week).message
+    try:
+        return settlement.draft_settlement(week=week).message
+    except settlement.SettlementError as refused:  # a new install: no engagement yet, nothing to draft
+        return str(refused)
 
 
 @shared_task(name="incentives.tasks.draft_week")

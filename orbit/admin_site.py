@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
-from .security import audit
+from .security import audit, describe_changes, log_admin_entry
 
 _ALLOWED = "_orbit_admin_allowed"
 
@@ -82,3 +82,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Settings that move money or ranking (pools, weights, rules): every add and change names each
+    changed field with its value before → after, in the object's history (LogEntry) and in the
+    security log. Django's own message says only which fields changed."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        changes = {
+            name: (None if add else form.initial.get(name), form.cleaned_data.get(name)) for name in form.changed_data
+        }
+        if not changes:
+            return super().construct_change_message(request, form, formsets, add)
+        return f"{'Added' if add else 'Changed'}: {describe_changes(changes)}"
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        log_admin_entry(request, obj, event="admin_add", message=entry.get_change_message())
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        log_admin_entry(request, obj, event="admin_change", message=entry.get_change_message())
+        return entry

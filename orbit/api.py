@@ -13,14 +13,14 @@ from django.utils.translation import ngettext
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .middleware import TOO_LARGE, too_large_message
+from .parsers import BoundedJSONParser
 from .throttles import UserActionThrottle
 
 logger = logging.getLogger("orbit.api")
@@ -48,6 +48,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, exceptions.Throttled):
         exc = _throttled(exc.wait)
+    elif isinstance(exc, TOO_LARGE):
+        return error_response(too_large_message(exc), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = drf_exception_handler(exc, context)
     if response is None:
         # Anything else is our bug: log it with its traceback, undo the request's writes and
@@ -150,13 +152,12 @@ class NamedChoiceFieldSchema(OpenApiSerializerFieldExtension):
 
 class OrbitAPIView(APIView):
     # Base of every Orbit API view. (A comment, not a docstring: the schema would show it as the
-    # description of every operation.) Token authentication comes first so that an anonymous
-    # write is answered 401 with a `WWW-Authenticate: Token` challenge (with session first, DRF
-    # answers 403). Writes are counted against the view's `throttle_scope`, if it has one.
+    # description of every operation.) Authentication comes from REST_FRAMEWORK's
+    # DEFAULT_AUTHENTICATION_CLASSES (Orbit's API tokens, then the browser session). Writes are
+    # counted against the view's `throttle_scope`, if it has one.
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
     throttle_classes = [UserActionThrottle]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     throttle_scope: str | None = None
 
     def initial(self, request, *args, **kwargs):

@@ -1,8 +1,9 @@
 """The API under /api/v1/: the OpenAPI schema, its docs, and every endpoint."""
 
+from csp.constants import NONCE
 from csp.decorators import csp_update
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from creators import api as people
 from creators.webhook import ExchangeEventsView
@@ -13,21 +14,34 @@ from .api import not_found
 
 app_name = "api"
 
-# The docs page runs Swagger UI from its CDN. Only this page lets the browser load scripts, styles
-# and the icon from there, and inline styles for the widget; its init script comes from our own
-# origin (SpectacularSwaggerSplitView serves it as a separate file, so no inline script is needed).
-# Every other page keeps the strict policy.
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
-docs = csp_update(
-    {"script-src": [SWAGGER_CDN], "style-src": [SWAGGER_CDN, "'unsafe-inline'"], "img-src": [SWAGGER_CDN]}
-)(SpectacularSwaggerSplitView.as_view(url_name="api:schema"))
+# Swagger UI and Redoc come from our static files (drf-spectacular-sidecar). The templates load
+# their page styles from files and the init scripts are requests of their own (Swagger's from the
+# split view, Redoc's static/api/redoc-init.js), so Swagger runs under the site's policy as it is.
+# Redoc needs more, and only its page allows it: <style> elements, the ones its styled-components
+# write with the response's nonce and the two its bundle writes while loading, before it can know
+# the nonce, by their hashes (an empty element, then perfect-scrollbar's CSS; drf-spectacular-sidecar
+# pins the bundle, tests/browser/test_csp_in_browser.py notices a change); and its search index in a
+# worker started from a blob: URL. Its "API docs by Redocly" logo from cdn.redoc.ly stays refused
+# (Redoc then leaves the logo out).
+REDOC_LOADING_STYLES = [
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",
+]
+docs = SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html")
+redoc = csp_update({"style-src": [NONCE, *REDOC_LOADING_STYLES], "worker-src": ["blob:"]})(
+    SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")
+)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs, name="docs"),
+    path("redoc/", redoc, name="redoc"),
     # Accounts and people
     path("auth/token/", people.TokenView.as_view(), name="token"),
+    path("auth/tokens/", people.TokenListView.as_view(), name="tokens"),
+    path("auth/tokens/<int:token_id>/", people.TokenDetailView.as_view(), name="token-detail"),
     path("me/", people.MeView.as_view(), name="me"),
+    path("me/export/", people.MeExportView.as_view(), name="me_export"),
     path("users/<str:username>/", people.UserDetailView.as_view(), name="user"),
     path("users/<str:username>/posts/", people.UserPostsView.as_view(), name="user_posts"),
     path("users/<str:username>/performance/", people.UserPerformanceView.as_view(), name="user_performance"),

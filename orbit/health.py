@@ -31,6 +31,10 @@ def check_database() -> str:
 
 def check_redis_and_worker() -> tuple[str, str]:
     try:
+        # The cache answers "nothing stored" while Redis is down (orbit.resilience): ask Redis itself.
+        ping = getattr(cache, "ping", None)
+        if ping is not None:
+            ping()
         last_heartbeat = cache.get(HEARTBEAT_KEY)
     except RedisError as exc:
         return f"down: {type(exc).__name__}", "unknown: redis is down"

@@ -72,6 +72,34 @@ def audit(event: str, request=None, *, user=None, **details) -> None:
     )
 
 
+def _plain(value) -> str:
+    return "—" if value is None or value == "" else str(value)
+
+
+def describe_changes(changes: dict[str, tuple]) -> str:
+    """{"status": ("draft", "approved")} → "status: draft → approved"; pairs joined by "; "."""
+    return "; ".join(f"{name}: {_plain(before)} → {_plain(after)}" for name, (before, after) in changes.items())
+
+
+def log_operator_change(request, obj, *, action: str, changes: dict[str, tuple]) -> str:
+    """An operator's step on money or ranking (approve, pay, release, a pool or a weight), in both
+    trails: the object's admin history (a LogEntry) and the security log, each saying who, what,
+    which object and every value before → after. Returns the message both carry."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    message = f"{action}: {describe_changes(changes)}"
+    LogEntry.objects.log_actions(
+        user_id=request.user.pk, queryset=[obj], action_flag=CHANGE, change_message=message, single_object=True
+    )
+    log_admin_entry(request, obj, event=f"admin_{action}", message=message)
+    return message
+
+
+def log_admin_entry(request, obj, *, event: str, message: str) -> None:
+    """The security-log line of an admin change; repr() so that a typed value cannot forge lines."""
+    audit(event, request, object=f"{obj._meta.label_lower}#{obj.pk}", change=repr(message))
+
+
 @receiver(user_logged_in, dispatch_uid="orbit.security.logged_in")
 def log_login(sender, request, user, **kwargs):
     audit("login", request, user=user)

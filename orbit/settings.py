@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from celery.schedules import crontab
-from csp.constants import NONCE, SELF
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.tzcrontab import TzAwareCrontab
 
@@ -41,8 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
     "csp",
@@ -88,7 +88,6 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "csp.context_processors.nonce",
                 "orbit.context_processors.site",
             ],
         },
@@ -110,7 +109,8 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, acting as an empty cache while Redis is down (orbit/resilience.py).
+        "BACKEND": "orbit.resilience.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="orbit"),
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -135,7 +135,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Redis redelivers an unacknowledged task after the visibility timeout; every
 # time limit stays below it, or a slow task would run twice at once.
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+# Publishing gives up after one quick retry rather than kombu's default of retrying for the
+# connect timeout: a web request that queues work after its commit must not hang on a dead broker
+# (orbit.resilience.enqueue). The worker's own reconnecting is governed by broker_connection_retry.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+    "socket_connect_timeout": 2,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
@@ -313,8 +324,23 @@ ACCOUNT_LOGOUT_ON_GET = False  # a GET shows the confirmation form; only its POS
 # answers first for one name from one address; allauth's per-name limit still slows an attack
 # spread over many addresses, and its per-address limit one that tries many names.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,10/5m/key", "signup": "20/h/ip", "reset_password": "20/h/ip"}
+# Changing e-mail addresses or two-factor asks for the password (or an authenticator code) again
+# unless the person gave it within the timeout; signing in does not count. The password change
+# form always asks for the current password.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("ACCOUNT_REAUTHENTICATION_TIMEOUT", default=300)
+# A notice to the account's address on a password change, and to the old address when the
+# primary one changes, so a hijacked session cannot swap the address unnoticed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# Refuses look-alike and invisible-character usernames at sign-up (creators/names.py).
+ACCOUNT_ADAPTER = "creators.adapters.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Orbit"
+
+# API tokens (creators/tokens.py) stop working this many days after they were issued.
+ORBIT_API_TOKEN_DAYS = env.int("ORBIT_API_TOKEN_DAYS", default=30)
+if ORBIT_API_TOKEN_DAYS < 1:
+    raise environ.ImproperlyConfigured("ORBIT_API_TOKEN_DAYS must be at least 1 (days an API token lasts).")
 
 # Brute force (django-axes): lock a username+IP pair after repeated failures.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=8)
@@ -342,6 +368,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The language choice is read only by the server (scripts use <html lang>); Secure in production, below.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Static and media --------------------------------------------------------
 
@@ -361,22 +390,51 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Uploads live on the filesystem (MEDIA_ROOT; a volume in production) or in an S3-compatible
+# object store (MinIO in docker-compose). Either way /media/ is served by orbit.media.serve_media.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+if MEDIA_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "orbit.media_storage.S3MediaStorage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            # MinIO answers path-style requests (http://minio:9000/bucket/key) out of the box.
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="path"),
+            # Private objects; readers get them through /media/. Names are random (orbit.images).
+            "default_acl": None,
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
+elif MEDIA_STORAGE != "filesystem":
+    raise environ.ImproperlyConfigured(f"MEDIA_STORAGE must be 'filesystem' or 's3', not {MEDIA_STORAGE!r}.")
 
 # --- API ---------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # Token first: an anonymous write gets 401 with a `WWW-Authenticate: Token` challenge
+    # (session first would make it a 403). Orbit's own tokens expire and can be revoked.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "creators.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "orbit.api.exception_handler",
+    # JSON nested too deep or with infinite numbers is a 400 (orbit/json_input.py).
+    "DEFAULT_PARSER_CLASSES": ["orbit.parsers.BoundedJSONParser"],
     "DEFAULT_THROTTLE_RATES": {
         "post": env.str("THROTTLE_POST", default="30/hour"),
         "comment": env.str("THROTTLE_COMMENT", default="120/hour"),
         "react": env.str("THROTTLE_REACT", default="600/hour"),
         "follow": env.str("THROTTLE_FOLLOW", default="200/hour"),
+        # Signed-out beacons (view, time spent, trade click, share open) per client address; over
+        # it they are answered as usual but not recorded (feed.services.signed_out_fingerprint).
+        "anon_beacon": env.str("THROTTLE_ANON_BEACON", default="120/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -384,6 +442,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Posts, reactions, follows, feeds and search of the Orbit community.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from our own static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Posts and reports both have a "status"; name their enums instead of letting hashes do it.
     "ENUM_NAME_OVERRIDES": {
@@ -393,24 +455,36 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Content-Security-Policy (django-csp) ---------------------------------------
-# Scripts only from our origin or with the per-request nonce; no plugins; never framed.
+# Exactly what Orbit's pages use, nothing by default. No page has an inline script or style
+# (htmx runs with includeIndicatorStyles, allowEval and allowScriptTags off), so there is no
+# nonce: scripts and styles are our static files. Images are ours (uploads too: /media/ is served
+# by Orbit whichever storage holds them) and data: URIs (the TOTP QR code); htmx and the
+# time-spent beacon talk only to us; forms post only to us (a trade button's redirect adds the
+# exchange, feed/views.py). The API's Redoc page adds what it needs (orbit/api_urls.py).
+# Where browsers report violations (e.g. https://reports.example/csp); empty sends no reports.
+# (Not a CSP_* setting: django-csp 4 refuses to start beside its 3.x setting names.)
+_csp_report_uri = env.str("CSP_REPORT_URI", default="")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
-        "default-src": ["'self'"],
-        # NONCE is django-csp's marker for the per-request nonce (the string "'nonce'" would not be).
-        "script-src": [SELF, NONCE],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
-        "object-src": ["'none'"],
-        "base-uri": ["'self'"],
-        "form-action": ["'self'"],
-        "frame-ancestors": ["'none'"],
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "report-uri": [_csp_report_uri] if _csp_report_uri else None,
     },
 }
 
 # --- Security (production) -----------------------------------------------------
 
+# A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 before it is read (orbit/middleware.py).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.locale.LocaleMiddleware") + 1, "orbit.middleware.RequestSizeMiddleware"
+)
 # Logs every refused request (HTTP 403) with user, IP and time; needs request.user.
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
@@ -421,6 +495,9 @@ SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # An HTTPS-only site: browsers fetch a stray http:// URL in a page over https instead of refusing it.
+    # (Not on plain HTTP, e.g. docker-compose on localhost: there it would break every page.)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["upgrade-insecure-requests"] = SECURE_SSL_REDIRECT
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # /healthz is probed over plain HTTP by container health checks and load balancers.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -429,6 +506,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
 
 # --- Logging -------------------------------------------------------------------
 

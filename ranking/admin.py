@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from feed.models import Post, PostType
-from orbit.admin_site import ReadOnlyAdmin
+from orbit.admin_site import AuditedAdmin, ReadOnlyAdmin
 from orbit.security import audit
 
 from . import weights
@@ -93,7 +93,7 @@ class WeightChangeInline(admin.TabularInline):
 
 
 @admin.register(ContentTypeWeight)
-class ContentTypeWeightAdmin(admin.ModelAdmin):
+class ContentTypeWeightAdmin(AuditedAdmin):
     """Operators set base weight, target share and bounds; the daily rebalance sets the multiplier.
     Every save goes through `weights.update_content_type_weight`: an audit row per changed field,
     and the For You lists are rebuilt. Types are switched off (inactive = neutral), never deleted."""
@@ -159,6 +159,11 @@ class ContentTypeWeightAdmin(admin.ModelAdmin):
             # or the daily job) gets here.
             request._weight_change_refused = True
             self.message_user(request, " ".join(error.messages), messages.ERROR)
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "_weight_change_refused", False):
+            return None  # nothing was saved, so nothing to log
+        return super().log_change(request, obj, message)
 
     def response_change(self, request, obj):
         if getattr(request, "_weight_change_refused", False):

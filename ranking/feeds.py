@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from creators.models import User
 from feed.models import Engagement
+from orbit.resilience import cache_outage, enqueue
 
 from . import cards, scoring, weights
 from .scoring import Ranked, Reason
@@ -187,10 +188,12 @@ def for_you_page(*, user, cursor: str | None = None, size: int | None = None, re
     size = size or settings.ORBIT_FOR_YOU_PAGE_SIZE
     renderer = renderer or cards.PostObjects(user=user)
     position = Cursor.decode(cursor)
+    if cache_outage.skipping():
+        return _page_from_postgres(user=user, position=position, size=size, renderer=renderer, client=None)
     try:
         page = _page_from_redis(user=user, position=position, size=size, renderer=renderer)
     except redis.RedisError as exc:
-        logger.warning("For You served from Postgres: Redis failed (%s)", type(exc).__name__)
+        cache_outage.failed(exc)  # logged once per outage, not per page
         return _page_from_postgres(user=user, position=position, size=size, renderer=renderer, client=None)
     if page is None:
         _queue_build(user.pk)
@@ -258,9 +261,9 @@ def _queue_build(user_id: int) -> None:
 
     try:
         if redis_client().set(_key(user_id, ":queued"), 1, nx=True, ex=60):
-            tasks.build_for_you.apply_async(args=[user_id], retry=False)
-    except Exception as exc:  # the broker is Redis too; a page must not fail because a queue did
-        logger.warning("Could not queue a For You build for user %s: %s", user_id, exc)
+            enqueue(tasks.build_for_you, user_id)  # the broker is Redis too: a page must not fail for it
+    except redis.RedisError as exc:
+        cache_outage.failed(exc)
 
 
 # --- Keeping lists fresh -------------------------------------------------------------------

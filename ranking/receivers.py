@@ -1,12 +1,17 @@
-"""ranking listens to feed: a published or edited post is queued for tagging, nothing more."""
+"""ranking listens to feed: a published or edited post is queued for tagging, nothing more; and to
+creators: an account's export and deletion include its interest profile."""
 
 import logging
 
+from django.db import transaction
 from django.dispatch import receiver
 
+from creators.privacy import account_erasing, account_exporting
 from feed.services import post_edited, post_published, post_removed
+from orbit.resilience import enqueue
 
 from . import cards, feeds, tasks
+from .models import UserInterest
 
 logger = logging.getLogger(__name__)
 
@@ -17,10 +22,7 @@ def queue_tagging(sender, *, post_id: int, **kwargs):
     # feed sends these after commit, so the worker finds the post. The post is already saved: a
     # broker outage must not turn the author's request into an error; the periodic sweep
     # (tag_untagged) tags it later.
-    try:
-        tasks.tag_post.apply_async(args=[post_id], retry=False)
-    except Exception as exc:
-        logger.warning("Could not queue tagging of post %s: %s", post_id, exc)
+    enqueue(tasks.tag_post, post_id)
 
 
 @receiver(post_edited, dispatch_uid="ranking.forget_edited_card")
@@ -31,3 +33,23 @@ def forget_card(sender, *, post_id: int, **kwargs):
         cards.forget_card(post_id, feeds.redis_client())
     except Exception as exc:  # the card expires within cards.CARD_SECONDS anyway
         logger.warning("Could not drop the cached card of post %s: %s", post_id, exc)
+
+
+@receiver(account_exporting, dispatch_uid="ranking.export_account")
+def export_interests(sender, *, user, **kwargs) -> dict:
+    interest = UserInterest.objects.filter(user=user).values("trading", "engagement", "updated_at").first()
+    return {"interests": interest}
+
+
+@receiver(account_erasing, dispatch_uid="ranking.erase_account")
+def erase_interests(sender, *, user, **kwargs):
+    UserInterest.objects.filter(user=user).delete()
+    user_id = user.pk
+
+    def drop():
+        try:
+            feeds.drop_list(user_id=user_id)
+        except Exception as exc:  # an inactive account's list is never read, and it expires
+            logger.warning("Could not drop the For You list of %s: %s", user_id, exc)
+
+    transaction.on_commit(drop)

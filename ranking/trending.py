@@ -2,6 +2,8 @@
 
 Each event counts by kind and halves every TRENDING_HALF_LIFE_HOURS, so a post that was hot
 yesterday fades even if nobody stops engaging with it. Creators' own engagement never counts.
+Signed-out events weigh ANONYMOUS_WEIGHT of a signed-in reader's, and one network (the fingerprint
+feed.services.network_fingerprint writes) adds at most one event of each kind to a post.
 """
 
 from __future__ import annotations
@@ -27,15 +29,32 @@ TRENDING_EVENT_WEIGHTS = {
     Kind.TRADE_CLICK: 4.0,
 }
 
+# Anyone can send signed-out beacons from rented addresses; a signed-in reader is an account with a
+# history. Twenty networks of anonymous readers weigh as much as one signed-in reader.
+ANONYMOUS_WEIGHT = 0.05
+
 _WEIGHT_CASE = " ".join(f"WHEN {int(kind)} THEN {weight}" for kind, weight in TRENDING_EVENT_WEIGHTS.items())
-_SCORES = f"""
-    SELECT e.post_id, SUM((CASE e.kind {_WEIGHT_CASE} ELSE 0 END)
-               * power(0.5, EXTRACT(EPOCH FROM (%(now)s - e.occurred_at)) / {TRENDING_HALF_LIFE_HOURS * 3600})) AS score
-    FROM feed_engagement e
-    WHERE e.occurred_at > %(now)s - interval '{TRENDING_WINDOW_HOURS} hours' AND e.occurred_at <= %(now)s
+_WINDOW = f"""
+    e.occurred_at > %(now)s - interval '{TRENDING_WINDOW_HOURS} hours' AND e.occurred_at <= %(now)s
       AND e.post_id IS NOT NULL AND e.kind IN ({", ".join(str(int(kind)) for kind in TRENDING_EVENT_WEIGHTS)})
-      AND e.actor_id IS DISTINCT FROM e.creator_id
-    GROUP BY e.post_id
+"""
+_SCORES = f"""
+    WITH counted AS (
+        SELECT e.post_id, e.kind, e.occurred_at, 1.0 AS weight
+        FROM feed_engagement e
+        WHERE {_WINDOW} AND e.actor_id IS NOT NULL AND e.actor_id <> e.creator_id
+      UNION ALL (
+        -- Signed out: the latest event per network, kind and post in the window.
+        SELECT DISTINCT ON (e.post_id, e.kind, e.fingerprint) e.post_id, e.kind, e.occurred_at, {ANONYMOUS_WEIGHT}
+        FROM feed_engagement e
+        WHERE {_WINDOW} AND e.actor_id IS NULL
+        ORDER BY e.post_id, e.kind, e.fingerprint, e.occurred_at DESC
+      )
+    )
+    SELECT c.post_id, SUM(c.weight * (CASE c.kind {_WEIGHT_CASE} ELSE 0 END)
+               * power(0.5, EXTRACT(EPOCH FROM (%(now)s - c.occurred_at)) / {TRENDING_HALF_LIFE_HOURS * 3600})) AS score
+    FROM counted c
+    GROUP BY c.post_id
 """
 
 

@@ -28,6 +28,7 @@ from django.db.models import Avg, Count, Max
 from django.utils import timezone
 
 from feed.models import Post, PostType
+from orbit.resilience import enqueue
 
 from .models import ContentTypeWeight, ContentTypeWeightChange, PostTags
 
@@ -287,10 +288,7 @@ def queue_feed_rebuild() -> None:
     # Imported here: the tasks module imports scoring, which imports this module.
     from ranking import tasks
 
-    try:
-        tasks.rebuild_active_feeds.apply_async(retry=False)
-    except Exception as exc:
-        logger.warning("Could not queue the For You rebuild after a weights change: %s", exc)
+    enqueue(tasks.rebuild_active_feeds)
 
 
 def _rebuild_feeds_on_commit() -> None:

@@ -1,7 +1,9 @@
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.db.backends.postgresql.operations import DatabaseOperations
 from django.utils import translation
 
+from orbit import resilience
 from orbit.celery import app as celery_app
 
 # Transactional tests end with a flush of every table, which would also wipe the
@@ -24,3 +26,27 @@ def _english_after_each_test():
     """The locale middleware leaves the last request's language active in the thread."""
     yield
     translation.deactivate()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_truncate_triggers():
+    """The engagement log and the ledger refuse TRUNCATE (append-only triggers), and a transactional
+    test ends with a TRUNCATE of every table. The test database's superuser passes by turning
+    triggers off for that one transaction, the way only a superuser can (docs/incentives.md)."""
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
+
+
+@pytest.fixture(autouse=True)
+def _no_redis_outage_from_other_tests():
+    """A test that stops a Redis makes this process skip Redis for a few seconds (orbit.resilience);
+    the next test starts with Redis trusted again."""
+    yield
+    for outage in (resilience.cache_outage, resilience.broker_outage):
+        outage.down, outage.retry_at = False, 0.0

@@ -2,7 +2,7 @@ from django.db import migrations
 
 # The engagement log is evidence for payouts: once written, a row never changes.
 # The trigger refuses UPDATE and DELETE for every client, the ORM included;
-# TRUNCATE (used by test teardown and by operators rebuilding a demo) still works.
+# TRUNCATE is refused too, by a statement trigger (0008).
 FORBID = """
 CREATE FUNCTION feed_engagement_append_only() RETURNS trigger AS $$
 BEGIN

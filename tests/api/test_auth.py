@@ -1,8 +1,9 @@
 import pytest
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from creators.models import ApiToken
+from creators.tokens import issue_api_token
 from feed.models import Post
 from tests.factories import UserFactory
 
@@ -25,11 +26,15 @@ def test_a_token_from_username_and_password_lets_a_client_post(anon):
     assert Post.objects.get().author.username == "carol"
 
 
-def test_asking_twice_gives_the_same_token(anon):
+def test_each_login_gets_its_own_token_and_only_its_hash_is_stored(anon):
     UserFactory(username="carol")
-    first = anon.post("/api/v1/auth/token/", {"username": "carol", "password": PASSWORD}, format="json")
-    second = anon.post("/api/v1/auth/token/", {"username": "carol", "password": PASSWORD}, format="json")
-    assert first.json()["token"] == second.json()["token"]
+    first = anon.post("/api/v1/auth/token/", {"username": "carol", "password": PASSWORD}, format="json").json()
+    second = anon.post("/api/v1/auth/token/", {"username": "carol", "password": PASSWORD}, format="json").json()
+    assert first["token"] != second["token"]
+    assert first["token"].startswith(first["prefix"])
+    stored = ApiToken.objects.values_list("key_hash", flat=True)
+    assert ApiToken.objects.count() == 2
+    assert not any(key in stored for key in (first["token"], second["token"]))
 
 
 def test_a_wrong_password_gets_no_token(anon):
@@ -37,7 +42,7 @@ def test_a_wrong_password_gets_no_token(anon):
     response = anon.post("/api/v1/auth/token/", {"username": "carol", "password": "wrong"}, format="json")
     assert response.status_code == 400
     assert "do not match" in error_of(response)["message"]
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_missing_fields_are_named(anon):
@@ -55,18 +60,22 @@ def test_repeated_failures_lock_the_account_out_even_with_the_right_password(ano
     assert response.status_code == 429
     assert "Too many failed logins" in error_of(response)["message"]
     assert int(response["Retry-After"]) > 0
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
-def test_logging_out_deletes_the_token(alice):
+def test_logging_out_revokes_the_token_in_use_only(alice):
     client = APIClient()
-    token = Token.objects.create(user=alice)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token, key = issue_api_token(user=alice, name="phone")
+    _other, other_key = issue_api_token(user=alice, name="laptop")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.delete("/api/v1/auth/token/").status_code == 204
-    assert not Token.objects.exists()
+    token.refresh_from_db()
+    assert token.revoked_at is not None
     response = client.get("/api/v1/me/")
     assert response.status_code == 401
     assert "Invalid token" in error_of(response)["message"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {other_key}")
+    assert client.get("/api/v1/me/").status_code == 200
 
 
 def test_logging_out_needs_a_login(anon):

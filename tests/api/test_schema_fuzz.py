@@ -12,7 +12,6 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import load_all_checks, not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -20,7 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from creators.models import Follow
+from creators.models import ApiToken, Follow
+from creators.tokens import issue_api_token
 from feed.models import Asset, Comment, Hashtag, TradeCard
 from orbit.wsgi import application
 from tests.factories import PostFactory, UserFactory
@@ -71,8 +71,8 @@ def community(settings):
     TradeCard.objects.create(post=theirs, instrument="BTC-USDT", side="long", entry_price="60000")
     Comment.objects.create(post=theirs, author=other, body="first")
     PostFactory.create_batch(3, author=fuzzer)
-    token = Token.objects.create(user=fuzzer)
-    return {"token": token.key, "user": fuzzer, "post_id": theirs.pk, "username": other.username}
+    token, key = issue_api_token(user=fuzzer, name="fuzzer")
+    return {"token": key, "token_id": token.pk, "user": fuzzer, "post_id": theirs.pk, "username": other.username}
 
 
 def load_schema(community, parameters=None):
@@ -101,6 +101,7 @@ def api_schema_on_real_objects(community, in_test_transaction):
             "username": community["username"],
             "symbol": "BTC",
             "name": "macro",
+            "token_id": community["token_id"],
         },
     )
 
@@ -118,8 +119,8 @@ def call_as_the_fuzzer(case, community):
     try:
         case.call_and_validate(checks=CHECKS)
     finally:
-        # DELETE /auth/token/ logs the fuzzer out; log back in with the same token for the next case.
-        Token.objects.get_or_create(user=community["user"], defaults={"key": community["token"]})
+        # DELETE /auth/token/ (or /auth/tokens/<id>/) revokes the fuzzer's token; restore it for the next case.
+        ApiToken.objects.filter(pk=community["token_id"]).update(revoked_at=None)
 
 
 @schemathesis.pytest.from_fixture("api_schema").parametrize()

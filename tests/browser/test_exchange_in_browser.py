@@ -64,6 +64,7 @@ def test_a_reader_sees_a_verified_card_its_disclosure_the_performance_tab_and_th
         body="Long $ETH from 3,000.",
         content_type="trade_share",
         trade_card=TradeCardInput(instrument="ETH-USDT", side="long", entry_price="3000", pnl_percent="25"),
+        show_performance=True,  # the author shows the record behind the card (private otherwise)
     )
     bought = post.created_at - timedelta(hours=3)
     # A round trip last week gives the Performance tab a closed trade; then the card's own buy.

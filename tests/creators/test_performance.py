@@ -9,8 +9,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from creators import performance
-from creators.models import Fill, TradingProfile
-from feed.models import Candle
+from creators.models import Fill, Profile, TradingProfile
+from feed.models import Asset, Candle
 from tests.api.conftest import client_for
 from tests.factories import FillFactory, UserFactory
 
@@ -140,6 +140,12 @@ def test_the_figures_are_cached_until_the_webhook_forgets_them():
 # --- The tab ---------------------------------------------------------------------------------
 
 
+def opted_in(user):
+    """Performance is private unless its owner opts in; these tests are about the figures."""
+    Profile.objects.filter(user=user).update(show_performance=True)
+    return user
+
+
 def performance_section(response) -> str:
     assert response.status_code == 200
     match = re.search(r'<section class="performance card".*?</section>', response.content.decode(), re.S)
@@ -147,7 +153,7 @@ def performance_section(response) -> str:
 
 
 def test_the_tab_shows_the_same_figures_to_the_creator_and_to_everyone_else(client):
-    creator = UserFactory(username="whale")
+    creator = opted_in(UserFactory(username="whale"))
     TradingProfile.objects.create(user=creator, exchange_uid="uid-whale")
     hand_example(creator, now=timezone.now())
     url = "/@whale/performance/"
@@ -166,10 +172,10 @@ def test_the_tab_shows_the_same_figures_to_the_creator_and_to_everyone_else(clie
 
 
 def test_the_tab_says_when_there_is_no_exchange_account_or_no_trades(client):
-    UserFactory(username="newcomer")
+    opted_in(UserFactory(username="newcomer"))
     section = performance_section(client.get("/@newcomer/performance/"))
     assert "Not linked to an exchange account." in section
-    linked = UserFactory(username="holder")
+    linked = opted_in(UserFactory(username="holder"))
     TradingProfile.objects.create(user=linked, exchange_uid="uid-holder")
     trade(linked, "BTC-USDT", "buy", "1", "100", at=timezone.now() - timedelta(days=20))
     trade(linked, "BTC-USDT", "sell", "1", "110", at=timezone.now() - timedelta(days=10))
@@ -187,7 +193,7 @@ def test_the_tab_of_an_unknown_person_is_not_found(client):
 
 
 def test_the_api_gives_the_figures_per_window():
-    creator = UserFactory(username="whale")
+    creator = opted_in(UserFactory(username="whale"))
     TradingProfile.objects.create(user=creator, exchange_uid="uid-whale")
     hand_example(creator, now=timezone.now())
     body = client_for(UserFactory()).get("/api/v1/users/whale/performance/").json()
@@ -202,8 +208,142 @@ def test_the_api_gives_the_figures_per_window():
 
 def test_the_api_answers_for_someone_without_trades_and_404_for_nobody():
     anon = APIClient()
-    UserFactory(username="newcomer")
+    opted_in(UserFactory(username="newcomer"))
     body = anon.get("/api/v1/users/newcomer/performance/").json()
     assert body["linked"] is False
     assert [w["pnl_percent"] for w in body["windows"]] == [None, None, None]
     assert anon.get("/api/v1/users/nobody/performance/").status_code == 404
+
+
+# --- Private unless the person opts in ---------------------------------------------------------
+
+
+def quiet_reader():
+    """Someone who reads and trades but never posts: their figures are nobody else's business."""
+    reader = UserFactory(username="quiet")
+    TradingProfile.objects.create(user=reader, exchange_uid="uid-quiet")
+    hand_example(reader, now=timezone.now())
+    return reader
+
+
+FIGURES = ("-0.46%", "33.33%", "+1.61%", "60%")
+
+
+def test_performance_is_private_by_default_to_everyone_but_its_owner(client):
+    reader = quiet_reader()
+    for viewer in (None, UserFactory()):
+        if viewer is not None:
+            client.force_login(viewer)
+        response = client.get("/@quiet/performance/")
+        assert response.status_code == 200
+        section = performance_section(response)
+        assert "Quiet keeps their trading performance private." in section
+        assert not any(figure in section for figure in FIGURES)
+        assert "<table" not in section
+    client.force_login(reader)
+    own = performance_section(client.get("/@quiet/performance/"))
+    assert all(figure in own for figure in FIGURES)
+    assert "Only you can see these figures." in own
+
+
+def test_the_api_refuses_private_performance_with_a_message_and_shows_the_owner_theirs():
+    reader = quiet_reader()
+    for client in (APIClient(), client_for(UserFactory())):
+        response = client.get("/api/v1/users/quiet/performance/")
+        assert response.status_code == 403
+        assert response.json()["message"] == "@quiet keeps their trading performance private."
+    own = client_for(reader).get("/api/v1/users/quiet/performance/")
+    assert own.status_code == 200 and own.json()["windows"][2]["trades"] == 5
+
+
+def test_opting_in_in_profile_settings_shows_the_figures_to_others_and_opting_out_hides_them(client):
+    reader = quiet_reader()
+    client.force_login(reader)
+    form = {"display_name": "Quiet", "bio": "", "language": "en"}
+    assert client.post("/settings/profile/", {**form, "show_performance": "on"}).status_code == 302
+    client.logout()
+    assert all(figure in performance_section(client.get("/@quiet/performance/")) for figure in FIGURES)
+    client.force_login(reader)
+    page = client.get("/settings/profile/").content.decode()
+    assert box_is_ticked(page)
+    client.post("/settings/profile/", form)  # an unticked box is absent from the form
+    client.logout()
+    assert "keeps their trading performance private" in performance_section(client.get("/@quiet/performance/"))
+
+
+def test_opting_in_through_the_api_and_reading_it_back():
+    reader = quiet_reader()
+    as_reader = client_for(reader)
+    response = as_reader.patch("/api/v1/me/", {"show_performance": True}, format="json")
+    assert response.status_code == 200 and response.json()["show_performance"] is True
+    assert APIClient().get("/api/v1/users/quiet/performance/").status_code == 200
+    as_reader.patch("/api/v1/me/", {"show_performance": False}, format="json")
+    assert APIClient().get("/api/v1/users/quiet/performance/").status_code == 403
+
+
+def test_is_public_is_the_one_rule_owner_always_others_only_after_opting_in():
+    owner, other = UserFactory(), UserFactory()
+    owner = type(owner).objects.select_related("profile").get(pk=owner.pk)
+    assert performance.is_public(owner, owner) and not performance.is_public(owner, other)
+    assert not performance.is_public(owner, None)
+    opted_in(owner)
+    owner.profile.refresh_from_db()
+    assert performance.is_public(owner, other) and performance.is_public(owner, None)
+
+
+# --- Asked when attaching a trade card ---------------------------------------------------------
+
+
+def box_is_ticked(page: str) -> bool | None:
+    """Whether the page's show_performance checkbox is ticked; None when there is none."""
+    box = re.search(r'<input[^>]*name="show_performance"[^>]*>', page)
+    return None if box is None else " checked" in box.group(0)
+
+
+CARD_FIELDS = {"instrument": "BTC-USDT", "side": "long", "entry_price": "64250.5"}
+
+
+def compose(client, **fields):
+    return client.post("/compose/", {"body": "Long $BTC here", "content_type": "trade_share", **fields})
+
+
+@pytest.fixture
+def btc():
+    return Asset.objects.get_or_create(symbol="BTC", defaults={"name": "Bitcoin"})[0]
+
+
+def test_the_compose_page_asks_only_authors_who_keep_performance_private(client):
+    author = UserFactory()
+    client.force_login(author)
+    page = client.get("/compose/").content.decode()
+    assert "Show my verified trading performance on my profile" in page
+    assert box_is_ticked(page) is False
+    opted_in(author)
+    assert box_is_ticked(client.get("/compose/").content.decode()) is None
+
+
+def test_ticking_the_box_with_a_trade_card_opts_in_and_leaving_it_does_not(client, btc):
+    ticked, unticked = UserFactory(), UserFactory()
+    client.force_login(unticked)
+    assert compose(client, **CARD_FIELDS).status_code == 302
+    client.force_login(ticked)
+    assert compose(client, **CARD_FIELDS, show_performance="on").status_code == 302
+    shown = dict(Profile.objects.filter(user__in=[ticked, unticked]).values_list("user_id", "show_performance"))
+    assert shown == {ticked.pk: True, unticked.pk: False}
+
+
+def test_the_box_without_a_trade_card_changes_nothing(client, btc):
+    author = UserFactory()
+    client.force_login(author)
+    assert compose(client, show_performance="on").status_code == 302
+    assert Profile.objects.get(user=author).show_performance is False
+
+
+def test_the_api_post_create_opts_in_only_when_asked_with_a_trade_card(btc):
+    author = UserFactory()
+    api = client_for(author)
+    post = {"body": "Long $BTC", "content_type": "trade_share", "trade_card": CARD_FIELDS}
+    assert api.post("/api/v1/posts/", post, format="json").status_code == 201
+    assert Profile.objects.get(user=author).show_performance is False
+    assert api.post("/api/v1/posts/", {**post, "show_performance": True}, format="json").status_code == 201
+    assert Profile.objects.get(user=author).show_performance is True

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -75,6 +75,14 @@ def engage(readers, post, kinds=(Kind.VIEW, Kind.LIKE), *, minutes_after=30, spr
     Engagement.objects.bulk_create(rows)
 
 
+def engagement_before(week: Week):
+    """Orbit was already running: a week before the first engagement would be refused."""
+    post = PostFactory()
+    Engagement.objects.create(
+        post=post, creator_id=post.author_id, kind=Kind.VIEW, occurred_at=week.starts_at - timedelta(days=1)
+    )
+
+
 def amounts(week_settlement):
     return dict(week_settlement.payouts.values_list("creator_id", "amount"))
 
@@ -110,6 +118,7 @@ def readers():
 )
 def test_payouts_sum_exactly_to_the_pool_for_any_pool_and_scores(readers, pool, likes):
     with transaction.atomic():
+        engagement_before(WEEK)
         PrizePool.objects.create(week=WEEK.label, amount=pool)
         for count in likes:
             engage(readers[:count], creator_post())
@@ -280,8 +289,6 @@ def test_the_ledger_refuses_edits_and_unbalanced_transfers():
             transfer_id=entry.transfer_id, account="creator:1", amount=Decimal("1.00"), currency="USDT", memo="x"
         )
     assert ledger.imbalance() == 0
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE incentives_ledgerentry CASCADE")
 
 
 # --- fraud ---------------------------------------------------------------------------
@@ -352,6 +359,7 @@ def test_a_creator_above_the_hold_severity_is_held_and_paid_only_after_release(r
 
 def test_forfeited_and_unallocated_money_goes_to_the_next_weeks_pool(readers):
     # Week 47: nobody earns anything, so its whole pool is carried over.
+    engagement_before(WEEK)
     PrizePool.objects.create(week=WEEK.label, amount=Decimal("70.00"))
     empty = settlement.settle_week(week=WEEK, now=AFTER).settlement
     assert empty.carried_out == Decimal("70.00") and not empty.payouts.exists()
@@ -371,6 +379,7 @@ def test_forfeited_and_unallocated_money_goes_to_the_next_weeks_pool(readers):
 
 
 def test_carried_money_only_joins_a_pool_of_the_same_currency(readers):
+    engagement_before(WEEK)
     PrizePool.objects.create(week=WEEK.label, amount=Decimal("70.00"), currency="USDT")
     settlement.settle_week(week=WEEK, now=AFTER)  # nobody earns: 70.00 USDT carried over
     next_week = WEEK.next()

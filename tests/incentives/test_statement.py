@@ -11,7 +11,6 @@ from django.core.cache import cache
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from creators.models import Follow, Profile, User
@@ -19,6 +18,7 @@ from feed.models import Engagement
 from incentives import estimates
 from incentives.models import Contribution, Payout, Settlement
 from incentives.weeks import Week
+from tests.api.conftest import client_for
 from tests.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,9 +58,7 @@ def alice_client(client, alice):
 
 
 def api_client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
+    return client_for(user)
 
 
 def _engage(creator):

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
@@ -12,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 PASSWORD = "correct horse battery staple"  # the factories' password
+ROOT = Path(__file__).resolve().parents[2]
 
 _addresses = itertools.count(1)
 
@@ -60,3 +66,20 @@ def signed_in_user_id(client: Client):
     if session_key is None or not session_key.value:
         return None
     return client.session.get("_auth_user_id")
+
+
+def run_in_production(probe: str, **variables: str) -> dict:
+    """Run `probe` under orbit.settings as production reads them (DEBUG off); returns its JSON."""
+    environ = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "DJANGO_SETTINGS_MODULE"}}
+    environ.update(
+        DEBUG="0",
+        DJANGO_SETTINGS_MODULE="orbit.settings",
+        SECRET_KEY="a-long-random-production-secret-" + "x7Qp2" * 10,
+        ALLOWED_HOSTS="orbit.example.com",
+        **variables,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])

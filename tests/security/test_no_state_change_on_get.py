@@ -13,6 +13,7 @@ from django.db import connection
 from django.urls import URLResolver, get_resolver
 
 from creators.models import Block, Follow, Mute, Profile, User
+from creators.tokens import issue_api_token
 from feed.models import (
     Asset,
     Comment,
@@ -76,7 +77,7 @@ def _snapshot() -> dict[str, tuple]:
     tables |= {model._meta.db_table: "*" for model in (Follow, Mute, Block, Profile)}
     # Signing in moves last_login; nothing a GET does may move anything else of a user.
     tables[User._meta.db_table] = "id, username, email, password, is_staff, is_superuser, is_active, suspended_at"
-    tables["authtoken_token"] = "*"
+    tables["creators_apitoken"] = "*"
     tables["account_emailaddress"] = "*"
     tables["mfa_authenticator"] = "id, user_id, type, data"
     snapshot = {}
@@ -115,6 +116,7 @@ def community():
     share = share_post(user=author, post_id=post.pk)
     report_post(reporter=member, post_id=post.pk, reason="spam")
     assert Notification.objects.filter(recipient=member, read_at__isnull=True).exists()
+    token, _key = issue_api_token(user=member, name="phone")
     return {
         "member": member,
         "samples": {
@@ -131,6 +133,7 @@ def community():
             "object_id": "1",
             "id": str(member.pk),
             "url": "no-such-page/",
+            "token_id": str(token.pk),
         },
     }
 

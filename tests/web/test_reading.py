@@ -41,12 +41,14 @@ def test_a_view_from_yesterday_does_not_hide_todays(bob_client, bob):
     assert _views(post).count() == 2
 
 
-def test_anonymous_readers_are_told_apart_by_their_device_cookie(client):
+def test_anonymous_readers_get_a_device_cookie_and_count_once_per_network():
     post = PostFactory()
+    client = Client(REMOTE_ADDR="192.0.2.10")
     first = client.get(reverse("feed:post", args=[post.pk]))
     assert DEVICE_COOKIE in first.cookies and first.cookies[DEVICE_COOKIE]["httponly"]
     client.get(reverse("feed:post", args=[post.pk]))  # same device: not counted again
-    Client().get(reverse("feed:post", args=[post.pk]))  # another device
+    Client(REMOTE_ADDR="192.0.2.11").get(reverse("feed:post", args=[post.pk]))  # another device, same /24
+    Client(REMOTE_ADDR="198.51.100.7").get(reverse("feed:post", args=[post.pk]))  # another network
     assert _views(post).count() == 2
     assert not _views(post).filter(actor__isnull=False).exists()
 
