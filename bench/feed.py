@@ -24,7 +24,7 @@ sent at most once a minute per reader, and the bench sets those markers beforeha
 measured requests show the ranking, not the broker. A direct call of ranking.feeds.for_you_page
 confirms which way each group is served, before and after the load.
 
-Serving. gunicorn as the Procfile's web line runs it (sync workers, --workers as WEB_WORKERS,
+Serving. gunicorn as the Procfile's web line runs it (gunicorn.conf.py's threaded workers, --workers as WEB_WORKERS,
 default 2; access log, to a file here), DEBUG off, on a free port of 127.0.0.1, with
 DJANGO_SETTINGS_MODULE=bench.feed_settings: Orbit's settings and URLs plus the bare endpoint of
 bench/feed_urls.py (20 random posts by primary key through a plain ModelSerializer, the same
@@ -819,11 +819,11 @@ def run(args: argparse.Namespace, record: SeedRecord, work: Path) -> None:
                 raise SystemExit(f"GET {path} answered {status}: {body[:500]!r}\n{server.log_tail()}")
         cores = psutil.cpu_count()
         print(
-            f"\ngunicorn: {args.workers} sync workers at {server.url}, DEBUG off; locust: {args.clients} clients "
+            f"\ngunicorn: {args.workers} threaded workers at {server.url}, DEBUG off; locust: {args.clients} clients "
             f"in one process on the same {cores}-core machine.\n"
             f"Each path: {args.warmup:g} s warm-up, then {args.duration:g} s timed. Milliseconds as the clients "
-            f"see them (with {args.clients} clients and {args.workers} sync workers, a request mostly waits for a "
-            "free worker) and as the worker spends them (gunicorn's access log). CPU: milliseconds per request "
+            f"see them (with {args.clients} clients and {args.workers} workers, a request mostly waits for a "
+            "free core) and as the worker spends them (gunicorn's access log). CPU: milliseconds per request "
             "in gunicorn (web) and in this database's Postgres backends (db), which other work on the machine "
             "hardly moves; cores in use on average by those, by locust, and by the rest of the machine (the "
             "Redis server and anyone else's work), all taken from the same 2 cores."

@@ -134,8 +134,8 @@ def seed(args, week) -> None:
             INSERT INTO creators_profile (user_id, display_name, bio, avatar, language, updated_at)
             SELECT i, '', '', '', 'en', now() FROM generate_series(1, %(users)s) AS i;
             INSERT INTO creators_tradingprofile (user_id, kyc_level, volume_tier, traded_assets, instruments,
-                volume_30d_usd, trades_30d, account_opened_at, last_trade_at, is_frozen, updated_at)
-            SELECT i, i %% 4, i %% 5, '{}', '{}', (i %% 5) * 1000, CASE WHEN i %% 3 = 0 THEN 0 ELSE i %% 40 END,
+                volume_by_asset, volume_30d_usd, trades_30d, account_opened_at, last_trade_at, is_frozen, updated_at)
+            SELECT i, i %% 4, i %% 5, '{}', '{}', '{}', (i %% 5) * 1000, CASE WHEN i %% 3 = 0 THEN 0 ELSE i %% 40 END,
                    %(ends_at)s - (30 + i %% 1000) * interval '1 day',
                    CASE WHEN i %% 3 = 0 THEN NULL ELSE %(ends_at)s - (i %% 20) * interval '1 day' END,
                    i %% 1009 = 0, now()

@@ -9,11 +9,11 @@ each run, with --accounts users linked to exchange uids. Each batch is --batch-s
 trade.filled (spot and perpetual fills of 12 assets), 3% kyc.changed, 2% position.snapshot (two
 positions each), spread over the accounts, every id new.
 
-Serving. gunicorn as the Procfile's web line starts it (sync workers, --workers, DEBUG off) on the
-loopback; the exchange side signs each batch when it sends it and POSTs it with `requests`, one
-batch at a time per sender. For each --senders count: the wall time from the first request to the
-last answer, and accepted (applied) events per second. Then every batch is delivered again: all
-duplicates, nothing changes, and that rate too.
+Serving. gunicorn as the Procfile's web line starts it (gunicorn.conf.py's threaded workers,
+--workers, DEBUG off) on the loopback; the exchange side signs each batch when it sends it and
+POSTs it with `requests`, one batch at a time per sender. For each --senders count: the wall time
+from the first request to the last answer, and accepted (applied) events per second. Then every
+batch is delivered again: all duplicates, nothing changes, and that rate too.
 
 Baseline, measured in this run: the least any webhook must do with the same batches in this
 process: parse the JSON, check the HMAC, and INSERT the same fill rows with one multi-row

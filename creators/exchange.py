@@ -26,6 +26,7 @@ bug of ours) becomes that event's `refused` result and is undone alone, so the b
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -491,8 +492,10 @@ def _apply(events: list[Event], results: list, outcome: BatchOutcome) -> list[st
     fill_ids_in_batch: set[str] = set()
     for event in events:
         try:
-            # Each event in its own savepoint: whatever fails in it is undone alone.
-            with transaction.atomic():
+            # Each event that writes gets its own savepoint: whatever fails in it is undone alone. A
+            # fill is only queued here (the batch's fills go in with one INSERT below, which has its
+            # own fallback), so it skips the two round trips a savepoint costs.
+            with contextlib.nullcontext() if event.type == "trade.filled" else transaction.atomic():
                 status = _apply_one(event, profiles, fills, fill_ids_in_batch)
         except Exception as problem:
             status = _refusal(event, problem)
