@@ -50,34 +50,28 @@ def _count(key: str, period: int) -> int:
 
 def check_rate(*, scope: str, user) -> None:
     """Count one attempt of `user` in `scope`; raise RateLimited when over the scope's rate."""
-    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(scope)
-    if not rate or user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated:
         return
-    allowed, period = parse_rate(rate)
-    now = int(time.time())
-    window = now // period
-    key = f"ratelimit:{scope}:{user.pk}:{window}"
-    attempts = _count(key, period)
-    if attempts > allowed:
-        retry_after = (window + 1) * period - now
-        raise RateLimited(
-            _("You are doing that too often. Try again in %(seconds)d seconds.") % {"seconds": retry_after},
-            retry_after,
-        )
+    _check(scope=scope, who=str(user.pk))
 
 
 def check_ip_rate(*, scope: str, ip: str) -> None:
     """Count one attempt from the client address `ip` in `scope`, for signed-out requests that
     have no user to count by; raise RateLimited when over the scope's rate."""
+    if not ip:
+        return
+    # Hashed: an IPv6 address holds colons, which some cache backends refuse in keys.
+    _check(scope=scope, who=f"ip:{hashlib.sha256(ip.encode()).hexdigest()[:24]}")
+
+
+def _check(*, scope: str, who: str) -> None:
     rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(scope)
-    if not rate or not ip:
+    if not rate:
         return
     allowed, period = parse_rate(rate)
     now = int(time.time())
     window = now // period
-    # Hashed: an IPv6 address holds colons, which some cache backends refuse in keys.
-    key = f"ratelimit:{scope}:ip:{hashlib.sha256(ip.encode()).hexdigest()[:24]}:{window}"
-    attempts = _count(key, period)
+    attempts = _count(f"ratelimit:{scope}:{who}:{window}", period)
     if attempts > allowed:
         retry_after = (window + 1) * period - now
         raise RateLimited(

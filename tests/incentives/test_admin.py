@@ -1,53 +1,16 @@
 """Payouts in admin, as an operator with TOTP uses them: pools, policy, review, approve, pay, release."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from feed.models import Engagement
 from incentives import ledger, settlement
 from incentives.models import IncentivePolicy, IntegrityFlag, Payout, PrizePool, Settlement
-from incentives.weeks import Week
-from tests.factories import PostFactory, UserFactory
-from tests.security.helpers import activate_totp, new_ip, sign_in_with_code
+from tests.factories import UserFactory
+from tests.incentives.conftest import WEEK
 
 pytestmark = pytest.mark.django_db
-WEEK = Week.parse("2026-W47", "UTC")
-AFTER = WEEK.ends_at + timedelta(hours=1)
-
-
-@pytest.fixture
-def operator():
-    return UserFactory(username="ops", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(operator):
-    client = Client(REMOTE_ADDR=new_ip())
-    sign_in_with_code(client, operator.username, activate_totp(operator))
-    return client
-
-
-@pytest.fixture
-def drafted():
-    post = PostFactory()
-    post.created_at = WEEK.starts_at + timedelta(hours=1)
-    post.save(update_fields=["created_at"])
-    readers = UserFactory.create_batch(3)
-    Engagement.objects.bulk_create(
-        Engagement(
-            actor=reader,
-            post=post,
-            creator_id=post.author_id,
-            kind=Engagement.Kind.LIKE,
-            occurred_at=post.created_at + timedelta(minutes=5 + i * 30),
-        )
-        for i, reader in enumerate(readers)
-    )
-    return settlement.draft_settlement(week=WEEK, now=AFTER).settlement
 
 
 def _action(client, model, action, ids):

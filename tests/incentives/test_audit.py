@@ -2,62 +2,26 @@
 and a line in the security log, each with who, what, which object and before → after."""
 
 import logging
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
 from django.urls import reverse
 
-from feed.models import Engagement
 from incentives import settlement
 from incentives.models import ActionWeight, IncentivePolicy, IntegrityFlag, Payout, PrizePool, ReaderValueRules
-from incentives.weeks import Week
 from ranking.models import ContentTypeWeight
-from tests.factories import PostFactory, UserFactory
-from tests.security.helpers import activate_totp, new_ip, sign_in_with_code
+from tests.factories import UserFactory
+from tests.incentives.conftest import WEEK
 
 pytestmark = pytest.mark.django_db
-WEEK = Week.parse("2026-W47", "UTC")
-AFTER = WEEK.ends_at + timedelta(hours=1)
-
-
-@pytest.fixture
-def operator():
-    return UserFactory(username="ops", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(operator):
-    client = Client(REMOTE_ADDR=new_ip())
-    sign_in_with_code(client, operator.username, activate_totp(operator))
-    return client
 
 
 @pytest.fixture
 def logs(caplog):
     caplog.set_level(logging.INFO, logger="orbit.security")
     return caplog
-
-
-@pytest.fixture
-def drafted():
-    post = PostFactory()
-    post.created_at = WEEK.starts_at + timedelta(hours=1)
-    post.save(update_fields=["created_at"])
-    Engagement.objects.bulk_create(
-        Engagement(
-            actor=reader,
-            post=post,
-            creator_id=post.author_id,
-            kind=Engagement.Kind.LIKE,
-            occurred_at=post.created_at + timedelta(minutes=5 + i * 30),
-        )
-        for i, reader in enumerate(UserFactory.create_batch(3))
-    )
-    return settlement.draft_settlement(week=WEEK, now=AFTER).settlement
 
 
 @pytest.fixture

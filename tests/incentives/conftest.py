@@ -1,0 +1,46 @@
+"""An operator signed in to admin with TOTP, and a drafted week, for the admin and audit tests."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from feed.models import Engagement
+from incentives import settlement
+from incentives.weeks import Week
+from tests.factories import PostFactory, UserFactory
+from tests.security.helpers import activate_totp, new_ip, sign_in_with_code
+
+WEEK = Week.parse("2026-W47", "UTC")
+AFTER = WEEK.ends_at + timedelta(hours=1)
+
+
+@pytest.fixture
+def operator():
+    return UserFactory(username="ops", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(operator):
+    client = Client(REMOTE_ADDR=new_ip())
+    sign_in_with_code(client, operator.username, activate_totp(operator))
+    return client
+
+
+@pytest.fixture
+def drafted():
+    """The draft of WEEK: one post liked by three readers."""
+    post = PostFactory()
+    post.created_at = WEEK.starts_at + timedelta(hours=1)
+    post.save(update_fields=["created_at"])
+    Engagement.objects.bulk_create(
+        Engagement(
+            actor=reader,
+            post=post,
+            creator_id=post.author_id,
+            kind=Engagement.Kind.LIKE,
+            occurred_at=post.created_at + timedelta(minutes=5 + i * 30),
+        )
+        for i, reader in enumerate(UserFactory.create_batch(3))
+    )
+    return settlement.draft_settlement(week=WEEK, now=AFTER).settlement
