@@ -1,13 +1,20 @@
-"""The language cookie is Secure, SameSite=Lax and HttpOnly in production, whoever sets it."""
+"""Cookies in production: the language cookie is Secure, SameSite=Lax and HttpOnly whoever sets it,
+and the session and CSRF cookies are Secure."""
 
 import pytest
 from django.urls import reverse
 
 from tests.factories import UserFactory
 
-from .helpers import client_from_new_ip, run_in_production
+from .helpers import PASSWORD, client_from_new_ip, run_in_production
 
-LANGUAGE_COOKIE_SETTINGS = ["LANGUAGE_COOKIE_SECURE", "LANGUAGE_COOKIE_SAMESITE", "LANGUAGE_COOKIE_HTTPONLY"]
+LANGUAGE_COOKIE_SETTINGS = [
+    "LANGUAGE_COOKIE_SECURE",
+    "LANGUAGE_COOKIE_SAMESITE",
+    "LANGUAGE_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+]
 SETTINGS_PROBE = f"""
 import json
 import django
@@ -19,7 +26,7 @@ print(json.dumps({{name: getattr(settings, name) for name in {LANGUAGE_COOKIE_SE
 
 @pytest.fixture(scope="module")
 def production_cookie_settings():
-    """The language-cookie settings as orbit.settings reads them in production (DEBUG off)."""
+    """The cookie settings as orbit.settings reads them in production (DEBUG off)."""
     return run_in_production(SETTINGS_PROBE)
 
 
@@ -56,3 +63,16 @@ def test_saving_profile_settings_sets_a_secure_lax_httponly_language_cookie_in_p
 
     assert response.status_code == 302, response.content.decode()[:500]
     assert_production_language_cookie(response, "zh-hans")
+
+
+@pytest.mark.django_db
+def test_signing_in_sets_secure_session_and_csrf_cookies_in_production(in_production):
+    user = UserFactory()
+    client = client_from_new_ip()
+    client.get(reverse("account_login"), secure=True)
+
+    response = client.post(reverse("account_login"), {"login": user.username, "password": PASSWORD}, secure=True)
+
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert response.cookies["sessionid"]["secure"] is True
+    assert client.cookies["csrftoken"]["secure"] is True
