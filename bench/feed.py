@@ -698,7 +698,7 @@ def main() -> None:
     # Before anything reads Django's settings: this process and gunicorn use these.
     os.environ["DATABASE_URL"] = urlsplit(SOURCE_DATABASE_URL)._replace(path=f"/{BENCH_DATABASE}").geturl()
     os.environ["CACHE_KEY_PREFIX"] = BENCH_PREFIX
-    os.environ["CELERY_DEFAULT_QUEUE"] = BENCH_PREFIX
+    os.environ["CELERY_QUEUE_PREFIX"] = f"{BENCH_PREFIX}-"
     lock = hold_bench_lock()  # noqa: F841 - held open for the whole run
     fresh = args.reseed or not database_exists()
     if fresh:

@@ -1,9 +1,10 @@
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from django.db.backends.postgresql.operations import DatabaseOperations
 from django.utils import translation
 
-from orbit import resilience
+from orbit import queues, resilience
 from orbit.celery import app as celery_app
 
 # Transactional tests end with a flush of every table, which would also wipe the
@@ -13,11 +14,14 @@ from orbit.celery import app as celery_app
 
 @pytest.fixture
 def celery_worker(transactional_db, django_db_serialized_rollback):
-    """A real Celery worker, in a thread, consuming this test run's own queue on the real Redis.
+    """A real Celery worker, in a thread, consuming this test run's own queues on the real Redis.
 
     Transactional: the worker runs on its own database connection and must see committed rows.
     """
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+    run_queues = [queues.queue_name(queue, prefix=settings.CELERY_QUEUE_PREFIX) for queue in queues.QUEUES]
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=run_queues
+    ) as worker:
         yield worker
 
 

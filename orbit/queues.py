@@ -1,0 +1,44 @@
+"""Celery queues by workload (DESIGN.md, "Celery queues"): each group of queues has its own worker
+process, so no workload can delay another; health and settlement never wait behind feeds.
+
+Every queue name carries CELERY_QUEUE_PREFIX, so that a test run (or a bench) and a running Orbit
+on the same Redis never consume each other's tasks.
+"""
+
+from __future__ import annotations
+
+HEALTH = "health"
+SETTLEMENT = "settlement"
+FEEDS = "feeds"
+TAGGING = "tagging"
+MARKET = "market"
+DEFAULT = "default"
+QUEUES = (HEALTH, SETTLEMENT, FEEDS, TAGGING, MARKET, DEFAULT)
+
+# Task name -> queue. A task not named here goes to DEFAULT.
+TASK_QUEUES = {
+    "orbit.tasks.record_worker_heartbeat": HEALTH,
+    "incentives.tasks.draft_finished_week": SETTLEMENT,
+    "incentives.tasks.draft_week": SETTLEMENT,
+    "incentives.tasks.pay_settlement": SETTLEMENT,
+    "incentives.tasks.estimate_current_week": SETTLEMENT,
+    "ranking.tasks.build_for_you": FEEDS,
+    "ranking.tasks.build_for_you_batch": FEEDS,
+    "ranking.tasks.refresh_active_feeds": FEEDS,
+    "ranking.tasks.rebuild_active_feeds": FEEDS,
+    "ranking.tasks.refresh_trending": FEEDS,
+    "ranking.tasks.tag_post": TAGGING,
+    "ranking.tasks.tag_untagged": TAGGING,
+    "feed.tasks.poll_market_data": MARKET,
+    "feed.tasks.grade_due_calls": MARKET,
+}
+
+
+def queue_name(queue: str, *, prefix: str) -> str:
+    """The broker's name of `queue` for this deployment or test run."""
+    return f"{prefix}{queue}"
+
+
+def task_routes(*, prefix: str) -> dict[str, dict[str, str]]:
+    """CELERY_TASK_ROUTES for this prefix."""
+    return {task: {"queue": queue_name(queue, prefix=prefix)} for task, queue in TASK_QUEUES.items()}
