@@ -5,13 +5,17 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook bench-smoke clean-var
+.PHONY: run test lint check-translations manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook bench-smoke clean-var
 
 run: $(VENV)/.run-deps
-	$(PY) -m tools.launch run
+	@$(PY) -m tools.launch run
 
 test: $(VENV)/.dev-deps
 	$(PY) -m tools.launch test $(ARGS)
+
+# Fails listing strings missing from (or empty or fuzzy in) the Chinese catalogue; needs GNU gettext.
+check-translations: $(VENV)/.run-deps
+	DEBUG=1 $(PY) manage.py check_translations
 
 lint: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check .
@@ -49,17 +53,21 @@ bench-smoke: $(VENV)/.dev-deps
 	$(PY) -m tools.launch bench bench/feed.py --users 500 --posts 3000 --events 10000 --duration 3 --warmup 1 --clients 4 --redis-users 50
 
 $(PY):
+	@echo "Creating a virtualenv in $(VENV) with $$($(PYTHON) --version)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstall only when a requirements file changed.
+# Reinstall only when a requirements file changed. tools/pip_install.py shows one status line
+# instead of pip's wall of text (the first install takes a few minutes).
 $(VENV)/.run-deps: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
-	touch $@
+	@echo "Installing Orbit's pinned requirements into $(VENV) (the first time takes a few minutes)"
+	@$(PY) -m tools.pip_install -r requirements.txt
+	@touch $@
 
 $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $(VENV)/.run-deps $@
+	@echo "Installing Orbit's pinned requirements and test tools into $(VENV) (the first time takes a few minutes)"
+	@$(PY) -m tools.pip_install -r requirements-dev.txt
+	@touch $(VENV)/.run-deps $@
 
 # Stops nothing: stop `make run` first. Removes the embedded databases' data.
 clean-var:

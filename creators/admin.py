@@ -4,9 +4,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from orbit.admin_site import ReadOnlyAdmin
 
@@ -46,10 +45,10 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description=_("Export data"), permissions=["view"])
     def export_data(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, gettext_now("Select exactly one user to export."), messages.ERROR)
+            self.message_user(request, gettext("Select exactly one user to export."), messages.ERROR)
             return None
         user = queryset.get()
-        self.log_change(request, user, gettext_now("Exported personal data"))
+        self.log_change(request, user, gettext("Exported personal data"))
         response = JsonResponse(privacy.export_account_data(user=user), json_dumps_params={"indent": 2})
         response["Content-Disposition"] = f'attachment; filename="{privacy.export_filename(user)}"'
         return response
@@ -59,7 +58,7 @@ class UserAdmin(DjangoUserAdmin):
         if not request.POST.get("post"):
             context = {
                 **self.admin_site.each_context(request),
-                "title": gettext_now("Delete account (erase personal data)"),
+                "title": gettext("Delete account (erase personal data)"),
                 "queryset": queryset,
                 "opts": self.model._meta,
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -76,7 +75,7 @@ class UserAdmin(DjangoUserAdmin):
                 )
                 continue
             self.log_change(
-                request, self.model.objects.get(pk=user.pk), gettext_now("Deleted account (personal data erased)")
+                request, self.model.objects.get(pk=user.pk), gettext("Deleted account (personal data erased)")
             )
             deleted += 1
         if deleted:
@@ -156,4 +155,4 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             tokens.revoke_token(token=token)
-        self.message_user(request, gettext_now("The selected tokens are revoked."), messages.SUCCESS)
+        self.message_user(request, gettext("The selected tokens are revoked."), messages.SUCCESS)

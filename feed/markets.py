@@ -73,6 +73,14 @@ QUOTE_HOURS = 24
 STALE_AFTER = timedelta(hours=2)
 QUOTE_LOOKBACK = timedelta(days=7)
 PERCENT = Decimal("0.01")
+# ORBIT_MARKET_DATA_URL's value for the demo's simulated feed (feed/simulated_market.py): no API.
+SIMULATED = "simulated"
+
+
+def api_url() -> str:
+    """The market-data API's base URL; empty when there is none to call (off, or simulated)."""
+    url = settings.ORBIT_MARKET_DATA_URL
+    return "" if url == SIMULATED else url
 
 
 def instrument_for(symbol: str) -> str:
@@ -246,7 +254,7 @@ def _timeout() -> tuple[float, float]:
 
 def _get(session: requests.Session, path: str, params: dict) -> list:
     """The `data` list of one OKX answer, or MarketDataError saying what went wrong."""
-    url = f"{settings.ORBIT_MARKET_DATA_URL}{path}"
+    url = f"{api_url()}{path}"
     connect_timeout, read_timeout = _timeout()
     try:
         with session.get(url, params=params, timeout=(connect_timeout, read_timeout), stream=True) as response:
@@ -412,7 +420,7 @@ def poll_discussed_assets(now: datetime | None = None) -> dict:
     Returns a JSON-serialisable summary (the Celery result): instruments polled, bars stored,
     instruments that failed and instruments skipped once the API looked down or time ran out.
     """
-    if not settings.ORBIT_MARKET_DATA_URL:
+    if not api_url():
         return {"disabled": True}
     now = now or timezone.now()
     instruments = [instrument_for(symbol) for symbol in discussed_symbols(now=now)]
@@ -467,7 +475,7 @@ def backfill(symbol: str, *, since: datetime, max_pages: int = 50) -> int:
     polled). Raises MarketDataError when the API fails, so a caller can retry later rather than
     conclude there is no market.
     """
-    if not settings.ORBIT_MARKET_DATA_URL or symbol.upper() in DOLLARS:
+    if not api_url() or symbol.upper() in DOLLARS:
         return 0
     instrument = instrument_for(symbol)
     written, after = 0, None

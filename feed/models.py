@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,7 +25,7 @@ class PostType(models.Model):
         verbose_name_plural = _("content types")
 
     def __str__(self):
-        return self.name_en
+        return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
 
 
 class Asset(models.Model):
@@ -78,8 +79,16 @@ class Post(models.Model):
         ENGLISH = "en", _("English")
         CHINESE = "zh", _("Chinese")
 
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts")
-    content_type = models.ForeignKey(PostType, on_delete=models.PROTECT, db_column="content_type", related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts", verbose_name=_("author")
+    )
+    content_type = models.ForeignKey(
+        PostType,
+        on_delete=models.PROTECT,
+        db_column="content_type",
+        related_name="+",
+        verbose_name=_("content type"),
+    )
     body = models.TextField(_("body (Markdown)"), max_length=10_000)
     # The sanitized rendering of `body`; rebuilt by `manage.py rerender_posts`.
     body_html = models.TextField(blank=True, db_default="")
@@ -95,11 +104,11 @@ class Post(models.Model):
     # Counters for feeds; the facts are Like and Comment rows (`manage.py recount_posts` rebuilds them).
     like_count = models.PositiveIntegerField(db_default=0, default=0)
     comment_count = models.PositiveIntegerField(db_default=0, default=0)
-    language = models.CharField(max_length=8, choices=Language, default=Language.ENGLISH)
-    status = models.CharField(max_length=12, choices=Status, default=Status.PUBLISHED)
+    language = models.CharField(_("language"), max_length=8, choices=Language, default=Language.ENGLISH)
+    status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.PUBLISHED)
     assets = models.ManyToManyField(Asset, blank=True, related_name="posts")
     hashtags = models.ManyToManyField(Hashtag, blank=True, related_name="posts")
-    created_at = models.DateTimeField(db_default=models.functions.Now())
+    created_at = models.DateTimeField(_("created at"), db_default=models.functions.Now())
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
@@ -518,6 +527,8 @@ class ModerationAction(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("moderation action")
+        verbose_name_plural = _("moderation actions")
         ordering = ["-created_at"]
 
     def __str__(self):

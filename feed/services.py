@@ -21,7 +21,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.dispatch import Signal
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from creators.services import ensure_can_act, is_blocked_between, set_performance_visibility
@@ -631,6 +633,9 @@ def trade_redirect_url(*, viewer, post_id: int, fp: str = "") -> str:
         _log_signed_out_once(kind=Engagement.Kind.TRADE_CLICK, post=post, fp=fp)
     else:
         _log(kind=Engagement.Kind.TRADE_CLICK, actor=viewer, post=post, creator_id=post.author_id, fp=fp)
+    if settings.ORBIT_DEMO_TRADE_TICKET:
+        # The demo has no exchange to send people to: Orbit's own ticket ends the journey.
+        return f"{reverse('feed:demo_trade', args=[instrument])}?{urlencode({'post': post.pk})}"
     return settings.EXCHANGE_TRADE_URL.format(instrument=instrument)
 
 

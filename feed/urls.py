@@ -19,6 +19,7 @@ urlpatterns = [
     path("posts/<int:post_id>/share/", views.share, name="share"),
     path("posts/<int:post_id>/report/", views.report, name="report"),
     path("posts/<int:post_id>/trade/", views.trade, name="trade"),
+    path("demo/trade/<str:instrument>/", views.demo_trade, name="demo_trade"),
     path("s/<str:code>/", views.open_share, name="open_share"),
     path("beacon/dwell/", views.dwell_beacon, name="dwell_beacon"),
     path("assets/<str:symbol>/", views.asset, name="asset"),

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -454,6 +454,24 @@ def trade(request, post_id: int):
     # Orbit's redirect: it records the click, and goes only to the exchange's URL for a listed instrument.
     url = services.trade_redirect_url(viewer=request.user, post_id=post_id, fp=beacon_fingerprint(request))
     return redirect(url)
+
+
+@require_GET
+@web_view
+def demo_trade(request, instrument: str):
+    """The demo's stand-in for the exchange's trade page: it places no order, and production has no such page."""
+    if not settings.ORBIT_DEMO_TRADE_TICKET:
+        raise Http404
+    instrument = services.validate_instrument(instrument)
+    post_id = request.GET.get("post", "")
+    side = request.GET.get("side")
+    context = {
+        "instrument": instrument,
+        "last_price": markets.latest_close(instrument.split("-")[0]),
+        "post_id": int(post_id) if post_id.isdigit() and len(post_id) < 19 else None,
+        "side": side if side in {"buy", "sell"} else None,
+    }
+    return render(request, "feed/demo_trade.html", context)
 
 
 @require_POST

@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IncentivesConfig(AppConfig):
     name = "incentives"
+    verbose_name = _("Incentives")
 
     def ready(self):
         from . import receivers  # noqa: F401  (exports and erases an account's part)

@@ -208,7 +208,7 @@ class Settlement(models.Model):
     week = models.CharField(_("ISO week"), max_length=8, unique=True)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
     currency = models.CharField(max_length=10)
     pool_amount = models.DecimalField(_("pool"), **MONEY)
     # Money not paid out by earlier weeks (forfeited payouts, empty weeks) that this week adds.
@@ -217,10 +217,10 @@ class Settlement(models.Model):
     # What the allocation could not give anyone (nobody reached the minimum); goes to a later week.
     carried_out = models.DecimalField(_("carried to a later week"), **MONEY, default=Decimal("0.00"))
     total_score = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal("0"))
-    creator_count = models.PositiveIntegerField(default=0)
+    creator_count = models.PositiveIntegerField(_("creator count"), default=0)
     # Every weight, rule and threshold the computation used, frozen with the result.
     parameters = models.JSONField(default=dict)
-    computed_at = models.DateTimeField()
+    computed_at = models.DateTimeField(_("computed at"))
     computation_ms = models.PositiveIntegerField(default=0)
     approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(
@@ -297,18 +297,27 @@ class Payout(models.Model):
         PAID = "paid", _("Paid")
         FORFEITED = "forfeited", _("Forfeited after review")
 
-    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="payouts")
-    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts")
-    amount = models.DecimalField(**MONEY)
-    currency = models.CharField(max_length=10)
-    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
-    hold_reason = models.CharField(max_length=200, blank=True)
+    settlement = models.ForeignKey(
+        Settlement, on_delete=models.CASCADE, related_name="payouts", verbose_name=_("settlement")
+    )
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts", verbose_name=_("creator")
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=10)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
+    hold_reason = models.CharField(_("hold reason"), max_length=200, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     appeal_message = models.TextField(_("appeal"), max_length=2_000, blank=True)
-    appealed_at = models.DateTimeField(null=True, blank=True)
+    appealed_at = models.DateTimeField(_("appealed at"), null=True, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
     )
     review_note = models.CharField(max_length=500, blank=True)
 

@@ -1,11 +1,13 @@
 from celery import shared_task
 from django.utils import timezone
 
+from orbit.singleflight import SingleFlightTask
+
 from . import estimates, settlement
 from .weeks import Week
 
 
-@shared_task(name="incentives.tasks.draft_finished_week")
+@shared_task(name="incentives.tasks.draft_finished_week", base=SingleFlightTask)
 def draft_finished_week() -> str:
     """Beat, Monday 00:10 in ORBIT_SETTLEMENT_TZ: the draft of the week that just ended.
     Idempotent: a redelivery recomputes the same draft; an approved week is left alone."""
@@ -27,6 +29,6 @@ def pay_settlement(settlement_id: int) -> str:
     return settlement.pay_settlement(settlement_id=settlement_id).message
 
 
-@shared_task(name="incentives.tasks.estimate_current_week")
+@shared_task(name="incentives.tasks.estimate_current_week", base=SingleFlightTask)
 def estimate_current_week() -> int:
     return estimates.refresh_estimate()

@@ -1,9 +1,12 @@
 """The Celery application: configuration comes from Django settings (CELERY_*)."""
 
 import os
+import threading
 
-from celery import Celery
-from celery.signals import worker_ready
+from celery import Celery, bootsteps
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
+
+from orbit import health
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orbit.settings")
 
@@ -14,6 +17,57 @@ app.autodiscover_tasks()
 
 @worker_ready.connect
 def announce_worker(sender, **kwargs):
-    # Send a first heartbeat through the broker so /healthz turns green as soon
-    # as a worker consumes, not only after beat's first tick.
+    # A first heartbeat through the broker, so that a worker's start shows in the heartbeat time at
+    # once, not only after beat's first tick (liveness itself comes from QueueLiveness).
     sender.app.send_task("orbit.tasks.record_worker_heartbeat")
+
+
+class QueueLiveness(bootsteps.StartStopStep):
+    """Reports, from a thread of its own, which queues this worker consumes (orbit.health): a
+    worker busy with a long task still counts as a consumer, and one that stops is gone at once."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent, **kwargs):
+        super().__init__(parent, **kwargs)
+        self._stopped = threading.Event()
+        self._thread = None
+
+    def start(self, consumer):
+        self._stopped.clear()
+        self._thread = threading.Thread(
+            target=health.report_consumers_until,
+            args=(self._stopped,),
+            kwargs={"consumer": consumer},
+            name="orbit-queue-liveness",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self, consumer):
+        if self._thread is not None:
+            self._stopped.set()
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    shutdown = terminate = stop
+
+
+app.steps["consumer"].add(QueueLiveness)
+
+
+@before_task_publish.connect
+def stamp_sent_at(headers=None, **kwargs):
+    if headers is not None:
+        health.stamp_sent_at(headers)
+
+
+@task_prerun.connect
+def record_task_started(task_id=None, task=None, **kwargs):
+    health.record_task_started(task_name=task.name, task_id=task_id)
+
+
+@task_postrun.connect
+def record_task_finished(task_id=None, task=None, state=None, retval=None, **kwargs):
+    error = retval if isinstance(retval, BaseException) else None
+    health.record_task_finished(task_name=task.name, task_id=task_id, outcome=state or "", error=error)

@@ -15,7 +15,11 @@ MARKET = "market"
 DEFAULT = "default"
 QUEUES = (HEALTH, SETTLEMENT, FEEDS, TAGGING, MARKET, DEFAULT)
 
-# Task name -> queue. A task not named here goes to DEFAULT.
+# How long a message may wait in each queue before /healthz calls the queue down (seconds;
+# ORBIT_QUEUE_MAX_WAIT overrides). Bursty queues (feeds, tagging) may lag; health may not.
+MAX_WAIT_SECONDS = {HEALTH: 60, SETTLEMENT: 300, FEEDS: 900, TAGGING: 600, MARKET: 300, DEFAULT: 600}
+
+# Task name -> queue. A task not named here goes to DEFAULT; tests/test_queues.py insists every task is named.
 TASK_QUEUES = {
     "orbit.tasks.record_worker_heartbeat": HEALTH,
     "incentives.tasks.draft_finished_week": SETTLEMENT,
@@ -31,6 +35,18 @@ TASK_QUEUES = {
     "ranking.tasks.tag_untagged": TAGGING,
     "feed.tasks.poll_market_data": MARKET,
     "feed.tasks.grade_due_calls": MARKET,
+    "ranking.tasks.rebalance_content_type_weights": DEFAULT,
+    "creators.tasks.refresh_creator_titles": DEFAULT,
+    "creators.tasks.refresh_trading_profiles": DEFAULT,
+}
+
+# The worker processes (Procfile, docker-compose.yml): each consumes one group, so a backlog in one
+# group never delays another. Tagging, market and default share one worker: each is light or rare.
+WORKER_GROUPS = {
+    "health": (HEALTH,),
+    "settlement": (SETTLEMENT,),
+    "feeds": (FEEDS,),
+    "work": (TAGGING, MARKET, DEFAULT),
 }
 
 

@@ -1,8 +1,8 @@
 """Orbit settings, read from the environment (see the table in README.md).
 
 Production is the default: DEBUG is off, SECRET_KEY must be given and the
-security middleware is strict. `make run` and `make test` set DEBUG=1 for a
-developer machine.
+security middleware is strict. `make test` sets DEBUG=1 for a developer machine;
+`make run` sets ORBIT_DEMO=1 instead: production behaviour on plain-HTTP localhost.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -22,15 +22,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
+# `make run`'s demo: production behaviour (DEBUG off: Orbit's error pages, collected static files)
+# on a developer's plain-HTTP localhost, with published development secrets and no outside calls.
+# Never set it in production.
+ORBIT_DEMO = env.bool("ORBIT_DEMO", default=False)
+# A developer's own machine (DEBUG or the demo): published secrets and plain HTTP are acceptable.
+_LOCAL_MACHINE = DEBUG or ORBIT_DEMO
 
 # A fixed key is acceptable only on a developer machine; production must set its own.
 SECRET_KEY = env.str("SECRET_KEY", default="") or (
-    "django-insecure-orbit-development-only-key-do-not-use-in-production" if DEBUG else ""
+    "django-insecure-orbit-development-only-key-do-not-use-in-production" if _LOCAL_MACHINE else ""
 )
 if not SECRET_KEY:
-    raise environ.ImproperlyConfigured("Set SECRET_KEY (required when DEBUG is off).")
+    raise environ.ImproperlyConfigured("Set SECRET_KEY (required when DEBUG and ORBIT_DEMO are off).")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if _LOCAL_MACHINE else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -186,8 +192,26 @@ if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
         "CELERY_TASK_TIME_LIMIT must be below CELERY_VISIBILITY_TIMEOUT, or Redis redelivers running tasks."
     )
 
-# /healthz calls the worker down when its last heartbeat is older than this.
-ORBIT_WORKER_HEARTBEAT_MAX_AGE = env.int("ORBIT_WORKER_HEARTBEAT_MAX_AGE", default=120)
+# Every worker says which queues it consumes this often (orbit/health.py); a queue whose consumers
+# all fell silent for three periods has none, so /healthz turns red within 30 s of a crash.
+ORBIT_QUEUE_LIVENESS_INTERVAL = env.float("ORBIT_QUEUE_LIVENESS_INTERVAL", default=10.0)
+# Per queue, the longest a message may wait before /healthz calls the queue down, e.g. "feeds=1200,health=90".
+try:
+    ORBIT_QUEUE_MAX_WAIT = {
+        **queues.MAX_WAIT_SECONDS,
+        **env.dict("ORBIT_QUEUE_MAX_WAIT", cast={"value": float}, default={}),
+    }
+except ValueError:
+    ORBIT_QUEUE_MAX_WAIT = {}
+if (
+    ORBIT_QUEUE_LIVENESS_INTERVAL <= 0
+    or set(ORBIT_QUEUE_MAX_WAIT) != set(queues.QUEUES)
+    or min(ORBIT_QUEUE_MAX_WAIT.values()) <= 0
+):
+    raise environ.ImproperlyConfigured(
+        "ORBIT_QUEUE_LIVENESS_INTERVAL must be positive, and ORBIT_QUEUE_MAX_WAIT give positive seconds "
+        f"for some of the queues {', '.join(queues.QUEUES)}, e.g. feeds=1200,health=90."
+    )
 
 # --- Product settings ----------------------------------------------------------
 
@@ -242,8 +266,10 @@ CELERY_BEAT_SCHEDULE["estimate-current-week"] = {
 
 # --- Exchange integration ------------------------------------------------------
 # The shared secret the exchange signs webhook events with. Without it the webhook refuses
-# everything (503); development gets a fixed, published one so the demo can be driven by hand.
-EXCHANGE_WEBHOOK_SECRET = env.str("EXCHANGE_WEBHOOK_SECRET", default="orbit-dev-webhook-secret" if DEBUG else "")
+# everything (503); development and the demo get a fixed, published one so they can be driven by hand.
+EXCHANGE_WEBHOOK_SECRET = env.str(
+    "EXCHANGE_WEBHOOK_SECRET", default="orbit-dev-webhook-secret" if _LOCAL_MACHINE else ""
+)
 # Rotating the secret: set the new one above and the old one here until the exchange signs with
 # the new one (the log says when a request still uses the old), then empty this.
 EXCHANGE_WEBHOOK_PREVIOUS_SECRET = env.str("EXCHANGE_WEBHOOK_PREVIOUS_SECRET", default="")
@@ -260,15 +286,23 @@ ORBIT_TRADE_CARD_WINDOW_HOURS = env.int("ORBIT_TRADE_CARD_WINDOW_HOURS", default
 # A post naming an asset discloses the author's trades of it this many days either side of posting.
 ORBIT_DISCLOSURE_DAYS = env.int("ORBIT_DISCLOSURE_DAYS", default=7)
 # Market data: an OKX v5-compatible REST API (GET /api/v5/market/candles), polled for the assets
-# people are discussing. Empty turns polling off (pages then show no prices).
-ORBIT_MARKET_DATA_URL = env.str("ORBIT_MARKET_DATA_URL", default="https://www.okx.com").rstrip("/")
+# people are discussing. Empty turns polling off (pages then show no prices). "simulated" (the
+# demo's default) continues the stored candles by a random walk instead (feed/simulated_market.py).
+ORBIT_MARKET_DATA_URL = env.str(
+    "ORBIT_MARKET_DATA_URL", default="simulated" if ORBIT_DEMO else "https://www.okx.com"
+).rstrip("/")
 ORBIT_MARKET_DATA_TIMEOUT = env.float("ORBIT_MARKET_DATA_TIMEOUT", default=5.0)
 ORBIT_MARKET_DATA_RETRIES = env.int("ORBIT_MARKET_DATA_RETRIES", default=3)
 ORBIT_MARKET_POLL_SECONDS = env.int("ORBIT_MARKET_POLL_SECONDS", default=60)
-if ORBIT_MARKET_DATA_URL and not ORBIT_MARKET_DATA_URL.startswith(("https://", "http://")):
+if ORBIT_MARKET_DATA_URL == "simulated":
+    if not _LOCAL_MACHINE:
+        raise environ.ImproperlyConfigured(
+            "ORBIT_MARKET_DATA_URL=simulated invents prices: only with ORBIT_DEMO=1 or DEBUG=1."
+        )
+elif ORBIT_MARKET_DATA_URL and not ORBIT_MARKET_DATA_URL.startswith(("https://", "http://")):
     raise environ.ImproperlyConfigured(
         "ORBIT_MARKET_DATA_URL must be an http(s):// base URL such as https://www.okx.com, "
-        "or empty to turn polling off."
+        "empty to turn polling off, or simulated (demo only)."
     )
 _tolerance_ok = ORBIT_TRADE_CARD_PRICE_TOLERANCE.is_finite() and 0 < ORBIT_TRADE_CARD_PRICE_TOLERANCE < 1
 if EXCHANGE_WEBHOOK_TOLERANCE < 1 or not _tolerance_ok or ORBIT_MARKET_DATA_TIMEOUT <= 0:
@@ -291,7 +325,15 @@ CELERY_BEAT_SCHEDULE["refresh-trading-profiles"] = {
     "task": "creators.tasks.refresh_trading_profiles",
     "schedule": crontab(hour=0, minute=20),
 }
-EXCHANGE_TRADE_URL = env.str("EXCHANGE_TRADE_URL", default="https://www.example-exchange.com/trade/{instrument}")
+_PLACEHOLDER_TRADE_URL = "https://www.example-exchange.com/trade/{instrument}"
+EXCHANGE_TRADE_URL = env.str("EXCHANGE_TRADE_URL", default=_PLACEHOLDER_TRADE_URL)
+# The demo's Trade button opens Orbit's own demo ticket (/demo/trade/<instrument>/) instead of the
+# placeholder exchange, which does not exist; with a real EXCHANGE_TRADE_URL it goes there.
+ORBIT_DEMO_TRADE_TICKET = env.bool(
+    "ORBIT_DEMO_TRADE_TICKET", default=ORBIT_DEMO and EXCHANGE_TRADE_URL == _PLACEHOLDER_TRADE_URL
+)
+if ORBIT_DEMO_TRADE_TICKET and not _LOCAL_MACHINE:
+    raise environ.ImproperlyConfigured("ORBIT_DEMO_TRADE_TICKET is for the demo: only with ORBIT_DEMO=1 or DEBUG=1.")
 if "{instrument}" not in EXCHANGE_TRADE_URL or not EXCHANGE_TRADE_URL.startswith("https://"):
     raise environ.ImproperlyConfigured(
         "EXCHANGE_TRADE_URL must be an https:// URL containing {instrument}, e.g. https://exchange.example/trade/{instrument}."
@@ -359,7 +401,7 @@ AXES_LOCKOUT_CALLABLE = "orbit.security.lockout_response"
 
 # E-mail (password reset, verification): printed to the console in development.
 # django-environ's documented way: EMAIL_URL sets EMAIL_BACKEND, EMAIL_HOST and friends.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if _LOCAL_MACHINE else "smtp://localhost:25"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Orbit <no-reply@orbit.example>")
 
 # Avatars and post images.
@@ -371,6 +413,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Chinese dates and numbers as exchange apps write them (12月7日, 96,000), English "3 Mar": orbit/formats/.
+FORMAT_MODULE_PATH = ["orbit.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -393,6 +437,10 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
+        # The demo hashes names as production does but does not compress: brotli over every file
+        # on each `make run` start costs minutes on a small machine.
+        else "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        if ORBIT_DEMO
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
@@ -499,7 +547,8 @@ MIDDLEWARE.insert(
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
+# The demo runs without DEBUG but on plain HTTP on localhost: no HTTPS redirect, HSTS or Secure cookies.
+if not _LOCAL_MACHINE:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # An HTTPS-only site: browsers fetch a stray http:// URL in a page over https instead of refusing it.
     # (Not on plain HTTP, e.g. docker-compose on localhost: there it would break every page.)

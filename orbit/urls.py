@@ -14,6 +14,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Uploads, in production too, with the headers that keep them inert (orbit/media.py).
     path("media/<path:path>", media.serve_media, name="media"),
+    # Before admin's own URLs, behind the same staff-and-TOTP check (admin_view).
+    path("admin/operations/", admin.site.admin_view(views.operations), name="admin_operations"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -41,6 +41,8 @@ FALLBACK_CANDIDATE_SHARE = 0.4
 # Ids read per page beyond the page size, so posts removed or hidden since the build can drop
 # out and the page still comes out full.
 OVERFETCH = 10
+# How long a user marked as queued for a build is not queued again, should the build be lost.
+QUEUED_SECONDS = 600
 _client: redis.Redis | None = None
 
 
@@ -71,6 +73,8 @@ def _key(user_id: int, suffix: str = "") -> str:
 
 def build_for_you(*, user_id: int) -> int:
     """Rank the user's For You list and store it; returns the list's length."""
+    # Unmarked before ranking, not after: engagement during this build queues the next one.
+    redis_client().delete(_key(user_id, ":queued"))
     context = scoring.Context.live()
     ranked = scoring.rank_for_user(
         user_id, context=context, limit=settings.ORBIT_FOR_YOU_LIST_LENGTH, refresh_interest=True
@@ -255,13 +259,26 @@ def _page_from_postgres(*, user, position: Cursor, size: int, renderer, client) 
     return ForYouPage(items=items, next_cursor=next_cursor, source="fallback")
 
 
+def mark_queued(*, user_ids: list[int]) -> list[int]:
+    """Those of these users not already queued for a build, now marked as queued.
+
+    Builds coalesce: a user stays marked until their build starts, so neither a page nor the
+    periodic refresh queues them again meanwhile. The mark expires after QUEUED_SECONDS in case
+    the task is lost with its worker."""
+    pipe = redis_client().pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.set(_key(user_id, ":queued"), 1, nx=True, ex=QUEUED_SECONDS)
+    return [user_id for user_id, marked in zip(user_ids, pipe.execute(), strict=True) if marked]
+
+
 def _queue_build(user_id: int) -> None:
-    """At most one queued build per user a minute; silently skipped when Redis is unreachable."""
+    """Queue a build unless one is queued; silently skipped when Redis is unreachable."""
     from . import tasks
 
     try:
-        if redis_client().set(_key(user_id, ":queued"), 1, nx=True, ex=60):
-            enqueue(tasks.build_for_you, user_id)  # the broker is Redis too: a page must not fail for it
+        # The broker is Redis too: a page must not fail for it, nor leave the user marked unqueued.
+        if mark_queued(user_ids=[user_id]) and not enqueue(tasks.build_for_you, user_id):
+            redis_client().delete(_key(user_id, ":queued"))
     except redis.RedisError as exc:
         cache_outage.failed(exc)
 

@@ -18,6 +18,8 @@ class TaggerModel(models.Model):
     is_active = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("tagger model")
+        verbose_name_plural = _("tagger models")
         ordering = ["-trained_at"]
         constraints = [
             models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_tagger"),
@@ -48,7 +50,8 @@ class PostTags(models.Model):
     trending = models.FloatField(default=0.0, db_default=0.0)
 
     class Meta:
-        verbose_name_plural = "post tags"
+        verbose_name = _("post tags")
+        verbose_name_plural = _("post tags")
         constraints = [
             models.CheckConstraint(condition=Q(quality__gte=0, quality__lte=1), name="post_tags_quality_unit"),
         ]
@@ -92,6 +95,8 @@ class ContentTypeWeight(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("content type weight")
+        verbose_name_plural = _("content type weights")
         ordering = ["post_type__position"]
         constraints = [
             models.CheckConstraint(condition=Q(base_weight__gte=0), name="weight_base_not_negative"),
@@ -126,6 +131,8 @@ class ContentTypeWeightChange(models.Model):
     reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = _("content type weight change")
+        verbose_name_plural = _("content type weight changes")
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["weight", "changed_at"], name="weight_change_time")]
 
@@ -147,6 +154,10 @@ class UserInterest(models.Model):
     last_engagement_id = models.BigIntegerField(default=0)
     engagement_as_of = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("user interests")
+        verbose_name_plural = _("user interests")
 
     def __str__(self):
         return f"interests of user {self.user_id}"

@@ -95,7 +95,7 @@
       var message = document.createElement("p");
       message.className = "flash-message flash-error";
       message.setAttribute("role", "alert");
-      message.textContent = document.documentElement.lang.indexOf("zh") === 0 ? "网络错误，请重试。" : "Network error: try again.";
+      message.textContent = flash.dataset.networkError; // translated by the template, like every other string
       flash.replaceChildren(message);
     }
   });

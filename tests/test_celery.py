@@ -18,16 +18,14 @@ def _wait_for_heartbeat(timeout=10.0):
     return False
 
 
-def test_a_real_worker_runs_the_heartbeat_task_through_redis(celery_worker, client):
+def test_a_real_worker_runs_the_heartbeat_task_through_redis(celery_worker):
     cache.delete(health.HEARTBEAT_KEY)
-    assert client.get("/healthz").json()["worker"] != "ok"
 
     sent_at = time.time()
     record_worker_heartbeat.delay()
 
     assert _wait_for_heartbeat()
     assert cache.get(health.HEARTBEAT_KEY) >= sent_at
-    assert client.get("/healthz").json()["worker"] == "ok"
 
 
 def test_a_task_queued_in_a_transaction_waits_for_the_commit(celery_worker):

@@ -76,3 +76,10 @@ def test_production_leaves_the_exchange_webhook_off_without_a_secret():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "''"
+
+
+def test_a_queue_wait_limit_for_an_unknown_queue_or_without_seconds_is_refused():
+    for value in ("feed=900", "feeds=soon", "feeds=0"):
+        result = _manage("check", DEBUG="1", ORBIT_QUEUE_MAX_WAIT=value)
+        assert result.returncode != 0, value
+        assert "ORBIT_QUEUE_MAX_WAIT give positive seconds" in result.stderr, value

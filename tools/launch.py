@@ -11,6 +11,7 @@ python -m tools.launch bench SCRIPT [ARGS]
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,10 +19,13 @@ import sys
 import threading
 import time
 import urllib.request
+from decimal import Decimal
 
 from tools.embedded import ROOT, log, services
 
 PYTHON = sys.executable
+# The Procfile's worker processes, one per group of queues (orbit.queues.WORKER_GROUPS).
+WORKERS = ("worker_health", "worker_settlement", "worker_feeds", "worker_work")
 # The demo community's published password (README); seed_demo never runs in production.
 DEMO_PASSWORD = "orbit-demo-2026"  # noqa: S105
 
@@ -30,7 +34,85 @@ def manage(*args: str, environ: dict[str, str]) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=environ, check=True)
 
 
-def _announce_when_healthy(url: str) -> None:
+class StepFailed(Exception):
+    pass
+
+
+def last_line(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "done"
+
+
+def migrate_line(output: str) -> str:
+    applied = output.count("  Applying ")
+    return f"Database schema up to date ({applied} migrations applied)" if applied else "Database schema up to date"
+
+
+def settlement_line(summary: dict) -> str:
+    """settle_week's JSON summary as one line: week, money paid, to how many creators, what was held."""
+    paid, held = Decimal(summary["total_paid"]), Decimal(summary["total_held"])
+    creators = sum(1 for creator in summary["creators"] if creator["status"] == "paid")
+    line = f"Settled {summary['week']}: {paid:,.2f} {summary['currency']} paid to {creators:,} creators"
+    if held:
+        line += f", {held:,.2f} held for review"
+    return line if summary["changed"] else f"{line} (earlier; nothing changed)"
+
+
+def step(*args: str, environ: dict[str, str], summary=last_line) -> None:
+    """One manage.py command with its output kept back: one line when it works, all of it when it fails."""
+    on_terminal = sys.stderr.isatty()
+    if on_terminal:  # what runs now, replaced by its summary line when it is done
+        print(f"[orbit] manage.py {args[0]} ...", end="", file=sys.stderr, flush=True)
+    done = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True)
+    if on_terminal:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise StepFailed(f"manage.py {' '.join(args)} failed (exit code {done.returncode}); its output is above.")
+    log(summary(done.stdout))
+
+
+def banner(url: str) -> str:
+    rule = "=" * 72
+    return "\n".join(
+        [
+            rule,
+            f"  Orbit is up: {url}",
+            f"    demo reader:  demo / {DEMO_PASSWORD}",
+            f"    operator:     operator / {DEMO_PASSWORD}  ({url}admin/)",
+            f"    health:       {url}healthz",
+            "  Press Ctrl-C to stop web, workers, beat and the embedded data stores.",
+            rule,
+        ]
+    )
+
+
+class Output:
+    """honcho's output, relayed line by line, so that the banner can wait until the processes have
+    printed their own start-up banners (a line that lands in the middle of those is easily missed)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last_line_at = time.monotonic()
+
+    def relay(self, stream) -> None:
+        for line in stream:
+            with self.lock:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+                self.last_line_at = time.monotonic()
+
+    def print_when_quiet(self, text: str, *, quiet: float = 2.0, limit: float = 20.0) -> None:
+        deadline = time.monotonic() + limit
+        while True:
+            with self.lock:
+                if time.monotonic() - self.last_line_at >= quiet or time.monotonic() > deadline:
+                    print(text, flush=True)
+                    return
+            time.sleep(0.2)
+
+
+def _announce_when_healthy(url: str, output: Output) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
@@ -43,46 +125,78 @@ def _announce_when_healthy(url: str) -> None:
     else:
         log(f"{url}healthz is still not green after 5 minutes; see the output above")
         return
-    log("")
-    log(f"Orbit is up: {url}")
-    log(f"  demo reader:   demo / {DEMO_PASSWORD}")
-    log(f"  operator:      operator / {DEMO_PASSWORD}  ({url}admin/)")
-    log("  health:        " + f"{url}healthz")
-    log("Press Ctrl-C to stop web, worker, beat and the embedded data stores.")
+    output.print_when_quiet(banner(url))
+
+
+def demo_environment(environ: dict[str, str]) -> dict[str, str]:
+    """`make run`'s settings: the demo behaves like production (DEBUG off) on plain-HTTP localhost."""
+    environ.setdefault("DEBUG", "0")
+    environ.setdefault("ORBIT_DEMO", "1")
+    return environ
 
 
 def run(environ: dict[str, str]) -> int:
-    environ.setdefault("DEBUG", "1")
+    demo_environment(environ)
     bind = environ.setdefault("ORBIT_BIND", "127.0.0.1:8000")
-    with services(environ):
-        manage("migrate", "--noinput", environ=environ)
-        manage("compile_translations", environ=environ)
-        manage("collectstatic", "--noinput", "--verbosity", "0", environ=environ)
-        manage("seed_demo", "--if-empty", "--demo-password", DEMO_PASSWORD, environ=environ)
-        # The tagger is trained from the shipped corpus once (seconds); seeded posts arrive by COPY,
-        # so nothing queued their tagging: retag catches up, then trending gets its first scores.
-        manage("train_tagger", "--if-missing", environ=environ)
-        manage("retag", environ=environ)
-        manage("refresh_trending", environ=environ)
-        # The demo's last finished week is settled, so creators see a payout on their statement;
-        # on later starts it is already paid and nothing changes.
-        manage("settle_week", "--last", "--brief", environ=environ)
-        url = f"http://{bind}/"
-        threading.Thread(target=_announce_when_healthy, args=(url,), daemon=True).start()
-        honcho = subprocess.Popen(
-            [PYTHON, "-m", "honcho", "start", "-f", "Procfile", "web", "worker", "beat"], cwd=ROOT, env=environ
-        )
-        # SIGTERM (from a supervisor) stops the stack like Ctrl-C does.
-        signal.signal(signal.SIGTERM, lambda *_: honcho.send_signal(signal.SIGINT))
-        try:
-            return honcho.wait()
-        except KeyboardInterrupt:
-            # The terminal sent SIGINT to honcho too; give it time to stop its processes.
-            try:
-                return honcho.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                honcho.kill()
-                return 1
+    # Until honcho runs, a supervisor's SIGTERM stops the way Ctrl-C does: through `services`' cleanup.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with services(environ):
+            return _prepare_and_serve(environ, bind=bind)
+    except KeyboardInterrupt:
+        # The step running then got the same Ctrl-C and stopped; nothing is half-started.
+        log("stopped before Orbit was up")
+        return 0
+    except StepFailed as failure:
+        log(str(failure))
+        return 1
+
+
+def _prepare_and_serve(environ: dict[str, str], *, bind: str) -> int:
+    step("migrate", "--noinput", environ=environ, summary=migrate_line)
+    step("compile_translations", environ=environ)
+    step("collectstatic", "--noinput", environ=environ)
+    step("seed_demo", "--if-empty", "--demo-password", DEMO_PASSWORD, environ=environ)
+    # The tagger is trained from the shipped corpus once (seconds); seeded posts arrive by COPY,
+    # so nothing queued their tagging: retag catches up, then trending gets its first scores.
+    step("train_tagger", "--if-missing", "--brief", environ=environ)
+    step("retag", environ=environ)
+    step("refresh_trending", environ=environ)
+    # The demo's last finished week is settled, so creators see a payout on their statement;
+    # on later starts it is already paid and nothing changes.
+    step("settle_week", "--last", environ=environ, summary=lambda out: settlement_line(json.loads(out)))
+    url = f"http://{bind}/"
+    output = Output()
+    threading.Thread(target=_announce_when_healthy, args=(url, output), daemon=True).start()
+    stopping = threading.Event()
+    honcho = None
+
+    def stop(*_) -> None:
+        stopping.set()
+        if honcho is not None:
+            honcho.send_signal(signal.SIGINT)
+
+    # Ctrl-C and a supervisor's SIGTERM both become one SIGINT to honcho, which stops every process.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    honcho = subprocess.Popen(
+        [PYTHON, "-m", "honcho", "start", "-f", "Procfile", "web", *WORKERS, "beat"],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        # Its own session, so the terminal's Ctrl-C reaches honcho only through stop(), once.
+        start_new_session=True,
+    )
+    if stopping.is_set():
+        honcho.send_signal(signal.SIGINT)
+    relay = threading.Thread(target=output.relay, args=(honcho.stdout,))
+    relay.start()
+    returncode = honcho.wait()
+    relay.join()
+    # A stop we asked for is a success (make then prints no "Error 130"); a process that died is not.
+    return 0 if stopping.is_set() else returncode
 
 
 def test(environ: dict[str, str], pytest_args: list[str]) -> int:

@@ -55,7 +55,7 @@ def test_account_pages_speak_chinese():
     assert "密码重置" in _is_our_page(client.get(reverse("account_reset_password")))
     client.force_login(UserFactory())
     assert "修改密码" in _is_our_page(client.get(reverse("account_change_password")))
-    assert "双因素身份认证" in _is_our_page(client.get(reverse("mfa_index")))
+    assert "双重验证" in _is_our_page(client.get(reverse("mfa_index")))  # Orbit's word, as in its API messages
 
 
 def test_the_authenticator_app_journey():

@@ -123,6 +123,7 @@ def community():
             "post_id": str(post.pk),
             "username": author.username,
             "symbol": "BTC",
+            "instrument": "BTC-USDT",
             "name": "btc",
             "code": share.code,
             "key": "not-a-real-key",

@@ -41,6 +41,14 @@ def metrics_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def brief_line(*, version: str, metrics: dict, seconds: float) -> str:
+    """One line for `make run`: the two held-out figures that gate storing a model, and the time taken."""
+    return (
+        f"Tagger {version} trained in {seconds:.0f} s: held-out content-type macro-F1 "
+        f"{metrics['content_type']['macro_f1']:.2f}, asset F1 {metrics['assets']['f1']:.2f}"
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Train the post tagger on the labeled corpus, print held-out metrics per head, then store the model "
@@ -59,18 +67,23 @@ class Command(BaseCommand):
             "--if-missing", action="store_true", help="Do nothing when a model is already active (for every start)."
         )
         parser.add_argument("--no-activate", action="store_true", help="Store the model without activating it.")
+        parser.add_argument(
+            "--brief", action="store_true", help="One line (version, the gating metrics, time) instead of the table."
+        )
 
     def handle(self, *args, **options):
         active = TaggerModel.objects.filter(is_active=True).values_list("version", flat=True).first()
         if options["if_missing"] and active:
             self.stdout.write(f"Tagger {active} is active; nothing trained (--if-missing).")
             return
-        self.stdout.write(f"Training the tagger on {options['corpus']} (seed {options['seed']})")
+        if not options["brief"]:
+            self.stdout.write(f"Training the tagger on {options['corpus']} (seed {options['seed']})")
         try:
             result = train(options["corpus"], seed=options["seed"])
         except (OSError, ValueError) as error:
             raise CommandError(f"Cannot train on {options['corpus']}: {error}") from error
-        self.stdout.write(metrics_table(result.metrics))
+        if not options["brief"]:
+            self.stdout.write(metrics_table(result.metrics))
         missed = result.missed_targets()
         if missed:
             raise CommandError(
@@ -81,6 +94,9 @@ class Command(BaseCommand):
         model = store_tagger(result=result, activate=not options["no_activate"])
         stored = "already stored (same corpus, code and seed)" if existed else "stored"
         state = "active" if model.is_active else "not active (--no-activate)"
+        if options["brief"]:
+            self.stdout.write(brief_line(version=model.version, metrics=result.metrics, seconds=result.seconds))
+            return
         self.stdout.write(
             self.style.SUCCESS(
                 f"Tagger {model.version} {stored}, {state}. Trained in {result.seconds:.1f} s; "
