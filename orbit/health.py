@@ -36,7 +36,7 @@ from django.db import connection
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 from redis import RedisError
 
-from . import queues
+from . import queues, redis_clients
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +55,10 @@ def record_worker_heartbeat() -> float:
     return now
 
 
-@functools.cache
-def _client(url: str) -> redis.Redis:
-    # Short timeouts: /healthz must answer "down" quickly rather than hang on a dead Redis.
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
-
-
 def broker() -> redis.Redis:
-    """The broker's Redis, where the queues live."""
-    return _client(settings.CELERY_BROKER_URL)
+    """The broker's Redis, where the queues live. Short timeouts: /healthz must answer "down"
+    quickly rather than hang on a dead Redis."""
+    return redis_clients.client(settings.CELERY_BROKER_URL, connect_timeout=2, timeout=2)
 
 
 def _consumers_key(queue_name: str) -> str:

@@ -22,29 +22,18 @@ from celery import Task
 from celery.signals import task_revoked
 from celery.utils import uuid
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.utils import timezone
+
+from . import redis_clients
 
 logger = logging.getLogger(__name__)
 
 # Deletes the claim only if it is still this run's (an expired claim may have passed to a later run).
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-_client: redis.Redis | None = None
 
 
 def redis_client() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    return _client
-
-
-@receiver(setting_changed)
-def _forget_client(*, setting, **kwargs):
-    global _client
-    if setting == "REDIS_URL":
-        _client = None
+    return redis_clients.client(settings.REDIS_URL, connect_timeout=2, timeout=2)
 
 
 def claim_key(task_name: str) -> str:

@@ -21,14 +21,13 @@ from datetime import timedelta
 import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.signals import setting_changed
 from django.db.models import Q
-from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creators.models import User
 from feed.models import Engagement
+from orbit import redis_clients
 from orbit.resilience import cache_outage, enqueue
 
 from . import cards, scoring, weights
@@ -43,25 +42,11 @@ FALLBACK_CANDIDATE_SHARE = 0.4
 OVERFETCH = 10
 # How long a user marked as queued for a build is not queued again, should the build be lost.
 QUEUED_SECONDS = 600
-_client: redis.Redis | None = None
 
 
 def redis_client() -> redis.Redis:
     """Short timeouts: a Redis that does not answer must turn into the fallback, not a slow page."""
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=0.25, socket_timeout=0.5, retry_on_timeout=False
-        )
-    return _client
-
-
-@receiver(setting_changed)
-def _forget_client(*, setting, **kwargs):
-    # Tests point REDIS_URL at a Redis of their own.
-    global _client
-    if setting == "REDIS_URL":
-        _client = None
+    return redis_clients.client(settings.REDIS_URL, connect_timeout=0.25, timeout=0.5)
 
 
 def _key(user_id: int, suffix: str = "") -> str:
