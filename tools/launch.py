@@ -165,6 +165,9 @@ def _prepare_and_serve(environ: dict[str, str], *, bind: str) -> int:
     # The demo's last finished week is settled, so creators see a payout on their statement;
     # on later starts it is already paid and nothing changes.
     step("settle_week", "--last", environ=environ, summary=lambda out: settlement_line(json.loads(out)))
+    # Beat refreshes the running week's estimate every 15 minutes; the first one is made now, so no
+    # creator's statement says "not ready yet" for the first quarter of an hour.
+    step("estimate_week", environ=environ)
     url = f"http://{bind}/"
     output = Output()
     threading.Thread(target=_announce_when_healthy, args=(url, output), daemon=True).start()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
@@ -142,6 +144,19 @@ def test_the_estimate_shows_counted_interactions_and_the_amount(alice_client, al
     assert Decimal(estimate["estimated_amount"]) > 0
     assert estimate["week"] in page
     assert "not ready yet" not in page
+
+
+def test_the_estimate_week_command_makes_the_estimate_at_once_for_every_creator(alice_client, alice, bob):
+    # `make run` runs it at start, so no statement waits a quarter of an hour for beat.
+    _engage(alice)
+    out = StringIO()
+
+    call_command("estimate_week", stdout=out)
+
+    assert "for 1 creators with engagement" in out.getvalue()
+    assert estimates.estimate_for(alice.pk)["counted"]["like"] == 22
+    assert estimates.estimate_for(bob.pk)["estimated_amount"] == "0.00"  # no engagement: an explicit zero
+    assert "not ready yet" not in alice_client.get(reverse("incentives:statement")).content.decode()
 
 
 def test_without_an_estimate_the_page_says_it_is_not_ready(alice_client):
