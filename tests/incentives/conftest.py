@@ -3,13 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 
 from feed.models import Engagement
 from incentives import settlement
 from incentives.weeks import Week
 from tests.factories import PostFactory, UserFactory
-from tests.security.helpers import activate_totp, new_ip, sign_in_with_code
+from tests.security.helpers import staff_client
 
 WEEK = Week.parse("2026-W47", "UTC")
 AFTER = WEEK.ends_at + timedelta(hours=1)
@@ -22,9 +21,7 @@ def operator():
 
 @pytest.fixture
 def admin_client(operator):
-    client = Client(REMOTE_ADDR=new_ip())
-    sign_in_with_code(client, operator.username, activate_totp(operator))
-    return client
+    return staff_client(operator)
 
 
 @pytest.fixture

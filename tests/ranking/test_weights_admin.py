@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -14,7 +13,7 @@ from feed.models import PostType
 from ranking import weights
 from ranking.models import ContentTypeWeight, ContentTypeWeightChange, PostTags, TaggerModel, UserInterest
 from tests.factories import PostFactory, UserFactory
-from tests.security.helpers import activate_totp, client_from_new_ip, new_ip, sign_in, sign_in_with_code
+from tests.security.helpers import activate_totp, client_from_new_ip, sign_in, sign_in_with_code, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +27,7 @@ def operator():
 
 @pytest.fixture
 def admin_client(operator):
-    client = Client(REMOTE_ADDR=new_ip())
-    sign_in_with_code(client, operator.username, activate_totp(operator))
-    return client
+    return staff_client(operator)
 
 
 def _change_url(slug: str) -> str:

@@ -83,3 +83,10 @@ def run_in_production(probe: str, **variables: str) -> dict:
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def staff_client(user) -> Client:
+    """A client signed in to admin as `user` the way staff are: password, then a TOTP code."""
+    client = client_from_new_ip()
+    sign_in_with_code(client, user.username, activate_totp(user))
+    return client
