@@ -9,8 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 orbit
 
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# Production's packages only (no embedded data stores, test tools or load generator), each checked
+# against the hashes in the lock file.
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --require-hashes -r requirements/base.txt
 
 COPY . .
 # Static files and translations are built into the image; the secret is only needed to import settings.
@@ -23,5 +25,5 @@ RUN mkdir -p /app/var/media && chown -R orbit:orbit /app/var
 
 USER orbit
 EXPOSE 8000
-# Workers, threads and limits: gunicorn.conf.py (WEB_WORKERS, WEB_THREADS).
-CMD ["gunicorn", "orbit.wsgi", "--access-logfile", "-"]
+# Every gunicorn setting (workers, threads, limits, access log): gunicorn.conf.py (WEB_WORKERS, WEB_THREADS).
+CMD ["gunicorn", "orbit.wsgi"]

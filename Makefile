@@ -5,46 +5,55 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint check-translations manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook bench-smoke clean-var
+.PHONY: run test lint typecheck lock check-translations manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook bench-smoke clean-var
 
 run: $(VENV)/.run-deps
 	@$(PY) -m tools.launch run
 
+# CI (CI=true) runs the suite on two pytest-xdist workers, one per core of its box. Locally one
+# process, which starts a single file fastest; ARGS="-n auto" runs the whole suite in parallel.
+TEST_WORKERS ?= $(if $(filter true 1,$(CI)),2)
 test: $(VENV)/.dev-deps
-	$(PY) -m tools.launch test $(ARGS)
+	$(PY) -m tools.launch test $(if $(TEST_WORKERS),-n $(TEST_WORKERS)) $(ARGS)
 
 # Fails listing strings missing from (or empty or fuzzy in) the Chinese catalogue; needs GNU gettext.
 check-translations: $(VENV)/.run-deps
 	DEBUG=1 $(PY) manage.py check_translations
 
+# Style, then the import contracts in .importlinter (apps depend one way, no circles inside an app).
 lint: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+
+# mypy with the Django and DRF stubs over the files listed in pyproject.toml ([tool.mypy] files).
+typecheck: $(VENV)/.dev-deps
+	$(VENV)/bin/mypy
 
 # Any manage.py command on the same data stores, e.g. make manage ARGS="createsuperuser"
 manage: $(VENV)/.run-deps
 	$(PY) -m tools.launch manage $(ARGS)
 
-bench-seed: $(VENV)/.dev-deps
+bench-seed: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/seed.py $(ARGS)
 
-bench-pages: $(VENV)/.dev-deps
+bench-pages: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/pages.py $(ARGS)
 
-bench-tagging: $(VENV)/.dev-deps
+bench-tagging: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/tagging.py $(ARGS)
 
-bench-feed: $(VENV)/.dev-deps
+bench-feed: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/feed.py $(ARGS)
 
-bench-settlement: $(VENV)/.dev-deps
+bench-settlement: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/settlement.py $(ARGS)
 
-bench-webhook: $(VENV)/.dev-deps
+bench-webhook: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/webhook.py $(ARGS)
 
 # Every bench at a small size (about two minutes), so that none rots: CI runs this.
-bench-smoke: $(VENV)/.dev-deps
+bench-smoke: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/seed.py --users 300 --posts 2000 --events 10000
 	$(PY) -m tools.launch bench bench/tagging.py --posts 200 --repeat 1
 	$(PY) -m tools.launch bench bench/webhook.py --batches 3 --batch-size 200 --accounts 300 --senders 1
@@ -57,17 +66,37 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstall only when a requirements file changed. tools/pip_install.py shows one status line
-# instead of pip's wall of text (the first install takes a few minutes).
-$(VENV)/.run-deps: requirements.txt | $(PY)
+# Reinstall only when a lock file changed. Each lock file is complete (every package pinned, with
+# hashes) and holds the one below it: local = base + embedded stores, dev = local + tests and lint,
+# bench = dev + the load generator. tools/pip_install.py shows one status line instead of pip's wall
+# of text (the first install takes a few minutes).
+$(VENV)/.run-deps: requirements/local.txt | $(PY)
 	@echo "Installing Orbit's pinned requirements into $(VENV) (the first time takes a few minutes)"
-	@$(PY) -m tools.pip_install -r requirements.txt
+	@$(PY) -m tools.pip_install --require-hashes -r requirements/local.txt
 	@touch $@
 
-$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
+$(VENV)/.dev-deps: requirements/dev.txt | $(PY)
 	@echo "Installing Orbit's pinned requirements and test tools into $(VENV) (the first time takes a few minutes)"
-	@$(PY) -m tools.pip_install -r requirements-dev.txt
+	@$(PY) -m tools.pip_install --require-hashes -r requirements/dev.txt
 	@touch $(VENV)/.run-deps $@
+
+$(VENV)/.bench-deps: requirements/bench.txt | $(PY)
+	@echo "Installing Orbit's pinned requirements, test tools and load generator into $(VENV)"
+	@$(PY) -m tools.pip_install --require-hashes -r requirements/bench.txt
+	@touch $(VENV)/.run-deps $(VENV)/.dev-deps $@
+
+# After editing a requirements/*.in file: rewrites every lock file, in order, each held to the pins
+# of the one below it (pip-tools in a throwaway virtualenv, never in $(VENV)). Versions already
+# locked stay unless an .in file asks for another; UPGRADE=1 takes the newest allowed.
+PIP_TOOLS_VENV := $(or $(TMPDIR),/tmp)/orbit-pip-tools
+lock:
+	@test -x $(PIP_TOOLS_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(PIP_TOOLS_VENV) && $(PIP_TOOLS_VENV)/bin/pip install --quiet pip-tools==7.7.0; }
+	@for layer in base local dev bench; do \
+		echo "locking requirements/$$layer.txt"; \
+		CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS_VENV)/bin/pip-compile --quiet --generate-hashes \
+			--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
+			-o requirements/$$layer.txt requirements/$$layer.in || exit 1; \
+	done
 
 # Stops nothing: stop `make run` first. Removes the embedded databases' data.
 clean-var:

@@ -1,5 +1,6 @@
 """gunicorn settings, read from the working directory by every starter (Procfile, Dockerfile,
-docker-compose, the benchmarks), so they all serve the same way. Sizes come from the environment.
+docker-compose, the benchmarks), so they all serve the same way: those start `gunicorn orbit.wsgi`
+with no flags, and every setting lives here. Sizes come from the environment.
 
 Threaded workers (gthread): a client that sends its body a byte a second holds one thread, not a
 whole worker. With two sync workers, three such clients stalled the site for as long as they
@@ -29,6 +30,8 @@ keepalive = 5
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
+# One line per request on stdout (the container's log, or honcho's under `make run`).
+accesslog = "-"
 
 
 def post_worker_init(worker):

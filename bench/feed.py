@@ -5,7 +5,7 @@
     make bench-feed ARGS="--users 5000 --posts 50000 --events 300000 --duration 10"
 
 Data. The database orbit_bench_feed on the server of DATABASE_URL (other sizes get their own,
-orbit_bench_feed_<users>u_<posts>p_<events>e_s<seed>), filled by feed.demo_data with the current
+orbit_bench_feed_<users>u_<posts>p_<events>e_s<seed>), filled by demo.seeding with the current
 hour as the seed's "now". A later run with the same sizes and seed reuses it while that "now" is
 less than --max-age-hours old (the candidate and trending windows count back from the real
 clock); --reseed seeds it again, --drop removes it at the end. One run at a time per database: a
@@ -21,7 +21,7 @@ builds each list with ranking.feeds.build_for_you, timed one by one, then rebuil
 --fallback-users other active readers with a stored interest profile and no list. No Celery
 worker consumes the bench's queue, so their lists stay missing; the view's "queue a build" is
 sent at most once a minute per reader, and the bench sets those markers beforehand so that the
-measured requests show the ranking, not the broker. A direct call of ranking.feeds.for_you_page
+measured requests show the ranking, not the broker. A direct call of ranking.for_you.for_you_page
 confirms which way each group is served, before and after the load.
 
 Serving. gunicorn as the Procfile's web line runs it (gunicorn.conf.py's threaded workers, --workers as WEB_WORKERS,
@@ -77,7 +77,7 @@ LOCUSTFILE = ROOT / "bench" / "locustfile_feed.py"
 BENCH_DATABASE = "orbit_bench_feed"
 DEFAULT_SIZES = {"users": 100_000, "posts": 1_000_000, "events": 5_000_000, "seed": 42}
 # Cache keys, For You lists and the Celery queue of a run, apart from everyone else's on the shared
-# Redis: named after the run's database (set in main), which one run at a time holds (hold_bench_lock).
+# Redis: named after the run's database (set in main), which one run at a time holds (database.hold_lock).
 BENCH_PREFIX = BENCH_DATABASE
 SEED_RECORD = "bench_feed_seed"  # one row: what the database was seeded with, written when seeding finished
 TAGGER_VERSION = "bench-seeded"
@@ -85,8 +85,6 @@ TAGGER_VERSION = "bench-seeded"
 # The Redis database is fixed before Django reads its settings; the database, key prefix and queue in main.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orbit.settings")
 os.environ.setdefault("DEBUG", "1")  # this process is a developer tool; the web server runs with DEBUG off
-_DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/orbit"
-SOURCE_DATABASE_URL = os.environ.get("DATABASE_URL") or _DEFAULT_DATABASE_URL
 # A logical database of its own on the REDIS_URL server as well: a FLUSHDB elsewhere (test suites
 # clear their cache) would otherwise wipe the ready lists in the middle of a measurement.
 BENCH_REDIS_DB = 13
@@ -98,7 +96,7 @@ import django  # noqa: E402
 import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from bench.seed import maintenance_connection  # noqa: E402
+from bench import database  # noqa: E402
 
 # Hashtags of the demo data that name a topic of ranking.tagging.TOPICS.
 HASHTAG_TOPICS = {
@@ -152,44 +150,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- The bench database -----------------------------------------------------------------------
-
-
-def run_sql(statement: str) -> None:
-    connection = maintenance_connection(settings.DATABASES["default"])
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-    connection.close()
-
-
-def database_exists() -> bool:
-    connection = maintenance_connection(settings.DATABASES["default"])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE])
-        found = cursor.fetchone() is not None
-    connection.close()
-    return found
-
-
-def hold_bench_lock():
-    """A session-level advisory lock on the server's "postgres" database, held until this process
-    ends. Two runs on one database would undo each other's set-up (profiles, lists; a reseed drops
-    the database under the other), and on two cores they would spoil each other's figures anyway."""
-    connection = maintenance_connection(settings.DATABASES["default"])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [f"bench/feed.py {BENCH_DATABASE}"])
-        if not cursor.fetchone()[0]:
-            raise SystemExit(f"Another bench/feed.py is using {BENCH_DATABASE}; run again when it has finished.")
-    return connection
-
-
-def recreate_database() -> None:
-    from django.apps import apps
-    from django.db import connections
-
-    if apps.ready:
-        connections.close_all()  # DROP ... WITH (FORCE) would cut them anyway
-    run_sql(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    run_sql(f'CREATE DATABASE "{BENCH_DATABASE}"')
 
 
 @dataclass
@@ -260,7 +220,7 @@ def seed(args: argparse.Namespace) -> SeedRecord:
     from django.core.management import call_command
     from django.db import connection
 
-    from feed.demo_data import default_anchor, seed_demo_data
+    from demo.seeding import default_anchor, seed_demo_data
 
     began = time.perf_counter()
     call_command("migrate", verbosity=0)
@@ -289,7 +249,8 @@ def fill_tags() -> int:
     """PostTags for every post from the post's own data, in one statement (see the docstring)."""
     from django.db import connection
 
-    from feed.models import Asset, Hashtag, Post
+    from feed.models import Hashtag, Post
+    from markets.models import Asset
     from ranking.models import PostTags
 
     post_assets = Post.assets.through._meta.db_table
@@ -389,18 +350,18 @@ def prepare_fallback_readers(user_ids: list[int], *, marker_seconds: int) -> Non
     for user_id in user_ids:
         profiles.refresh_interest(user_id=user_id)
         feeds.drop_list(user_id=user_id)
-    # The marker the view sets itself when it queues a build (ranking.feeds._queue_build).
+    # The marker the view sets itself when it queues a build (ranking.for_you._queue_build).
     pipe = feeds.redis_client().pipeline(transaction=False)
     for user_id in user_ids:
-        pipe.set(feeds._key(user_id, ":queued"), 1, ex=marker_seconds)
+        pipe.set(feeds.list_key(user_id, ":queued"), 1, ex=marker_seconds)
     pipe.execute()
 
 
 def served_from(user_id: int) -> tuple[str, int]:
     from creators.models import User
-    from ranking import feeds
+    from ranking import for_you
 
-    page = feeds.for_you_page(user=User.objects.get(pk=user_id))
+    page = for_you.for_you_page(user=User.objects.get(pk=user_id))
     return page.source, len(page.items)
 
 
@@ -409,7 +370,7 @@ def lists_present(user_ids: list[int]) -> int:
 
     pipe = feeds.redis_client().pipeline(transaction=False)
     for user_id in user_ids:
-        pipe.exists(feeds._key(user_id))
+        pipe.exists(feeds.list_key(user_id))
     return sum(pipe.execute())
 
 
@@ -658,13 +619,13 @@ def explain_page(user_id: int, *, label: str, analyze_slowest: int) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from creators.models import User
-    from ranking import feeds
+    from ranking import for_you
 
     user = User.objects.get(pk=user_id)
-    feeds.for_you_page(user=user)  # warm
+    for_you.for_you_page(user=user)  # warm
     began = time.perf_counter()
     with CaptureQueriesContext(connection) as captured:
-        page = feeds.for_you_page(user=user)
+        page = for_you.for_you_page(user=user)
     total = (time.perf_counter() - began) * 1000
     queries = [(float(query["time"]) * 1000, query["sql"]) for query in captured.captured_queries]
     print(
@@ -696,14 +657,14 @@ def main() -> None:
     args = parse_args()
     BENCH_DATABASE = BENCH_PREFIX = database_name(args)
     # Before anything reads Django's settings: this process and gunicorn use these.
-    os.environ["DATABASE_URL"] = urlsplit(SOURCE_DATABASE_URL)._replace(path=f"/{BENCH_DATABASE}").geturl()
+    database.use_database(BENCH_DATABASE)
     os.environ["CACHE_KEY_PREFIX"] = BENCH_PREFIX
     os.environ["CELERY_QUEUE_PREFIX"] = f"{BENCH_PREFIX}-"
-    lock = hold_bench_lock()  # noqa: F841 - held open for the whole run
-    fresh = args.reseed or not database_exists()
+    lock = database.hold_lock(BENCH_DATABASE, bench="bench/feed.py")  # noqa: F841 - held open for the whole run
+    fresh = args.reseed or not database.database_exists(BENCH_DATABASE)
     if fresh:
-        print(f"Creating {BENCH_DATABASE} next to {urlsplit(SOURCE_DATABASE_URL).path.lstrip('/')}")
-        recreate_database()
+        print(f"Creating {BENCH_DATABASE} next to {database.source_name()}")
+        database.recreate_database(BENCH_DATABASE)
     django.setup()
     settings.DEBUG = False  # no query log in this process either
     try:
@@ -711,7 +672,7 @@ def main() -> None:
         reason = None if fresh else why_not_reuse(record, args)
         if reason:
             print(f"Seeding {BENCH_DATABASE} again: {reason}")
-            recreate_database()
+            database.recreate_database(BENCH_DATABASE)
         if fresh or reason:
             record = seed(args)
         else:
@@ -735,7 +696,7 @@ def main() -> None:
             print(f"Could not delete the bench's Redis keys: {exc}")
         connections.close_all()
         if args.drop:
-            run_sql(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+            database.drop_database(BENCH_DATABASE)
             print(f"Dropped {BENCH_DATABASE}")
 
 

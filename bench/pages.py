@@ -39,9 +39,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orbit.settings")
 os.environ.setdefault("DEBUG", "1")  # a developer tool: the development settings, no SECRET_KEY needed
 
 import django  # noqa: E402
-from django.conf import settings  # noqa: E402
 
-from bench.seed import maintenance_connection  # noqa: E402
+from bench import database  # noqa: E402
 
 BENCH_DATABASE = "orbit_bench_pages"
 ANCHOR = "2026-01-15T12:00:00+00:00"  # fixed, so every run seeds the same rows
@@ -65,31 +64,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def run_sql(database: dict, statement: str) -> None:
-    connection = maintenance_connection(database)
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-    connection.close()
-
-
-def database_exists(database: dict) -> bool:
-    connection = maintenance_connection(database)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE])
-        found = cursor.fetchone() is not None
-    connection.close()
-    return found
-
-
 def main() -> None:
     args = parse_args()
-    database = settings.DATABASES["default"]
-    reuse = args.reuse and database_exists(database)
+    lock = database.hold_lock(BENCH_DATABASE, bench="bench/pages.py")  # noqa: F841 - held open for the whole run
+    reuse = args.reuse and database.database_exists(BENCH_DATABASE)
     if not reuse:
-        print(f"Creating scratch database {BENCH_DATABASE} next to {database['NAME']}")
-        run_sql(database, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        run_sql(database, f'CREATE DATABASE "{BENCH_DATABASE}"')
-    database["NAME"] = BENCH_DATABASE  # before django.setup(): every connection goes to the scratch database
+        print(f"Creating scratch database {BENCH_DATABASE} next to {database.source_name()}")
+        database.recreate_database(BENCH_DATABASE)
+    database.use_database(BENCH_DATABASE)  # before django.setup(): every connection goes to the scratch database
     try:
         django.setup()
         from django.test.utils import setup_test_environment
@@ -105,7 +87,7 @@ def main() -> None:
         if args.keep:
             print(f"Kept {BENCH_DATABASE} (measure it again with --reuse)")
         else:
-            run_sql(database, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+            database.drop_database(BENCH_DATABASE)
             print(f"Dropped {BENCH_DATABASE}")
 
 
@@ -191,22 +173,23 @@ def latest_posts_replaced_by(replacement):
 
 def naive_latest(*, viewer=None, cursor=None, size=20):
     """Latest as a first draft would write it: the right rows, nothing fetched ahead."""
-    from feed import selectors
     from feed.models import Post
+    from orbit.pagination import Page
 
     rows = Post.objects.filter(status=Post.Status.PUBLISHED, author__suspended_at__isnull=True).order_by(
         "-created_at", "-pk"
     )
-    return selectors.Page(items=list(rows[:size]), next_cursor=None)
+    return Page(items=list(rows[:size]), next_cursor=None)
 
 
 def offset_latest(depth: int):
     """Latest `depth` posts down, cut with OFFSET (everything else as Orbit's selector does it)."""
     from feed import selectors
+    from orbit.pagination import Page
 
     def latest(*, viewer=None, cursor=None, size=20):
         rows = selectors._post_cards(viewer).order_by("-created_at", "-pk")
-        return selectors.Page(items=list(rows[depth : depth + size]), next_cursor=None)
+        return Page(items=list(rows[depth : depth + size]), next_cursor=None)
 
     return latest
 
@@ -214,9 +197,10 @@ def offset_latest(depth: int):
 def cursor_at(depth: int) -> str:
     """The keyset cursor that starts Latest `depth` posts down."""
     from feed import selectors
+    from orbit.pagination import encode_cursor
 
     row = selectors._post_cards(None).order_by("-created_at", "-pk").values_list("created_at", "pk")[depth - 1]
-    return selectors.encode_cursor(*row)
+    return encode_cursor(*row)
 
 
 # --- Measuring -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
     .venv/bin/python bench/seed.py [--users 20000 --posts 100000 --events 1000000] [--seed 42]
 
 Creates the scratch database orbit_bench_seed on the server of DATABASE_URL (dropping a leftover
-one first), migrates it, seeds it with feed.demo_data.seed_demo_data, then inserts the first
+one first), migrates it, seeds it with demo.seeding.seed_demo_data, then inserts the first
 --baseline-rows engagement rows again, each time in a transaction that is rolled back: with COPY
 (CSV building included) and with bulk_create(batch_size=5000) (model building included), each
 once with foreign keys unchecked (deferred, then rolled back) and once checked immediately, as in
@@ -23,8 +23,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orbit.settings")
 
 import django  # noqa: E402
-import psycopg2  # noqa: E402
 from django.conf import settings  # noqa: E402
+
+from bench import database  # noqa: E402
 
 BENCH_DATABASE = "orbit_bench_seed"
 ANCHOR = "2026-01-15T12:00:00+00:00"  # fixed, so every run seeds the same rows
@@ -45,36 +46,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def maintenance_connection(database: dict):
-    """A connection to the "postgres" database of the server DATABASE_URL names."""
-    params = {
-        "user": database.get("USER"),
-        "password": database.get("PASSWORD"),
-        "host": database.get("HOST"),
-        "port": database.get("PORT"),
-    }
-    # A socket directory in the URL (?host=/path) arrives in OPTIONS, not in HOST.
-    params.update(database.get("OPTIONS", {}))
-    connection = psycopg2.connect(dbname="postgres", **{key: value for key, value in params.items() if value})
-    connection.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
-    return connection
-
-
-def drop_database(database: dict) -> None:
-    connection = maintenance_connection(database)
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    connection.close()
-
-
-def create_database(database: dict) -> None:
-    drop_database(database)
-    connection = maintenance_connection(database)
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    connection.close()
-
-
 def engagement_slice(rows: int):
     from feed.models import Engagement
 
@@ -90,30 +61,30 @@ def time_copy(rows, *, check_foreign_keys: bool) -> float:
     import numpy as np
     from django.db import connection, transaction
 
-    from feed.demo_data import _chunked_csv, _epoch_ms, _ints, _next_id, _timestamps
+    from demo.copy_writer import chunked_csv, epoch_ms, int_texts, next_id, timestamp_texts
     from feed.models import Engagement
 
     table = Engagement._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         if check_foreign_keys:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        first_id = _next_id(cursor, table)
+        first_id = next_id(cursor, table)
         began = time.perf_counter()
         actor, post, creator, kind, dwell, at, fingerprint = zip(*rows, strict=True)
         actor, creator, kind, dwell = (np.array(values, dtype=np.int64) for values in (actor, creator, kind, dwell))
         post = np.array([-1 if value is None else value for value in post], dtype=np.int64)
-        at = np.array([_epoch_ms(moment) for moment in at], dtype=np.int64)
+        at = np.array([epoch_ms(moment) for moment in at], dtype=np.int64)
         fingerprint = list(fingerprint)
 
         def columns(part: slice) -> list[list[str]]:
             return [
-                _ints(np.arange(part.start, part.stop) + first_id),
-                _ints(actor[part]),
-                [value if value != "-1" else "" for value in _ints(post[part])],
-                _ints(creator[part]),
-                _ints(kind[part]),
-                _ints(dwell[part]),
-                _timestamps(at[part]),
+                int_texts(np.arange(part.start, part.stop) + first_id),
+                int_texts(actor[part]),
+                [value if value != "-1" else "" for value in int_texts(post[part])],
+                int_texts(creator[part]),
+                int_texts(kind[part]),
+                int_texts(dwell[part]),
+                timestamp_texts(at[part]),
                 fingerprint[part],
             ]
 
@@ -121,7 +92,7 @@ def time_copy(rows, *, check_foreign_keys: bool) -> float:
             f"COPY {table} (id, actor_id, post_id, creator_id, kind, dwell_ms, occurred_at, fingerprint) "
             "FROM STDIN WITH (FORMAT csv)"
         )
-        for _count, text in _chunked_csv(columns, len(rows)):
+        for _count, text in chunked_csv(columns, len(rows)):
             cursor.copy_expert(sql, io.BytesIO(text.encode()), 1 << 20)
         seconds = time.perf_counter() - began
         transaction.set_rollback(True)
@@ -161,19 +132,16 @@ def time_bulk_create(rows, *, check_foreign_keys: bool) -> float:
 
 def main() -> None:
     args = parse_args()
-    database = settings.DATABASES["default"]
-    print(f"Creating scratch database {BENCH_DATABASE} next to {database['NAME']}")
-    create_database(database)
-    database["NAME"] = BENCH_DATABASE  # before django.setup(): every connection goes to the scratch database
+    lock = database.hold_lock(BENCH_DATABASE, bench="bench/seed.py")  # noqa: F841 - held open for the whole run
+    print(f"Creating scratch database {BENCH_DATABASE} next to {database.source_name()}")
+    database.recreate_database(BENCH_DATABASE)
+    database.use_database(BENCH_DATABASE)  # before django.setup(): every connection goes to the scratch database
     try:
         django.setup()
         settings.DEBUG = False  # no query log: it would cost the ORM path time and memory
         run(args)
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop_database(database)
+        database.drop_database(BENCH_DATABASE)
         print(f"Dropped {BENCH_DATABASE}")
 
 
@@ -182,7 +150,7 @@ def run(args: argparse.Namespace) -> None:
 
     from django.core.management import call_command
 
-    from feed.demo_data import seed_demo_data
+    from demo.seeding import seed_demo_data
 
     began = time.perf_counter()
     call_command("migrate", verbosity=0)

@@ -45,7 +45,6 @@ import time
 import tracemalloc
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,10 +53,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orbit.settings")
 import psutil  # noqa: E402
 import psycopg2  # noqa: E402
 
+from bench import database  # noqa: E402
+
 WEEK = "2026-W47"
 DEFAULT_EVENTS = 10_000_000
-_DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/orbit"
-SOURCE_DATABASE_URL = os.environ.get("DATABASE_URL") or _DEFAULT_DATABASE_URL
 
 
 def parse_args() -> argparse.Namespace:
@@ -76,41 +75,16 @@ def database_name(args) -> str:
     return "orbit_bench_settlement" if args.events == DEFAULT_EVENTS else f"orbit_bench_settlement_{args.events}e"
 
 
-def server_connection():
-    url = urlsplit(SOURCE_DATABASE_URL)
-    connection = psycopg2.connect(url._replace(path="/postgres").geturl())
-    connection.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
-    return connection
-
-
 def database_state(name: str) -> str:
     """ "missing", "empty" (no finished seed) or "seeded"."""
-    with server_connection() as server, server.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not cursor.fetchone():
-            return "missing"
+    if not database.database_exists(name):
+        return "missing"
     try:
-        bench_url = urlsplit(SOURCE_DATABASE_URL)._replace(path=f"/{name}").geturl()
-        with psycopg2.connect(bench_url) as bench, bench.cursor() as cursor:
+        with psycopg2.connect(database.url_of(name)) as bench, bench.cursor() as cursor:
             cursor.execute("SELECT value FROM bench_seed_done")
             return "seeded" if cursor.fetchone() else "empty"
     except psycopg2.Error:
         return "empty"
-
-
-def recreate_database(name: str) -> None:
-    server = server_connection()
-    with server.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    server.close()
-
-
-def drop_database(name: str) -> None:
-    server = server_connection()
-    with server.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    server.close()
 
 
 def seed(args, week) -> None:
@@ -231,12 +205,13 @@ def timed(function, repeat: int) -> list[float]:
 def main() -> int:
     args = parse_args()
     name = database_name(args)
+    lock = database.hold_lock(name, bench="bench/settlement.py")  # noqa: F841 - held open for the whole run
     state = database_state(name)
     reseed = args.reseed or state != "seeded"
     if reseed:
-        print(f"Creating {name} next to {urlsplit(SOURCE_DATABASE_URL).path.lstrip('/')}")
-        recreate_database(name)
-    os.environ["DATABASE_URL"] = urlsplit(SOURCE_DATABASE_URL)._replace(path=f"/{name}").geturl()
+        print(f"Creating {name} next to {database.source_name()}")
+        database.recreate_database(name)
+    database.use_database(name)
     import django
 
     django.setup()
@@ -325,7 +300,7 @@ def main() -> int:
     finally:
         connections.close_all()
         if args.drop:
-            drop_database(name)
+            database.drop_database(name)
             print(f"Dropped {name}")
     return 0
 

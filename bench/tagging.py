@@ -6,7 +6,7 @@ No database: the tagger is trained here from ranking/corpus/posts.jsonl (timed; 
 size is printed), then tags two workloads of --posts posts each:
 
 * corpus posts, drawn with replacement from the corpus (English and Chinese, every content type);
-* seed_demo posts, the bodies feed.demo_data writes (its templates with prices, openers, closers
+* seed_demo posts, the bodies demo.posts writes (its templates with prices, openers, closers
   and hashtags filled in), which the tagger never saw. Its content type is compared with the type
   the template was written for: a check on data from outside the corpus, not a held-out metric.
 
@@ -44,7 +44,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from feed.demo_data import ASSETS, CLOSERS, OPENERS, TEMPLATES, TIMEFRAMES, TYPE_HASHTAGS  # noqa: E402
+from demo.tables import ASSETS, CLOSERS, OPENERS, TEMPLATES, TIMEFRAMES, TYPE_HASHTAGS  # noqa: E402
 from ranking.tagging import CORPUS_PATH, clean_text, extract_assets, features_text, load_corpus, train  # noqa: E402
 
 BATCH = 500

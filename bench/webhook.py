@@ -37,23 +37,22 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 
+from bench import database  # noqa: E402
+
 BENCH_DATABASE = "orbit_bench_webhook"
 SECRET = secrets.token_urlsafe(32)
 ASSETS = ["BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "DOT", "TON", "ARB", "OP"]
-SOURCE_DATABASE_URL = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/orbit"
-BENCH_URL = urlsplit(SOURCE_DATABASE_URL)._replace(path=f"/{BENCH_DATABASE}").geturl()
-os.environ["DATABASE_URL"] = BENCH_URL
+# Before Django reads its settings: this process and the web server it starts use the bench database.
+database.use_database(BENCH_DATABASE)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orbit.settings")
 os.environ.setdefault("DEBUG", "1")
 os.environ["EXCHANGE_WEBHOOK_SECRET"] = SECRET
 
-import psycopg2  # noqa: E402
 import requests  # noqa: E402
 
 
@@ -67,22 +66,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def recreate_database() -> None:
-    url = urlsplit(SOURCE_DATABASE_URL)
-    connection = psycopg2.connect(
-        dbname="postgres", user=url.username, password=url.password, host=url.hostname, port=url.port
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    connection.close()
-
-
 def create_accounts(count: int) -> list[str]:
     from django.contrib.auth.hashers import make_password
 
-    from creators.models import Profile, TradingProfile, User
+    from creators.models import Profile, User
+    from markets.models import TradingProfile
 
     unusable_password = make_password(None)
 
@@ -176,7 +164,7 @@ def start_gunicorn(workers: int, log_path: Path) -> tuple[subprocess.Popen, str]
 
 
 def send(session: requests.Session, url: str, body: bytes) -> dict:
-    from creators.exchange import sign
+    from markets.exchange import sign
 
     timestamp = int(time.time())
     response = session.post(
@@ -282,8 +270,9 @@ def baseline(bodies: list[bytes]) -> float:
 
 def main() -> None:
     args = parse_args()
+    lock = database.hold_lock(BENCH_DATABASE, bench="bench/webhook.py")  # noqa: F841 - held open for the whole run
     print(f"Database {BENCH_DATABASE}: creating and migrating…")
-    recreate_database()
+    database.recreate_database(BENCH_DATABASE)
     import django
 
     django.setup()
@@ -331,7 +320,7 @@ def main() -> None:
         process.terminate()
         process.wait(timeout=30)
 
-    from creators.models import Fill
+    from markets.models import Fill
 
     stored = Fill.objects.count()
     best = max(rates.values())

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from . import names
+from .models import User
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -17,7 +18,9 @@ class AccountAdapter(DefaultAccountAdapter):
         if not shallow:
             try:
                 # Reserved names bind sign-up only: operators may still create `support` in admin.
-                names.check_username_is_distinct(username, reserved=settings.ACCOUNT_USERNAME_BLACKLIST)
+                names.check_username_is_distinct(
+                    username, other_users=User.objects.all(), reserved=settings.ACCOUNT_USERNAME_BLACKLIST
+                )
             except ValidationError as exc:
                 raise forms.ValidationError(exc.message_dict["username"]) from None
         return username

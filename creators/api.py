@@ -1,30 +1,37 @@
 """API views for accounts and people: tokens, your profile, creators, follows, mutes and blocks.
 
-Thin over creators/services.py (writes) and feed/selectors.py (reads of profiles and lists).
+Thin over creators/services.py (writes) and creators/selectors.py (reads of profiles and lists).
+A creator's posts and calls are in feed/api.py, their performance in markets/api.py.
 """
 
 from __future__ import annotations
 
 from axes.helpers import get_cool_off
 from django.contrib.auth import authenticate, user_logged_in, user_logged_out
-from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from feed import calls, selectors
-from feed.api import fingerprint_of, page_query, post_page_response
-from feed.serializers import CallPageSerializer, PageQuerySerializer, PostPageSerializer
-from orbit.api import ErrorSerializer, OrbitAPIView, error_response, error_responses, valid
+from orbit.api import (
+    USERNAME,
+    ErrorSerializer,
+    OrbitAPIView,
+    PageQuerySerializer,
+    error_response,
+    error_responses,
+    page_query,
+    valid,
+)
+from orbit.fingerprints import app_fingerprint
 from orbit.parsers import BoundedJSONParser
 from orbit.security import audit
 
-from . import performance, privacy, services, tokens
+from . import privacy, selectors, services, tokens
 from .models import ApiToken
 from .serializers import (
     AccountDeleteSerializer,
@@ -40,9 +47,6 @@ from .serializers import (
     TokenSerializer,
     UserPageSerializer,
 )
-
-USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH, description="The username, without the @.")
-
 
 # --- Tokens -------------------------------------------------------------------------------
 
@@ -257,102 +261,6 @@ class UserDetailView(OrbitAPIView):
         return Response(ProfileSerializer(creator, context={"request": request}).data)
 
 
-class UserPostsView(OrbitAPIView):
-    @extend_schema(
-        summary="A creator's posts",
-        parameters=[USERNAME, PageQuerySerializer],
-        responses={200: PostPageSerializer, **error_responses(400, 404)},
-        tags=["people"],
-    )
-    def get(self, request, username: str):
-        query = page_query(request)
-        creator = selectors.creator_profile(username=username, viewer=request.user)
-        return post_page_response(request, selectors.creator_posts(author=creator, viewer=request.user, **query))
-
-
-class UserCallsView(OrbitAPIView):
-    @extend_schema(
-        summary="A creator's calls and their record",
-        description=(
-            "The record (hit rate and average return over graded calls; void calls count nowhere) and "
-            "the calls, newest first, in keyset pages. Empty when you muted or blocked each other."
-        ),
-        parameters=[USERNAME, PageQuerySerializer],
-        responses={200: CallPageSerializer, **error_responses(400, 404)},
-        tags=["people"],
-    )
-    def get(self, request, username: str):
-        query = page_query(request)
-        creator = selectors.creator_profile(username=username, viewer=request.user)
-        hidden = calls.hides_calls_from_viewer(creator)
-        page = selectors.Page(items=[], next_cursor=None) if hidden else calls.calls_of(author=creator, **query)
-        body = {"record": calls.call_record(user=creator), "items": page.items, "next_cursor": page.next_cursor}
-        return Response(CallPageSerializer(body, context={"request": request}).data)
-
-
-class PerformanceWindowSerializer(serializers.Serializer):
-    days = serializers.IntegerField(help_text="The window: the last 7, 30 or 90 days.")
-    trades = serializers.IntegerField(help_text="Fills that reduced or closed a position in the window.")
-    pnl_percent = serializers.DecimalField(
-        max_digits=None, decimal_places=2, allow_null=True, help_text="Null when the window has no trade."
-    )
-    win_rate_percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
-    max_drawdown_percent = serializers.DecimalField(max_digits=None, decimal_places=2, allow_null=True)
-
-    def to_representation(self, window):
-        return {
-            "days": window.days,
-            "trades": window.trades,
-            "pnl_percent": _percent(window.pnl_percent),
-            "win_rate_percent": _percent(window.win_rate),
-            "max_drawdown_percent": _percent(window.max_drawdown_percent),
-        }
-
-
-class PerformanceSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    linked = serializers.BooleanField(help_text="The person has linked an exchange account.")
-    as_of = serializers.DateTimeField(help_text="When the figures were computed (they are cached for minutes).")
-    windows = PerformanceWindowSerializer(many=True)
-
-
-def _percent(value) -> str | None:
-    return None if value is None else format(value, "f")
-
-
-class UserPerformanceView(OrbitAPIView):
-    @extend_schema(
-        summary="A creator's trading performance",
-        description=(
-            "PnL %, win rate and max drawdown over the last 7, 30 and 90 days, computed from the "
-            "person's exchange fills only (the creator cannot edit them); see the README for the method. "
-            "Private unless the person opted in (`show_performance` on `PATCH /me/`): anyone else then "
-            "gets 403 with a message; the person always sees their own."
-        ),
-        parameters=[USERNAME],
-        responses={
-            200: PerformanceSerializer,
-            **error_responses(404),
-            403: OpenApiResponse(ErrorSerializer, description="The person keeps their performance private."),
-        },
-        tags=["people"],
-    )
-    def get(self, request, username: str):
-        creator = selectors.creator_profile(username=username, viewer=request.user)
-        if not performance.is_public(creator, request.user):
-            raise PermissionDenied(
-                _("@%(username)s keeps their trading performance private.") % {"username": creator.username}
-            )
-        figures = performance.performance_of(user=creator)
-        body = {
-            "username": creator.username,
-            "linked": performance.is_linked(creator),
-            "as_of": figures.as_of,
-            "windows": figures.windows,
-        }
-        return Response(PerformanceSerializer(body, context={"request": request}).data)
-
-
 class _PeopleListView(OrbitAPIView):
     list_selector = staticmethod(selectors.followers_of)  # or followed_by
     person_field = "follower"  # which side of the Follow rows to show
@@ -406,7 +314,7 @@ class FollowView(OrbitAPIView):
         tags=["people"],
     )
     def post(self, request, username: str):
-        services.follow_user(follower=request.user, username=username, fp=fingerprint_of(request))
+        services.follow_user(follower=request.user, username=username, fp=app_fingerprint(request))
         return self._state(request, username)
 
     @extend_schema(
@@ -417,7 +325,7 @@ class FollowView(OrbitAPIView):
         tags=["people"],
     )
     def delete(self, request, username: str):
-        services.unfollow_user(follower=request.user, username=username, fp=fingerprint_of(request))
+        services.unfollow_user(follower=request.user, username=username, fp=app_fingerprint(request))
         return self._state(request, username)
 
 

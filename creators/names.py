@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 
@@ -69,14 +70,12 @@ def check_invisible_characters(text: str, *, field: str) -> None:
         )
 
 
-def check_username_is_distinct(username: str, *, user_id: int | None = None, reserved: Iterable[str] = ()) -> None:
-    """Refuse a username with invisible characters, or one that looks like another person's
-    username or one of the `reserved` names (same skeleton), with a message that says so."""
-    from .models import User
-
+def check_username_is_distinct(username: str, *, other_users: QuerySet, reserved: Iterable[str] = ()) -> None:
+    """Refuse a username with invisible characters, or one that looks like the username of one of
+    `other_users` or one of the `reserved` names (same skeleton), with a message that says so."""
     check_invisible_characters(username, field="username")
     key = username_skeleton(username)
-    taken = User.objects.filter(username_skeleton=key).exclude(pk=user_id).exists()
+    taken = other_users.filter(username_skeleton=key).exists()
     if taken or key in {username_skeleton(name) for name in reserved}:
         message = _("That name looks like an existing one, so people could mistake you for each other; choose another.")
         raise ValidationError({"username": message})

@@ -3,8 +3,8 @@
 Deleting never removes the User row. The engagement log and the incentives ledger are append-only
 and point at it, so the row stays as an anonymous tombstone: username "deleted-<random>", no
 e-mail, names or password, inactive, `deleted_at` set. Everything personal is erased: this app
-clears what it owns and sends `account_erasing` inside the same transaction, to which feed,
-ranking and incentives answer by erasing theirs (they import this app; it never imports them).
+clears what it owns and sends `account_erasing` inside the same transaction, to which markets,
+feed, ranking and incentives answer by erasing theirs (they import this app; it never imports them).
 Settled weeks and balances therefore stay exact: no Engagement, Contribution, Payout amount or
 LedgerEntry row changes.
 
@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from orbit.security import audit
 
-from .models import ApiToken, Block, ExchangeEvent, Fill, Follow, Mute, Position, Profile, TradingProfile, User
+from .models import ApiToken, Block, Follow, Mute, Profile, User
 
 # Arguments: user (the row, still holding its username and e-mail), identifiers (the strings that
 # name the person: username, e-mail, display and real names). Sent inside the transaction, before
@@ -84,7 +84,6 @@ def scrub_identifiers(queryset: QuerySet, fields: Iterable[str], identifiers: li
 def export_account_data(*, user: User) -> dict:
     """Everything Orbit holds about the person, as JSON-ready data (strings, numbers, lists)."""
     profile = Profile.objects.filter(user=user).select_related("title").first()
-    trading = TradingProfile.objects.filter(user=user).first()
     data = {
         "format": "orbit-account-export/1",
         "exported_at": timezone.now(),
@@ -122,13 +121,6 @@ def export_account_data(*, user: User) -> dict:
         "followers": list(Follow.objects.filter(followee=user).values("follower__username", "created_at")),
         "muted": list(Mute.objects.filter(user=user).values("target__username", "created_at")),
         "blocked": list(Block.objects.filter(user=user).values("target__username", "created_at")),
-        "trading_profile": None
-        if trading is None
-        else {
-            field.name: getattr(trading, field.name) for field in TradingProfile._meta.fields if field.name != "user"
-        },
-        "fills": list(Fill.objects.filter(user=user).order_by("filled_at", "id").values(*_fields(Fill, "user"))),
-        "positions": list(Position.objects.filter(user=user).values(*_fields(Position, "user"))),
     }
     for _receiver, sections in account_exporting.send(sender=User, user=user):
         data.update(sections or {})
@@ -140,7 +132,8 @@ def export_filename(user: User) -> str:
     return f"orbit-{user.username}-{timezone.now():%Y%m%d}.json"
 
 
-def _fields(model, *left_out: str) -> list[str]:
+def export_fields(model, *left_out: str) -> list[str]:
+    """The columns of `model` an export shows: all but the id and `left_out`."""
     return [field.attname for field in model._meta.concrete_fields if field.name not in {"id", *left_out}]
 
 
@@ -194,7 +187,6 @@ def delete_account(*, user: User, by: User | None = None) -> None:
             profile.avatar = ""
             profile.show_performance = False
             profile.save()
-        _erase_trading(user)
         _erase_sign_in(user, identifiers, tombstone)
 
         user.username = tombstone
@@ -208,16 +200,6 @@ def delete_account(*, user: User, by: User | None = None) -> None:
             transaction.on_commit(lambda: [storage.delete(name) for name in avatar_files])
     # The security log names the tombstone and the row's id, never the erased username.
     audit("account_deleted", user=by or user, account=user.pk, by="operator" if by is not None else "self")
-
-
-def _erase_trading(user: User) -> None:
-    trading = TradingProfile.objects.filter(user=user).first()
-    if trading is not None and trading.exchange_uid:
-        # What the exchange sent about this account; a redelivery is refused once the link is gone.
-        ExchangeEvent.objects.filter(exchange_uid=trading.exchange_uid).delete()
-    Position.objects.filter(user=user).delete()
-    Fill.objects.filter(user=user).delete()
-    TradingProfile.objects.filter(user=user).delete()
 
 
 def _erase_sign_in(user: User, identifiers: list[str], tombstone: str) -> None:

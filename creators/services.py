@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -28,7 +29,7 @@ user_followed = Signal()
 user_unfollowed = Signal()
 
 
-def ensure_can_act(user) -> None:
+def ensure_can_act(user: User | AnonymousUser | None) -> None:
     """Refuse writes by anonymous or suspended users with a message they can act on."""
     if user is None or not user.is_authenticated:
         raise PermissionDenied(_("Log in first."))
@@ -36,7 +37,7 @@ def ensure_can_act(user) -> None:
         raise PermissionDenied(_("Your account is suspended, so you cannot post or react. Contact support to appeal."))
 
 
-def is_blocked_between(first, second) -> bool:
+def is_blocked_between(first: User, second: User) -> bool:
     return Block.objects.filter(Q(user=first, target=second) | Q(user=second, target=first)).exists()
 
 
@@ -47,7 +48,7 @@ def _other_user(username: str) -> User:
     return user
 
 
-def follow_user(*, follower, username: str, fp: str = "") -> bool:
+def follow_user(*, follower: User, username: str, fp: str = "") -> bool:
     """Follow once; True if this call added the follow. Racing clicks count once."""
     ensure_can_act(follower)
     followee = _other_user(username)
@@ -65,7 +66,7 @@ def follow_user(*, follower, username: str, fp: str = "") -> bool:
     return True
 
 
-def unfollow_user(*, follower, username: str, fp: str = "") -> bool:
+def unfollow_user(*, follower: User, username: str, fp: str = "") -> bool:
     ensure_can_act(follower)
     followee = _other_user(username)
     with transaction.atomic():
@@ -75,7 +76,7 @@ def unfollow_user(*, follower, username: str, fp: str = "") -> bool:
     return bool(deleted)
 
 
-def mute_user(*, user, username: str) -> None:
+def mute_user(*, user: User, username: str) -> None:
     ensure_can_act(user)
     target = _other_user(username)
     if target.pk == user.pk:
@@ -83,11 +84,11 @@ def mute_user(*, user, username: str) -> None:
     Mute.objects.get_or_create(user=user, target=target)
 
 
-def unmute_user(*, user, username: str) -> None:
+def unmute_user(*, user: User, username: str) -> None:
     Mute.objects.filter(user=user, target=_other_user(username)).delete()
 
 
-def block_user(*, user, username: str) -> None:
+def block_user(*, user: User, username: str) -> None:
     """Block: hide each other, and end follows both ways."""
     ensure_can_act(user)
     target = _other_user(username)
@@ -98,13 +99,13 @@ def block_user(*, user, username: str) -> None:
         Follow.objects.filter(Q(follower=user, followee=target) | Q(follower=target, followee=user)).delete()
 
 
-def unblock_user(*, user, username: str) -> None:
+def unblock_user(*, user: User, username: str) -> None:
     Block.objects.filter(user=user, target=_other_user(username)).delete()
 
 
 def update_profile(
     *,
-    user,
+    user: User,
     display_name: str | None = None,
     bio: str | None = None,
     language: str | None = None,
@@ -142,7 +143,7 @@ def update_profile(
     return profile
 
 
-def set_performance_visibility(*, user, show: bool) -> Profile:
+def set_performance_visibility(*, user: User, show: bool) -> Profile:
     """Opt in to (or out of) showing one's trading performance to others, e.g. from the compose page."""
     ensure_can_act(user)
     with transaction.atomic():

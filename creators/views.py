@@ -14,64 +14,21 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from feed import calls as feed_calls
-from feed import selectors
-from feed.forms import apply_service_errors
-from feed.views import fingerprint_of, redirect_back, signed_in, stream, web_view
+from orbit.fingerprints import browser_fingerprint
 from orbit.ratelimit import check_rate
 from orbit.security import audit
+from orbit.web import apply_service_errors, page_cursor, redirect_back, signed_in, stream, web_view
 
-from . import privacy, services, tokens
+from . import privacy, selectors, services, tokens
 from .forms import ApiTokenForm, DeleteAccountForm, ProfileForm
 from .models import Profile
-
-
-def _cursor(request) -> str | None:
-    return request.GET.get("cursor") or None
-
-
-@require_GET
-@web_view
-def profile(request, username: str):
-    creator = selectors.creator_profile(username=username, viewer=request.user)
-    page = selectors.creator_posts(author=creator, viewer=request.user, cursor=_cursor(request))
-    return stream(request, "creators/profile.html", page, {"creator": creator, "tab": "posts"})
-
-
-@require_GET
-@web_view
-def performance(request, username: str):
-    # Imported here: the module shares this view's name.
-    from .performance import is_linked, is_public, performance_of
-
-    creator = selectors.creator_profile(username=username, viewer=request.user)
-    context = {"creator": creator, "tab": "performance", "own": creator.pk == request.user.pk}
-    if not is_public(creator, request.user):
-        # Not an error page: the profile's other tabs stay a click away.
-        return render(request, "creators/performance_private.html", context)
-    context.update(performance=performance_of(user=creator), linked=is_linked(creator))
-    return render(request, "creators/performance.html", context)
-
-
-@require_GET
-@web_view
-def calls(request, username: str):
-    creator = selectors.creator_profile(username=username, viewer=request.user)
-    if feed_calls.hides_calls_from_viewer(creator):
-        page = selectors.Page(items=[], next_cursor=None)
-    else:
-        page = feed_calls.calls_of(author=creator, cursor=_cursor(request))
-    # "Load more" swaps in only the next rows; the record is on the page already.
-    record = None if request.htmx else feed_calls.call_record(user=creator)
-    context = {"creator": creator, "tab": "calls", "record": record}
-    return stream(request, "creators/calls.html", page, context, fragment="includes/call_list.html")
 
 
 @require_GET
 @web_view
 def followers(request, username: str):
     creator = selectors.creator_profile(username=username, viewer=request.user)
-    page = selectors.followers_of(user=creator, cursor=_cursor(request))
+    page = selectors.followers_of(user=creator, cursor=page_cursor(request))
     context = {"creator": creator, "tab": "followers", "person_field": "follower"}
     return stream(request, "creators/people.html", page, context, fragment="includes/people_list.html")
 
@@ -80,7 +37,7 @@ def followers(request, username: str):
 @web_view
 def following(request, username: str):
     creator = selectors.creator_profile(username=username, viewer=request.user)
-    page = selectors.followed_by(user=creator, cursor=_cursor(request))
+    page = selectors.followed_by(user=creator, cursor=page_cursor(request))
     context = {"creator": creator, "tab": "following", "person_field": "followee"}
     return stream(request, "creators/people.html", page, context, fragment="includes/people_list.html")
 
@@ -90,7 +47,7 @@ def following(request, username: str):
 @signed_in
 def follow(request, username: str):
     check_rate(scope="follow", user=request.user)
-    fp = fingerprint_of(request)
+    fp = browser_fingerprint(request)
     if request.POST.get("action", "follow") == "unfollow":
         services.unfollow_user(follower=request.user, username=username, fp=fp)
     else:
@@ -99,7 +56,7 @@ def follow(request, username: str):
         creator = selectors.creator_profile(username=username, viewer=request.user)
         context = {"creator": creator, "next_url": request.POST.get("next", "")}
         return render(request, "includes/follow_button.html", context)
-    return redirect_back(request, reverse("creators:profile", args=[username]))
+    return redirect_back(request, reverse("feed:profile", args=[username]))
 
 
 @require_POST
@@ -113,7 +70,7 @@ def mute(request, username: str):
     else:
         services.mute_user(user=request.user, username=username)
         messages.success(request, _("You will no longer see @%(username)s.") % {"username": username})
-    return redirect_back(request, reverse("creators:profile", args=[username]))
+    return redirect_back(request, reverse("feed:profile", args=[username]))
 
 
 @require_POST
@@ -129,7 +86,7 @@ def block(request, username: str):
         messages.success(
             request, _("You blocked @%(username)s: neither of you sees the other.") % {"username": username}
         )
-    return redirect_back(request, reverse("creators:profile", args=[username]))
+    return redirect_back(request, reverse("feed:profile", args=[username]))
 
 
 @require_http_methods(["GET", "POST"])
@@ -156,7 +113,7 @@ def edit_profile(request):
                 # The chosen language is the interface's from this response on.
                 translation.activate(saved.language)
                 messages.success(request, _("Your profile is saved."))
-                response = redirect("creators:profile", username=request.user.username)
+                response = redirect("feed:profile", username=request.user.username)
                 response.set_cookie(
                     settings.LANGUAGE_COOKIE_NAME,
                     saved.language,

@@ -11,7 +11,7 @@ from creators.models import User
 from orbit.admin_site import ReadOnlyAdmin
 
 from . import moderation
-from .models import Asset, Call, Comment, Engagement, Hashtag, ModerationAction, Post, PostRevision, PostType, Report
+from .models import Call, Comment, Engagement, Hashtag, ModerationAction, Post, PostRevision, PostType, Report
 
 
 def _excerpt(text: str, length: int = 80) -> str:
@@ -38,12 +38,6 @@ def _run(modeladmin, request, steps) -> None:
 class PostTypeAdmin(admin.ModelAdmin):
     list_display = ["slug", "name_en", "name_zh", "position", "is_active"]
     list_editable = ["position", "is_active"]
-
-
-@admin.register(Asset)
-class AssetAdmin(admin.ModelAdmin):
-    list_display = ["symbol", "name", "is_listed"]
-    search_fields = ["symbol", "name"]
 
 
 @admin.register(Hashtag)

@@ -15,13 +15,17 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from orbit.api import OrbitAPIView, error_responses, valid
+from creators.selectors import creator_profile
+from markets.models import Asset
+from orbit.api import USERNAME, OrbitAPIView, PageQuerySerializer, error_responses, page_query, valid
+from orbit.fingerprints import app_fingerprint, beacon_fingerprint
+from orbit.pagination import Page
 from orbit.parsers import BoundedJSONParser
-from orbit.security import client_ip
 
-from . import selectors, services
-from .models import Asset, Hashtag, Post
+from . import calls, selectors, services
+from .models import Hashtag, Post
 from .serializers import (
+    CallPageSerializer,
     CommentCreateSerializer,
     CommentListSerializer,
     CommentSerializer,
@@ -31,7 +35,6 @@ from .serializers import (
     MarkedReadSerializer,
     MarkReadSerializer,
     NotificationPageSerializer,
-    PageQuerySerializer,
     PostCreateMultipartSerializer,
     PostCreateSerializer,
     PostPageSerializer,
@@ -47,28 +50,7 @@ from .serializers import (
     ViewRecordedSerializer,
 )
 
-DEVICE_HEADER = "X-Orbit-Device"
-
 POST_ID = OpenApiParameter("post_id", int, OpenApiParameter.PATH, description="The post's id.")
-
-
-def page_query(request) -> dict:
-    query = valid(PageQuerySerializer, request.query_params)
-    return {"cursor": query.get("cursor") or None, "size": query["size"]}
-
-
-def fingerprint_of(request) -> str:
-    """Salted hash of the client's IP and the device id an app may send in X-Orbit-Device."""
-    device = request.headers.get(DEVICE_HEADER, "")[:64]
-    return services.fingerprint(ip=request.META.get("REMOTE_ADDR"), device_id=device)
-
-
-def beacon_fingerprint(request) -> str:
-    """For views, time spent and trade clicks: the reader's fingerprint when signed in; signed out,
-    their network's, or "" (answered as usual, not recorded) once their address is over its rate."""
-    if request.user.is_authenticated:
-        return fingerprint_of(request)
-    return services.signed_out_fingerprint(ip=client_ip(request))
 
 
 def post_body(request, post_id: int) -> dict:
@@ -77,7 +59,7 @@ def post_body(request, post_id: int) -> dict:
     return PostSerializer(post, context={"request": request}).data
 
 
-def post_page_response(request, page: selectors.Page) -> Response:
+def post_page_response(request, page: Page) -> Response:
     return Response(PostPageSerializer(page, context={"request": request}).data)
 
 
@@ -193,7 +175,7 @@ class LikeView(OrbitAPIView):
         tags=["reactions"],
     )
     def post(self, request, post_id: int):
-        services.like_post(user=request.user, post_id=post_id, fp=fingerprint_of(request))
+        services.like_post(user=request.user, post_id=post_id, fp=app_fingerprint(request))
         return self._state(post_id, liked=True)
 
     @extend_schema(
@@ -204,7 +186,7 @@ class LikeView(OrbitAPIView):
         tags=["reactions"],
     )
     def delete(self, request, post_id: int):
-        services.unlike_post(user=request.user, post_id=post_id, fp=fingerprint_of(request))
+        services.unlike_post(user=request.user, post_id=post_id, fp=app_fingerprint(request))
         return self._state(post_id, liked=False)
 
 
@@ -242,7 +224,7 @@ class CommentsView(OrbitAPIView):
             post_id=post_id,
             body=data["body"],
             parent_id=data.get("parent"),
-            fp=fingerprint_of(request),
+            fp=app_fingerprint(request),
         )
         return Response(CommentSerializer(comment, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -260,7 +242,7 @@ class ShareView(OrbitAPIView):
     def post(self, request, post_id: int):
         data = valid(ShareCreateSerializer, request.data)
         share = services.share_post(
-            user=request.user, post_id=post_id, channel=data["channel"], fp=fingerprint_of(request)
+            user=request.user, post_id=post_id, channel=data["channel"], fp=app_fingerprint(request)
         )
         url = request.build_absolute_uri(reverse("feed:open_share", args=[share.code]))
         return Response({"code": share.code, "url": url}, status=status.HTTP_201_CREATED)
@@ -302,7 +284,9 @@ class TradeClickView(OrbitAPIView):
         tags=["engagement"],
     )
     def post(self, request, post_id: int):
-        url = services.trade_redirect_url(viewer=request.user, post_id=post_id, fp=beacon_fingerprint(request))
+        url = services.trade_redirect_url(
+            viewer=request.user, post_id=post_id, fp=beacon_fingerprint(request, device=app_fingerprint)
+        )
         return Response({"url": url})
 
 
@@ -339,7 +323,9 @@ class ViewView(OrbitAPIView):
     )
     def post(self, request, post_id: int):
         post = services.readable_post(viewer=request.user, post_id=post_id)
-        recorded = services.record_view(viewer=request.user, post=post, fp=beacon_fingerprint(request))
+        recorded = services.record_view(
+            viewer=request.user, post=post, fp=beacon_fingerprint(request, device=app_fingerprint)
+        )
         return Response({"recorded": recorded})
 
 
@@ -358,7 +344,9 @@ class DwellView(OrbitAPIView):
     )
     def post(self, request):
         data = valid(DwellSerializer, request.data)
-        recorded = services.record_dwell(viewer=request.user, items=data["items"], fp=beacon_fingerprint(request))
+        recorded = services.record_dwell(
+            viewer=request.user, items=data["items"], fp=beacon_fingerprint(request, device=app_fingerprint)
+        )
         return Response({"recorded": recorded})
 
 
@@ -478,3 +466,39 @@ class SearchView(OrbitAPIView):
             "people": selectors.search_people(query=params["q"]),
         }
         return Response(SearchResultSerializer(results, context={"request": request}).data)
+
+
+# --- A creator's posts and calls -----------------------------------------------------------
+
+
+class UserPostsView(OrbitAPIView):
+    @extend_schema(
+        summary="A creator's posts",
+        parameters=[USERNAME, PageQuerySerializer],
+        responses={200: PostPageSerializer, **error_responses(400, 404)},
+        tags=["people"],
+    )
+    def get(self, request, username: str):
+        query = page_query(request)
+        creator = creator_profile(username=username, viewer=request.user)
+        return post_page_response(request, selectors.creator_posts(author=creator, viewer=request.user, **query))
+
+
+class UserCallsView(OrbitAPIView):
+    @extend_schema(
+        summary="A creator's calls and their record",
+        description=(
+            "The record (hit rate and average return over graded calls; void calls count nowhere) and "
+            "the calls, newest first, in keyset pages. Empty when you muted or blocked each other."
+        ),
+        parameters=[USERNAME, PageQuerySerializer],
+        responses={200: CallPageSerializer, **error_responses(400, 404)},
+        tags=["people"],
+    )
+    def get(self, request, username: str):
+        query = page_query(request)
+        creator = creator_profile(username=username, viewer=request.user)
+        hidden = calls.hides_calls_from_viewer(creator)
+        page = Page(items=[], next_cursor=None) if hidden else calls.calls_of(author=creator, **query)
+        body = {"record": calls.call_record(user=creator), "items": page.items, "next_cursor": page.next_cursor}
+        return Response(CallPageSerializer(body, context={"request": request}).data)

@@ -7,4 +7,4 @@ class FeedConfig(AppConfig):
     verbose_name = _("Feed")
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects the follow receivers)
+        from . import receivers  # noqa: F401  (connects the follow, fills and account receivers)

@@ -5,7 +5,7 @@ A call says where an asset goes ("$BTC up to 70,000 within 7 days"). It is made 
 the same transaction, and nobody changes it afterwards: the record is only worth reading because
 losing calls cannot be edited away. Deleting the post keeps the call and its place in the record.
 
-Grading reads stored one-hour candles (feed.markets) of the window from the bar holding the moment
+Grading reads stored one-hour candles (markets.market_data) of the window from the bar holding the moment
 the call was made up to its horizon:
 
 - an up call hits when any bar's high reaches the target, a down call when any bar's low does;
@@ -34,9 +34,11 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import markets
-from .models import Asset, Call, Candle, Post
-from .selectors import PAGE_SIZE, Page, _page
+from markets import market_data
+from markets.models import Asset, Candle
+from orbit.pagination import PAGE_SIZE, Page, keyset_page
+
+from .models import Call, Post
 from .templatetags.orbit_ui import price
 
 logger = logging.getLogger(__name__)
@@ -111,7 +113,7 @@ def check_call(call: CallInput) -> CheckedCall:
     asset = None
     if not symbol:
         errors["call_asset"] = ValidationError(_("Name the asset of your call, such as BTC."))
-    elif symbol in markets.DOLLARS:
+    elif symbol in market_data.DOLLARS:
         errors["call_asset"] = ValidationError(
             _("$%(symbol)s is a dollar stablecoin: its price does not move, so a call on it cannot be graded.")
             % {"symbol": symbol}
@@ -150,7 +152,7 @@ def check_call(call: CallInput) -> CheckedCall:
 def entry_price_at(symbol: str, moment: datetime) -> Decimal | None:
     """The market price a call made at `moment` starts from: the close of the bar holding it, else
     the last stored close (the poller has not stored the current bar yet); None without any."""
-    return markets.price_at(symbol, moment) or markets.latest_close(symbol)
+    return market_data.price_at(symbol, moment) or market_data.latest_close(symbol)
 
 
 def attach_call(*, post: Post, call: CheckedCall) -> Call:
@@ -214,10 +216,10 @@ def grade_of(call: Call, *, now: datetime, give_up: bool = True) -> Grade:
     """What the stored candles say about a due call (a read; nothing is written). Without
     ``give_up`` a call short of candles keeps waiting even past its grace period."""
     window = Candle.objects.filter(
-        instrument=markets.instrument_for(call.asset.symbol),
-        bar=markets.BAR,
+        instrument=market_data.instrument_for(call.asset.symbol),
+        bar=market_data.BAR,
         # From the bar holding made_at (opened within the hour before it) to the last bar before the horizon.
-        opened_at__gt=call.made_at - markets.BAR_LENGTH,
+        opened_at__gt=call.made_at - market_data.BAR_LENGTH,
         opened_at__lt=call.horizon_at,
     )
     out_of_time = give_up and now > call.horizon_at + GRACE
@@ -239,7 +241,7 @@ def grade_of(call: Call, *, now: datetime, give_up: bool = True) -> Grade:
     else:
         last = window.order_by("-opened_at").values("opened_at", "close", "is_closed").first()
         # A miss needs the whole way to the horizon, up to a bar that has closed.
-        if last is None or last["opened_at"] < call.horizon_at - markets.BAR_LENGTH or not last["is_closed"]:
+        if last is None or last["opened_at"] < call.horizon_at - market_data.BAR_LENGTH or not last["is_closed"]:
             return Grade(status=unknown.status, entry_price=entry)
         outcome = last["close"]
         status = Call.Status.MISSED
@@ -341,11 +343,11 @@ def _backfill(calls: list[Call]) -> History:
         outcome, written = ANSWERED, 0
         try:
             with transaction.atomic():  # a refused bar costs this asset's backfill, not the run
-                written = markets.backfill(symbol, since=made_at - markets.BAR_LENGTH)
-        except markets.MarketDataUnreachable as exc:
+                written = market_data.backfill(symbol, since=made_at - market_data.BAR_LENGTH)
+        except market_data.MarketDataUnreachable as exc:
             outcome = UNREACHABLE
             logger.warning("Calls: could not reach the market-data API for candles of %s: %s", symbol, exc)
-        except (markets.MarketDataError, DataError, IntegrityError) as exc:
+        except (market_data.MarketDataError, DataError, IntegrityError) as exc:
             logger.warning("Calls: could not backfill candles of %s: %s", symbol, exc)
         cache.set(key, outcome, timeout=timeout)
         if outcome == ANSWERED:
@@ -403,7 +405,7 @@ def call_record(*, user) -> CallRecord:
 def calls_of(*, author, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
     """`author`'s calls, newest first, each with its post and asset; keyset pages on (made_at, post)."""
     queryset = Call.objects.filter(author=author).select_related("post", "asset").defer("post__search_vector")
-    return _page(queryset, cursor=cursor, size=size, time_field="made_at")
+    return keyset_page(queryset, cursor=cursor, size=size, time_field="made_at")
 
 
 def hides_calls_from_viewer(creator) -> bool:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection
 
-from creators.models import Fill
+from markets.models import Fill
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from django.urls import reverse
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-CASHTAG = r"(?<![\w$])\$(?P<cashtag>[A-Za-z][A-Za-z0-9]{1,19})\b"
+from .cashtags import CASHTAG, CASHTAG_PATTERN, symbol_of
+
 # \w is Unicode-aware: #比特币 is a hashtag too.
 HASHTAG = r"(?<![\w#&])#(?P<hashtag>\w{1,64})"
 MENTION = r"(?<![\w@])@(?P<mention>[A-Za-z0-9_][A-Za-z0-9_.-]{0,149})"
-ENTITY = re.compile(f"{CASHTAG}|{HASHTAG}|{MENTION}")
+ENTITY = re.compile(f"{CASHTAG_PATTERN}|{HASHTAG}|{MENTION}")
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "del", "a", "ul", "ol", "li", "blockquote", "code", "pre", "hr",
@@ -44,12 +45,17 @@ def _entity_rule(state) -> None:
         if block.type != "inline" or not block.children:
             continue
         children: list[Token] = []
-        link_depth = 0
+        link_depth, in_autolink = 0, False
         for token in block.children:
             if token.type == "link_open":
                 link_depth += 1
+                in_autolink = token.markup == "autolink"
             elif token.type == "link_close":
                 link_depth -= 1
+            if token.type == "text" and link_depth and not in_autolink:
+                # Link text names its cashtags (the post is about them) but cannot hold a link; an
+                # autolink's text is a URL, which names nothing.
+                _remember_linked_cashtags(token.content, env)
             if token.type != "text" or link_depth:
                 children.append(token)
                 continue
@@ -86,9 +92,15 @@ def _remember(items: list[str], value: str) -> None:
         items.append(value)
 
 
+def _remember_linked_cashtags(text: str, env: dict) -> None:
+    for match in CASHTAG.finditer(text):
+        if (symbol := symbol_of(match)) in env["known_assets"]:
+            _remember(env["cashtags"], symbol)
+
+
 def _link_for(match: re.Match, env: dict) -> tuple[str | None, str]:
-    if symbol := match.group("cashtag"):
-        symbol = symbol.upper()
+    if match.group("cashtag"):
+        symbol = symbol_of(match)
         if symbol not in env["known_assets"]:
             return None, ""
         _remember(env["cashtags"], symbol)
@@ -103,7 +115,7 @@ def _link_for(match: re.Match, env: dict) -> tuple[str | None, str]:
     if username.lower() not in env["known_users"]:
         return None, ""
     _remember(env["mentions"], username)
-    return reverse("creators:profile", args=[username]), "mention"
+    return reverse("feed:profile", args=[username]), "mention"
 
 
 def _markdown() -> MarkdownIt:
@@ -118,7 +130,7 @@ _MD = _markdown()
 
 def candidates(source: str) -> tuple[set[str], set[str]]:
     """Upper-case cashtag symbols and lower-case usernames the text might name, for one lookup each."""
-    symbols = {m.group("cashtag").upper() for m in ENTITY.finditer(source) if m.group("cashtag")}
+    symbols = {symbol_of(m) for m in CASHTAG.finditer(source)}
     names = {m.group("mention").rstrip(".").lower() for m in ENTITY.finditer(source) if m.group("mention")}
     return symbols, names
 

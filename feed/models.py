@@ -1,13 +1,14 @@
 from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
-from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from markets.models import Asset, Fill
 
 
 class PostType(models.Model):
@@ -26,30 +27,6 @@ class PostType(models.Model):
 
     def __str__(self):
         return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
-
-
-class Asset(models.Model):
-    """A tradable asset named by a cashtag ($BTC)."""
-
-    symbol = models.CharField(
-        max_length=20,
-        unique=True,
-        validators=[RegexValidator(r"^[A-Z0-9]{2,20}$", _("Use 2 to 20 upper-case letters or digits."))],
-    )
-    name = models.CharField(max_length=80)
-    is_listed = models.BooleanField(_("listed on the exchange"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["symbol"]
-        constraints = [
-            models.CheckConstraint(condition=Q(symbol__regex=r"^[A-Z0-9]{2,20}$"), name="asset_symbol_upper"),
-        ]
-        verbose_name = _("asset")
-        verbose_name_plural = _("assets")
-
-    def __str__(self):
-        return f"${self.symbol}"
 
 
 class Hashtag(models.Model):
@@ -369,7 +346,7 @@ class TradeCard(models.Model):
     # Set only by feed.verification from the author's own exchange fills; the author's figures
     # above are shown as self-reported until then.
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
-    fills = models.ManyToManyField("creators.Fill", blank=True, related_name="trade_cards", editable=False)
+    fills = models.ManyToManyField(Fill, blank=True, related_name="trade_cards", editable=False)
     verified_quantity = models.DecimalField(max_digits=32, decimal_places=12, null=True, blank=True, editable=False)
     verified_entry_price = models.DecimalField(max_digits=32, decimal_places=12, null=True, blank=True, editable=False)
 
@@ -395,32 +372,6 @@ class TradeCard(models.Model):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
-
-
-class Candle(models.Model):
-    """One OHLC bar of an instrument from the market-data API (feed.markets), upserted by time."""
-
-    instrument = models.CharField(max_length=48)
-    bar = models.CharField(max_length=8)
-    opened_at = models.DateTimeField()
-    open = models.DecimalField(max_digits=32, decimal_places=12)
-    high = models.DecimalField(max_digits=32, decimal_places=12)
-    low = models.DecimalField(max_digits=32, decimal_places=12)
-    close = models.DecimalField(max_digits=32, decimal_places=12)
-    volume = models.DecimalField(max_digits=40, decimal_places=12, default=0)
-    # False while the bar is still open (OKX's "confirm" flag); a later poll overwrites it.
-    is_closed = models.BooleanField(default=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["instrument", "bar", "opened_at"], name="candle_once_per_bar"),
-            models.CheckConstraint(condition=Q(low__gt=0) & Q(low__lte=F("high")), name="candle_prices_sane"),
-        ]
-        verbose_name = _("candle")
-        verbose_name_plural = _("candles")
-
-    def __str__(self):
-        return f"{self.instrument} {self.bar} {self.opened_at:%Y-%m-%d %H:%M}"
 
 
 class Call(models.Model):

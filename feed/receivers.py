@@ -1,5 +1,6 @@
-"""feed's side of what happens between people: follows land in the engagement log and the inbox;
-an account's export and deletion include its posts, comments and reactions."""
+"""feed's side of what happens in the apps below it: follows land in the engagement log and the
+inbox; new exchange fills verify trade cards; an account's export and deletion include its posts,
+comments and reactions."""
 
 from django.db import transaction
 from django.db.models import FileField, Q, Value
@@ -9,7 +10,9 @@ from django.utils import timezone
 
 from creators.privacy import account_erasing, account_exporting, scrub_identifiers
 from creators.services import user_followed, user_unfollowed
+from markets.signals import fills_stored
 
+from . import verification
 from .models import (
     Call,
     Comment,
@@ -36,6 +39,13 @@ def log_follow(sender, *, follower, followee, fp="", **kwargs):
 @receiver(user_unfollowed, dispatch_uid="feed.log_unfollow")
 def log_unfollow(sender, *, follower, followee, fp="", **kwargs):
     Engagement.objects.create(kind=Engagement.Kind.UNFOLLOW, actor=follower, creator=followee, fingerprint=fp)
+
+
+@receiver(fills_stored, dispatch_uid="feed.verify_cards_of_new_fills")
+def verify_cards_of_new_fills(sender, *, user_ids, **kwargs):
+    # In the fills' own transaction (see markets.signals): verification is one indexed query per
+    # user and must not outlive the fills that prove it.
+    verification.verify_pending_cards(user_ids=user_ids)
 
 
 # --- Account export and deletion (creators.privacy) -------------------------------------------

@@ -10,81 +10,27 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from typing import TypeVar
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, FloatField, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Exists, FloatField, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
-from creators.models import Block, Follow, Mute
+from creators.models import Follow, User
+from creators.selectors import hidden_author_ids
+from orbit.pagination import MAX_PAGE_SIZE, PAGE_SIZE, Page, count_of, keyset_page
 
-from . import disclosures, markets, verification
+from . import disclosures, prices, verification
 from .models import Comment, Like, Notification, Post, PostRevision
 
-User = get_user_model()
-
-PAGE_SIZE = 20
-MAX_PAGE_SIZE = 50
+# A post card, or one with annotations of its own (a search rank).
+_Card = TypeVar("_Card", bound=Post)
 
 
-@dataclass
-class Page:
-    items: list
-    next_cursor: str | None
-
-
-def encode_cursor(created_at: datetime, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{pk}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, pk = raw.split("|")
-        parsed = datetime.fromisoformat(moment)
-        if parsed.tzinfo is None:
-            raise ValueError("naive")
-        return parsed, int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError({"cursor": _("That page link is broken; start again from the first page.")}) from None
-
-
-def _page(
-    queryset: QuerySet, *, cursor: str | None, size: int, time_field: str = "created_at", oldest_first: bool = False
-) -> Page:
-    size = max(1, min(size, MAX_PAGE_SIZE))
-    after, before = ("gt", "gte") if oldest_first else ("lt", "lte")
-    if cursor:
-        moment, pk = decode_cursor(cursor)
-        # The first condition bounds the index scan; the OR only breaks ties. Alone, the OR is a filter
-        # Postgres applies row by row from the top of the index, so page 5,000 would read 5,000 pages.
-        queryset = queryset.filter(
-            Q(**{f"{time_field}__{before}": moment}),
-            Q(**{f"{time_field}__{after}": moment}) | Q(**{time_field: moment, f"pk__{after}": pk}),
-        )
-    order = (time_field, "pk") if oldest_first else (f"-{time_field}", "-pk")
-    items = list(queryset.order_by(*order)[: size + 1])
-    more = len(items) > size
-    items = items[:size]
-    next_cursor = encode_cursor(getattr(items[-1], time_field), items[-1].pk) if more else None
-    return Page(items=items, next_cursor=next_cursor)
-
-
-def _hidden_authors(viewer):
-    """People whose posts `viewer` never sees: muted, blocked, or blocking the viewer."""
-    return (
-        Mute.objects.filter(user=viewer)
-        .values("target")
-        .union(Block.objects.filter(user=viewer).values("target"))
-        .union(Block.objects.filter(target=viewer).values("user"))
-    )
-
-
-def _post_cards(viewer) -> QuerySet[Post]:
+def _post_cards(viewer: User | AnonymousUser | None) -> QuerySet[Post]:
     """Published posts with everything a post card shows, minus authors the viewer hid."""
     queryset = (
         Post.objects.filter(status=Post.Status.PUBLISHED, author__suspended_at__isnull=True)
@@ -94,34 +40,36 @@ def _post_cards(viewer) -> QuerySet[Post]:
         .prefetch_related("assets", "images")
     )
     if viewer is not None and viewer.is_authenticated:
-        queryset = queryset.exclude(author__in=_hidden_authors(viewer)).annotate(
+        queryset = queryset.exclude(author__in=hidden_author_ids(viewer)).annotate(
             liked=Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer))
         )
     return queryset
 
 
-def with_exchange_facts(posts: list[Post]) -> list[Post]:
+def with_exchange_facts(posts: list[_Card]) -> list[_Card]:
     """Adds to each post card what the exchange knows about it, a fixed number of queries per
     page: market quotes for its trade card and call, the PnL of verified trade cards (from the
     author's closing fills and those quotes), and the author's trades of its assets around
     posting (the conflict-of-interest disclosure)."""
-    markets.attach_quotes(posts)
+    prices.attach_quotes(posts)
     verification.attach_card_pnl(posts)
     disclosures.attach_disclosures(posts)
     return posts
 
 
 def _post_page(queryset: QuerySet[Post], *, cursor: str | None, size: int) -> Page:
-    page = _page(queryset, cursor=cursor, size=size)
+    page = keyset_page(queryset, cursor=cursor, size=size)
     with_exchange_facts(page.items)
     return page
 
 
-def latest_posts(*, viewer=None, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
+def latest_posts(
+    *, viewer: User | AnonymousUser | None = None, cursor: str | None = None, size: int = PAGE_SIZE
+) -> Page:
     return _post_page(_post_cards(viewer), cursor=cursor, size=size)
 
 
-def following_posts(*, viewer, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
+def following_posts(*, viewer: User, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
     # The followed ids go in as a list, not a subquery: Postgres then estimates from each creator's
     # own post count and, for prolific creators, walks the time index instead of joining and sorting
     # all their posts (bench/pages.py: 480 ms at 100k posts for 100 busy creators, 1 ms this way).
@@ -129,19 +77,25 @@ def following_posts(*, viewer, cursor: str | None = None, size: int = PAGE_SIZE)
     return _post_page(_post_cards(viewer).filter(author__in=followed), cursor=cursor, size=size)
 
 
-def asset_posts(*, symbol: str, viewer=None, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
+def asset_posts(
+    *, symbol: str, viewer: User | AnonymousUser | None = None, cursor: str | None = None, size: int = PAGE_SIZE
+) -> Page:
     return _post_page(_post_cards(viewer).filter(assets__symbol=symbol.upper()), cursor=cursor, size=size)
 
 
-def hashtag_posts(*, name: str, viewer=None, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
+def hashtag_posts(
+    *, name: str, viewer: User | AnonymousUser | None = None, cursor: str | None = None, size: int = PAGE_SIZE
+) -> Page:
     return _post_page(_post_cards(viewer).filter(hashtags__name=name.lower()), cursor=cursor, size=size)
 
 
-def creator_posts(*, author, viewer=None, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
+def creator_posts(
+    *, author: User, viewer: User | AnonymousUser | None = None, cursor: str | None = None, size: int = PAGE_SIZE
+) -> Page:
     return _post_page(_post_cards(viewer).filter(author=author), cursor=cursor, size=size)
 
 
-def post_cards_in_order(*, ids: list[int], viewer=None) -> list[Post]:
+def post_cards_in_order(*, ids: list[int], viewer: User | AnonymousUser | None = None) -> list[Post]:
     """Post cards for ids chosen elsewhere (For You), in the given order; posts removed since, or by
     authors the viewer hid, drop out."""
     by_id = {post.pk: post for post in _post_cards(viewer).filter(pk__in=ids)}
@@ -151,23 +105,25 @@ def post_cards_in_order(*, ids: list[int], viewer=None) -> list[Post]:
 COMMENT_PAGE_SIZE = 50
 
 
-def post_comments(*, post: Post, viewer=None, cursor: str | None = None, size: int = COMMENT_PAGE_SIZE) -> Page:
+def post_comments(
+    *, post: Post, viewer: User | AnonymousUser | None = None, cursor: str | None = None, size: int = COMMENT_PAGE_SIZE
+) -> Page:
     """A page of top-level comments, oldest first, each with its replies (one level), in three queries."""
     visible = Comment.objects.filter(deleted_at__isnull=True).select_related("author__profile")
     if viewer is not None and viewer.is_authenticated:
-        visible = visible.exclude(author__in=_hidden_authors(viewer))
+        visible = visible.exclude(author__in=hidden_author_ids(viewer))
     top_level = visible.filter(post=post, parent__isnull=True).prefetch_related(
         Prefetch("replies", queryset=visible.order_by("created_at", "pk"))
     )
-    return _page(top_level, cursor=cursor, size=size, oldest_first=True)
+    return keyset_page(top_level, cursor=cursor, size=size, oldest_first=True)
 
 
-def notifications_for(*, user, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
+def notifications_for(*, user: User, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
     queryset = Notification.objects.filter(recipient=user).select_related("actor__profile", "post")
-    return _page(queryset, cursor=cursor, size=size)
+    return keyset_page(queryset, cursor=cursor, size=size)
 
 
-def unread_notification_count(*, user) -> int:
+def unread_notification_count(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
@@ -188,7 +144,9 @@ def _search_query(text: str) -> SearchQuery | None:
     return query
 
 
-def search_posts(*, query: str, viewer=None, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
+def search_posts(
+    *, query: str, viewer: User | AnonymousUser | None = None, cursor: str | None = None, size: int = PAGE_SIZE
+) -> Page:
     """Posts matching every English word and Chinese phrase of the query, best first, cut by a
     (rank, id) cursor: later pages never repeat or skip a post, and no OFFSET is scanned."""
     search = _search_query((query or "").strip()[:200])
@@ -199,8 +157,8 @@ def search_posts(*, query: str, viewer=None, cursor: str | None = None, size: in
     rank = Cast(SearchRank("search_vector", search), FloatField())
     matches = _post_cards(viewer).filter(search_vector=search).annotate(rank=rank)
     if cursor:
-        rank, pk = _decode_rank_cursor(cursor)
-        matches = matches.filter(Q(rank__lt=rank) | Q(rank=rank, pk__lt=pk))
+        after_rank, after_pk = _decode_rank_cursor(cursor)
+        matches = matches.filter(Q(rank__lt=after_rank) | Q(rank=after_rank, pk__lt=after_pk))
     items = list(matches.order_by("-rank", "-pk")[: size + 1])
     more = len(items) > size
     items = with_exchange_facts(items[:size])
@@ -232,13 +190,7 @@ def search_people(*, query: str, size: int = PAGE_SIZE) -> list:
     )
 
 
-def _count_of(queryset: QuerySet, group_by: str) -> Coalesce:
-    """A correlated COUNT(*) subquery (0 when there are no rows), to annotate without GROUP BY."""
-    counted = queryset.order_by().values(group_by).annotate(total=Count("*")).values("total")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-def post_page(*, post_id: int, viewer=None) -> Post:
+def post_page(*, post_id: int, viewer: User | AnonymousUser | None = None) -> Post:
     """The post with everything its page shows, in one query plus one per prefetched relation.
 
     Reading rights are the service's (`services.readable_post`); call it first."""
@@ -247,7 +199,7 @@ def post_page(*, post_id: int, viewer=None) -> Post:
         .defer("search_vector")
         .select_related("author__profile__title", "content_type", "trade_card", "call__asset")
         .prefetch_related("assets", "hashtags", "images")
-        .annotate(revision_count=_count_of(PostRevision.objects.filter(post=OuterRef("pk")), "post"))
+        .annotate(revision_count=count_of(PostRevision.objects.filter(post=OuterRef("pk")), "post"))
     )
     if viewer is not None and viewer.is_authenticated:
         queryset = queryset.annotate(liked=Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer)))
@@ -256,37 +208,3 @@ def post_page(*, post_id: int, viewer=None) -> Post:
         raise Post.DoesNotExist(_("That post does not exist or was deleted."))
     with_exchange_facts([post])
     return post
-
-
-def creator_profile(*, username: str, viewer=None):
-    """An active user by username with follower and following counts and, for a signed-in
-    viewer, whether they follow, mute or block them (or are blocked by them), in one query."""
-    queryset = (
-        User.objects.filter(username__iexact=username, is_active=True)
-        .select_related("profile__title")
-        .annotate(
-            follower_count=_count_of(Follow.objects.filter(followee=OuterRef("pk")), "followee"),
-            following_count=_count_of(Follow.objects.filter(follower=OuterRef("pk")), "follower"),
-        )
-    )
-    if viewer is not None and viewer.is_authenticated:
-        queryset = queryset.annotate(
-            followed_by_viewer=Exists(Follow.objects.filter(follower=viewer, followee=OuterRef("pk"))),
-            muted_by_viewer=Exists(Mute.objects.filter(user=viewer, target=OuterRef("pk"))),
-            blocked_by_viewer=Exists(Block.objects.filter(user=viewer, target=OuterRef("pk"))),
-            blocks_viewer=Exists(Block.objects.filter(user=OuterRef("pk"), target=viewer)),
-        )
-    creator = queryset.first()
-    if creator is None:
-        raise User.DoesNotExist(_("There is no one called @%(username)s.") % {"username": username})
-    return creator
-
-
-def followers_of(*, user, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
-    """Follow rows of people following `user`, newest first, each with the follower's profile."""
-    return _page(Follow.objects.filter(followee=user).select_related("follower__profile"), cursor=cursor, size=size)
-
-
-def followed_by(*, user, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
-    """Follow rows of people `user` follows, newest first, each with the followee's profile."""
-    return _page(Follow.objects.filter(follower=user).select_related("followee__profile"), cursor=cursor, size=size)

@@ -22,7 +22,7 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from creators.serializers import UserCardSerializer, file_url
-from orbit.api import NamedChoiceField
+from orbit.api import NamedChoiceField, PageQuerySerializer
 
 from . import verification
 from .calls import HORIZON_DAYS
@@ -409,16 +409,6 @@ class SearchResultSerializer(serializers.Serializer):
 
 
 # --- Input ----------------------------------------------------------------------------
-
-
-class PageQuerySerializer(serializers.Serializer):
-    cursor = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=200,
-        help_text="The `next_cursor` of the previous page; omit for the first page.",
-    )
-    size = serializers.IntegerField(required=False, min_value=1, max_value=50, default=20)
 
 
 class SearchQuerySerializer(PageQuerySerializer):

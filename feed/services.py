@@ -7,18 +7,19 @@ on), then changes the database in one transaction, then appends to the engagemen
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Literal, overload
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.dispatch import Signal
 from django.urls import reverse
@@ -26,14 +27,16 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from creators.models import User
 from creators.services import ensure_can_act, is_blocked_between, set_performance_visibility
+from markets.models import Asset
+from orbit import locks
 from orbit.images import POST_IMAGE_SIDE, POST_THUMBNAIL_SIDE, StoredImage, process_image
-from orbit.ratelimit import RateLimited, check_ip_rate
+from orbit.locks import Namespace
 
 from . import markdown, verification
 from .calls import CallInput, attach_call, check_call
 from .models import (
-    Asset,
     Comment,
     Engagement,
     Hashtag,
@@ -47,8 +50,6 @@ from .models import (
     Share,
     TradeCard,
 )
-
-User = get_user_model()
 
 # Sent after commit; ranking subscribes to tag and index posts. Arguments: post_id.
 post_published = Signal()
@@ -65,54 +66,15 @@ INSTRUMENT = re.compile(rf"^(?P<base>[A-Z0-9]{{2,20}})-(?P<quote>{'|'.join(QUOTE
 # --- Helpers -------------------------------------------------------------------------
 
 
-def fingerprint(*, ip: str | None, device_id: str | None) -> str:
-    """A salted hash linking events from one network and device without storing either."""
-    if not ip and not device_id:
-        return ""
-    raw = f"{settings.ORBIT_FINGERPRINT_SALT}|{ip or ''}|{device_id or ''}".encode()
-    return hashlib.sha256(raw).hexdigest()[:32]
-
-
-# Advisory lock namespace (the first key of pg_advisory_xact_lock(int, int)) for one network's
-# signed-out events of one kind on one post; see _log_signed_out_once.
-SIGNED_OUT_LOCK = 7_501
-
-
-def network_fingerprint(*, ip: str | None) -> str:
-    """A salted hash of the client's network (IPv4 /24, IPv6 /64): signed-out events count once
-    per network, so neither one address nor its neighbours can replay beacons into a ranking."""
-    try:
-        address = ipaddress.ip_address((ip or "").strip())
-    except ValueError:
-        return ""
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    network = ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 64}", strict=False)
-    return fingerprint(ip=f"net:{network}", device_id=None)
-
-
-def signed_out_fingerprint(*, ip: str | None) -> str:
-    """What a signed-out reader's events are recorded under: their network's fingerprint, or ""
-    once their address is over THROTTLE_ANON_BEACON, and an event without one is not recorded."""
-    try:
-        check_ip_rate(scope="anon_beacon", ip=ip or "")
-    except RateLimited:
-        return ""
-    return network_fingerprint(ip=ip)
-
-
-def _log_signed_out_once(*, kind: int, post: Post, fp: str, dwell_ms: int = 0, share=None) -> bool:
+def _log_signed_out_once(*, kind: int, post: Post, fp: str, dwell_ms: int = 0, share: Share | None = None) -> bool:
     """Log a signed-out event at most once per network (`fp`), post, kind and day (UTC); True if
     logged. Without a fingerprint (no address, or over the rate) nothing is logged."""
     if not fp:
         return False
     day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     with transaction.atomic():
-        # Serialises the check-then-insert below; the namespace keeps it apart from other locks.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [SIGNED_OUT_LOCK, f"{fp}:{post.pk}:{kind}"]
-            )
+        # Serialises the check-then-insert below for one network, post and kind.
+        locks.lock(Namespace.SIGNED_OUT_EVENT, (fp, post.pk, kind))
         seen = Engagement.objects.filter(
             post=post, kind=kind, actor__isnull=True, fingerprint=fp, occurred_at__gte=day_start
         ).exists()
@@ -122,7 +84,16 @@ def _log_signed_out_once(*, kind: int, post: Post, fp: str, dwell_ms: int = 0, s
     return True
 
 
-def _log(*, kind: int, actor, post: Post | None, creator_id: int, fp: str = "", dwell_ms: int = 0, share=None):
+def _log(
+    *,
+    kind: int,
+    actor: User | AnonymousUser | None,
+    post: Post | None,
+    creator_id: int,
+    fp: str = "",
+    dwell_ms: int = 0,
+    share: Share | None = None,
+) -> Engagement:
     return Engagement.objects.create(
         kind=kind,
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -152,7 +123,7 @@ def _clean_text(text: str, *, limit: int, what: str) -> str:
     return text
 
 
-def _lookup_entities(symbols: set[str], usernames: set[str]):
+def _lookup_entities(symbols: set[str], usernames: set[str]) -> tuple[list[str], list[str]]:
     assets = Asset.objects.filter(symbol__in=symbols, is_listed=True).values_list("symbol", flat=True)
     users = User.objects.filter(username__iregex=_any_of(usernames)).values_list("username", flat=True)
     return list(assets), list(users) if usernames else []
@@ -210,7 +181,11 @@ def validate_instrument(instrument: str) -> str:
     return instrument
 
 
-def _decimal(value, field: str, *, required: bool = False) -> Decimal | None:
+@overload
+def _decimal(value: Decimal | str | None, field: str, *, required: Literal[True]) -> Decimal: ...
+@overload
+def _decimal(value: Decimal | str | None, field: str, *, required: bool = False) -> Decimal | None: ...
+def _decimal(value: Decimal | str | None, field: str, *, required: bool = False) -> Decimal | None:
     if value in (None, ""):
         if required:
             raise ValidationError({field: _("This field is required.")})
@@ -256,7 +231,7 @@ def _process_images(images: list[UploadedFile]) -> list[StoredImage]:
         process_image(
             upload,
             field="images",
-            label=upload.name,
+            label=upload.name or _("That file"),
             display_side=POST_IMAGE_SIDE,
             thumbnail_side=POST_THUMBNAIL_SIDE,
         )
@@ -276,7 +251,7 @@ def _apply_entities(post: Post, rendered: markdown.Rendered) -> None:
     post.hashtags.set(tags)
 
 
-def _notify_mentions(post: Post, rendered: markdown.Rendered, *, already: set[str] = frozenset()) -> None:
+def _notify_mentions(post: Post, rendered: markdown.Rendered, *, already: Collection[str] = frozenset()) -> None:
     mentioned = User.objects.filter(
         username__in=[m for m in rendered.mentions if m.lower() not in already], is_active=True
     )
@@ -290,7 +265,7 @@ def _notify_mentions(post: Post, rendered: markdown.Rendered, *, already: set[st
 
 def publish_post(
     *,
-    author,
+    author: User,
     body: str,
     content_type: str,
     language: str | None = None,
@@ -342,7 +317,7 @@ def _guess_language(text: str) -> str:
     return Post.Language.CHINESE if han * 4 >= len(text.replace(" ", "")) * 1 and han >= 2 else Post.Language.ENGLISH
 
 
-def _own_live_post(actor, post_id: int, *, for_update: bool = True) -> Post:
+def _own_live_post(actor: User, post_id: int, *, for_update: bool = True) -> Post:
     queryset = Post.objects.select_for_update() if for_update else Post.objects
     post = queryset.filter(pk=post_id).first()
     if post is None or post.status == Post.Status.DELETED:
@@ -367,7 +342,7 @@ def card_snapshot(card: TradeCard | None) -> dict | None:
 
 def edit_post(
     *,
-    editor,
+    editor: User,
     post_id: int,
     body: str,
     content_type: str | None = None,
@@ -412,7 +387,7 @@ def edit_post(
     return post
 
 
-def delete_post(*, actor, post_id: int) -> Post:
+def delete_post(*, actor: User, post_id: int) -> Post:
     with transaction.atomic():
         post = _own_live_post(actor, post_id)
         post.status, post.deleted_at = Post.Status.DELETED, timezone.now()
@@ -421,7 +396,7 @@ def delete_post(*, actor, post_id: int) -> Post:
     return post
 
 
-def readable_post(*, viewer, post_id: int) -> Post:
+def readable_post(*, viewer: User | AnonymousUser | None, post_id: int) -> Post:
     """The post if `viewer` may read it: published, or their own, and not between blocked users."""
     post = Post.objects.select_related("author").filter(pk=post_id).first()
     if post is None or post.status == Post.Status.DELETED:
@@ -437,7 +412,7 @@ def readable_post(*, viewer, post_id: int) -> Post:
 # --- Reactions -------------------------------------------------------------------------
 
 
-def _interactable(user, post_id: int) -> Post:
+def _interactable(user: User, post_id: int) -> Post:
     ensure_can_act(user)
     post = readable_post(viewer=user, post_id=post_id)
     if post.status != Post.Status.PUBLISHED:
@@ -445,7 +420,7 @@ def _interactable(user, post_id: int) -> Post:
     return post
 
 
-def like_post(*, user, post_id: int, fp: str = "") -> bool:
+def like_post(*, user: User, post_id: int, fp: str = "") -> bool:
     """Like once; True if this call added the like. Racing double-clicks count once."""
     post = _interactable(user, post_id)
     with transaction.atomic():
@@ -466,7 +441,7 @@ def like_post(*, user, post_id: int, fp: str = "") -> bool:
     return True
 
 
-def unlike_post(*, user, post_id: int, fp: str = "") -> bool:
+def unlike_post(*, user: User, post_id: int, fp: str = "") -> bool:
     post = readable_post(viewer=user, post_id=post_id)
     with transaction.atomic():
         deleted, _rows = Like.objects.filter(user=user, post=post).delete()
@@ -477,7 +452,7 @@ def unlike_post(*, user, post_id: int, fp: str = "") -> bool:
     return True
 
 
-def comment_on_post(*, author, post_id: int, body: str, parent_id: int | None = None, fp: str = "") -> Comment:
+def comment_on_post(*, author: User, post_id: int, body: str, parent_id: int | None = None, fp: str = "") -> Comment:
     post = _interactable(author, post_id)
     body = _clean_text(body, limit=MAX_COMMENT_CHARS, what=_("comment"))
     parent = None
@@ -504,7 +479,7 @@ def comment_on_post(*, author, post_id: int, body: str, parent_id: int | None = 
     return comment
 
 
-def share_post(*, user, post_id: int, channel: str = "", fp: str = "") -> Share:
+def share_post(*, user: User, post_id: int, channel: str = "", fp: str = "") -> Share:
     post = _interactable(user, post_id)
     with transaction.atomic():
         share = Share.objects.create(user=user, post=post, code=secrets.token_urlsafe(9)[:12], channel=channel[:20])
@@ -512,7 +487,7 @@ def share_post(*, user, post_id: int, channel: str = "", fp: str = "") -> Share:
     return share
 
 
-def open_share(*, code: str, viewer=None, fp: str = "") -> Post:
+def open_share(*, code: str, viewer: User | AnonymousUser | None = None, fp: str = "") -> Post:
     share = Share.objects.select_related("post").filter(code=code).first()
     if share is None or share.post.status != Post.Status.PUBLISHED:
         raise Post.DoesNotExist(_("That share link is not valid any more."))
@@ -530,7 +505,7 @@ def open_share(*, code: str, viewer=None, fp: str = "") -> Post:
     return share.post
 
 
-def report_post(*, reporter, post_id: int, reason: str, details: str = "") -> Report:
+def report_post(*, reporter: User, post_id: int, reason: str, details: str = "") -> Report:
     ensure_can_act(reporter)
     post = readable_post(viewer=reporter, post_id=post_id)
     if post.author_id == reporter.pk:
@@ -549,7 +524,7 @@ def report_post(*, reporter, post_id: int, reason: str, details: str = "") -> Re
     return report
 
 
-def hide_post_for_viewer(*, user, post_id: int) -> None:
+def hide_post_for_viewer(*, user: User, post_id: int) -> None:
     """'Not interested': recorded in the log; ranking reads it."""
     post = readable_post(viewer=user, post_id=post_id)
     _log(kind=Engagement.Kind.HIDE, actor=user, post=post, creator_id=post.author_id)
@@ -558,7 +533,7 @@ def hide_post_for_viewer(*, user, post_id: int) -> None:
 # --- Reading -------------------------------------------------------------------------
 
 
-def record_view(*, viewer, post: Post, fp: str = "") -> bool:
+def record_view(*, viewer: User | AnonymousUser | None, post: Post, fp: str = "") -> bool:
     """At most one view per viewer, post and day (UTC); signed-out viewers per network (`fp`)."""
     if viewer is None or not viewer.is_authenticated:
         return _log_signed_out_once(kind=Engagement.Kind.VIEW, post=post, fp=fp)
@@ -566,9 +541,7 @@ def record_view(*, viewer, post: Post, fp: str = "") -> bool:
     day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     with transaction.atomic():
         # Serialise the check-then-insert per viewer and post with a transaction-level advisory lock.
-        key = viewer.pk
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [key % 2_147_483_647, post.pk % 2_147_483_647])
+        locks.lock(Namespace.VIEW, (viewer.pk, post.pk))
         seen = Engagement.objects.filter(
             post=post, kind=Engagement.Kind.VIEW, occurred_at__gte=day_start, **who
         ).exists()
@@ -582,7 +555,7 @@ MAX_DWELL_MS = 30 * 60 * 1000
 MAX_DWELL_ITEMS = 50
 
 
-def record_dwell(*, viewer, items: list[dict], fp: str = "") -> int:
+def record_dwell(*, viewer: User | AnonymousUser | None, items: list[dict], fp: str = "") -> int:
     """Time spent, as reported by the page beacon: [{"post": id, "ms": milliseconds}, …].
 
     Each item is clamped to 30 minutes; unknown or unreadable posts are skipped. Returns rows written."""
@@ -621,7 +594,7 @@ def record_dwell(*, viewer, items: list[dict], fp: str = "") -> int:
     return len(rows)
 
 
-def trade_redirect_url(*, viewer, post_id: int, fp: str = "") -> str:
+def trade_redirect_url(*, viewer: User | AnonymousUser | None, post_id: int, fp: str = "") -> str:
     """Record a trade click on a post's card and return where the exchange trades it."""
     post = readable_post(viewer=viewer, post_id=post_id)
     card = TradeCard.objects.filter(post=post).first()
@@ -642,7 +615,7 @@ def trade_redirect_url(*, viewer, post_id: int, fp: str = "") -> str:
 # --- Notifications ---------------------------------------------------------------------
 
 
-def mark_notifications_read(*, user, up_to: timezone.datetime | None = None) -> int:
+def mark_notifications_read(*, user: User, up_to: datetime | None = None) -> int:
     queryset = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if up_to is not None:
         queryset = queryset.filter(created_at__lte=up_to)

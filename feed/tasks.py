@@ -1,19 +1,16 @@
 """Thin Celery tasks for content: market data and graded calls. The work is in plain modules."""
 
 from celery import shared_task
-from django.conf import settings
 
 from orbit.singleflight import SingleFlightTask
 
-from . import calls, markets, simulated_market
+from . import calls, prices
 
 
 @shared_task(name="feed.tasks.poll_market_data", base=SingleFlightTask)
 def poll_market_data() -> dict:
     # Idempotent: candles are upserted by (instrument, bar, time); a down API only logs.
-    if settings.ORBIT_MARKET_DATA_URL == markets.SIMULATED:
-        return simulated_market.simulate_candles()
-    return markets.poll_discussed_assets()
+    return prices.poll_discussed_assets()
 
 
 @shared_task(name="feed.tasks.grade_due_calls", base=SingleFlightTask)

@@ -24,4 +24,6 @@ urlpatterns = [
     path("beacon/dwell/", views.dwell_beacon, name="dwell_beacon"),
     path("assets/<str:symbol>/", views.asset, name="asset"),
     path("tags/<str:name>/", views.hashtag, name="hashtag"),
+    path("@<str:username>/", views.profile, name="profile"),
+    path("@<str:username>/calls/", views.profile_calls, name="profile_calls"),
 ]

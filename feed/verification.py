@@ -35,17 +35,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from creators.models import Fill
+from markets import market_data
+from markets.models import Fill
+from orbit import locks
+from orbit.locks import Namespace
 
-from . import markets
-from .models import Candle, Post, TradeCard
+from .models import Post, TradeCard
 
 # Fills up to this long after the post still count: an author often posts the card while the order
 # is still filling, and the exchange's clock and ours may disagree by a little.
 FILL_GRACE = timedelta(minutes=15)
-# Advisory lock namespace (the first key of pg_advisory_xact_lock(int, int)) for one user's fills
-# and cards; see _lock_fills_of.
-VERIFY_LOCK = 7_401
 PRICE_PLACES = Decimal("1E-12")  # TradeCard.verified_entry_price's decimal places
 PERCENT_PLACES = Decimal("0.01")
 OPENING_SIDE = {
@@ -62,14 +61,9 @@ def _lock_fills_of(user_ids) -> None:
     A card published while the webhook stores its fills would otherwise be missed by both: the
     publishing transaction cannot see the uncommitted fills, and the webhook's re-check cannot see
     the uncommitted post. Whichever takes the lock second reads after the other has committed.
-    Locks are taken in id order so that two batches of several users cannot deadlock."""
-    keys = sorted({user_id % 2_147_483_647 for user_id in user_ids})
-    with connection.cursor() as cursor:
-        # One statement for a whole webhook batch; the ordered subquery fixes the locking order.
-        cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(%s, key)) FROM (SELECT unnest(%s::int[]) AS key ORDER BY 1) AS keys",
-            [VERIFY_LOCK, keys],
-        )
+    Locks are taken in one order (lock_many's) so that two batches of several users cannot deadlock."""
+    # One statement for a whole webhook batch.
+    locks.lock_many(Namespace.CARD_VERIFICATION, user_ids)
 
 
 def _weighted_average(fills: list[Fill]) -> tuple[Decimal, Decimal]:
@@ -234,28 +228,11 @@ def _closing_fills(card_ids: list[int]) -> dict[int, list[tuple[Decimal, Decimal
     return closing
 
 
-def latest_closes(symbols) -> dict[str, Decimal]:
-    """The last stored price in USDT of each symbol that has one, in one query (markets.latest_close
-    for many symbols at once)."""
-    symbols = {symbol.upper() for symbol in symbols}
-    prices = {symbol: Decimal(1) for symbol in symbols & markets.DOLLARS}
-    wanted = {markets.instrument_for(symbol): symbol for symbol in symbols - markets.DOLLARS}
-    if wanted:
-        rows = (
-            Candle.objects.filter(instrument__in=wanted, bar=markets.BAR)
-            .order_by("instrument", "-opened_at")
-            .distinct("instrument")
-            .values_list("instrument", "close")
-        )
-        prices.update({wanted[instrument]: close for instrument, close in rows})
-    return prices
-
-
 _UNSET = object()
 
 
 def _attached_price(card: TradeCard):
-    """The market price from the quote markets.attach_quotes put on the card; _UNSET if it put none."""
+    """The market price from the quote feed.prices.attach_quotes put on the card; _UNSET if it put none."""
     quote = getattr(card, "quote", _UNSET)
     if quote is _UNSET:
         return _UNSET
@@ -270,7 +247,7 @@ def card_pnl(card: TradeCard, *, market_price: Decimal | None = None) -> CardPnl
     if market_price is None:
         market_price = _attached_price(card)
         if market_price is _UNSET:
-            market_price = markets.latest_close(card.base_asset)
+            market_price = market_data.latest_close(card.base_asset)
     return _pnl(card, _closing_fills([card.pk])[card.pk], market_price)
 
 
@@ -286,7 +263,7 @@ def attach_card_pnl(posts: list) -> None:
         return
     closing = _closing_fills([card.pk for card in verified])
     unpriced = {card.base_asset for card in verified if _attached_price(card) is _UNSET}
-    closes = latest_closes(unpriced) if unpriced else {}
+    closes = market_data.latest_closes(unpriced) if unpriced else {}
     for card in verified:
         price = _attached_price(card)
         if price is _UNSET:

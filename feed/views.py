@@ -8,148 +8,35 @@ rate limit (429).
 
 from __future__ import annotations
 
-import re
-import secrets
 from datetime import datetime
-from functools import wraps
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from creators.models import Profile
+from creators.selectors import creator_profile
 from creators.services import ensure_can_act
+from markets import market_data
+from markets.models import Asset
 from orbit import json_input
-from orbit.ratelimit import RateLimited, check_rate
-from orbit.security import client_ip
+from orbit.fingerprints import beacon_fingerprint, browser_fingerprint
+from orbit.pagination import Page
+from orbit.ratelimit import check_rate
+from orbit.web import apply_service_errors, page_cursor, redirect_back, signed_in, stream, web_view
 
-from . import markets, selectors, services
-from .forms import CommentForm, ComposeForm, EditForm, ReportForm, SearchForm, apply_service_errors
-from .models import Asset, Hashtag, Post
+from . import calls, selectors, services
+from .forms import CommentForm, ComposeForm, EditForm, ReportForm, SearchForm
+from .models import Hashtag, Post
 from .serializers import DwellSerializer
 
-DEVICE_COOKIE = "orbit_device"
-DEVICE_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_BEACON_BYTES = 16 * 1024
-
-
-# --- Web glue shared by the page views ------------------------------------------------------
-
-
-def _exchange_origin() -> str:
-    parts = urlsplit(settings.EXCHANGE_TRADE_URL)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def error_page(request, message: str, status: int, *, headers: dict | None = None) -> HttpResponse:
-    """The message on a page of its own, or, for HTMX, in the page's flash area."""
-    if request.htmx:
-        response = render(request, "includes/flash.html", {"error": message}, status=status)
-        reswap(retarget(response, "#flash"), "innerHTML")
-    else:
-        response = render(request, "feed/error.html", {"message": message, "status": status}, status=status)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
-
-
-def web_view(view):
-    """Map service errors to pages, keep the device cookie, and let trade buttons leave for the exchange.
-
-    The trade button is a form whose POST redirects to the exchange; browsers check that redirect
-    against the page's CSP form-action, so pages allow the exchange's origin there (and only it).
-    """
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            response = view(request, *args, **kwargs)
-        except RateLimited as exc:
-            response = error_page(request, str(exc), 429, headers={"Retry-After": str(exc.retry_after)})
-        except PermissionDenied as exc:
-            response = error_page(request, str(exc) or _("You are not allowed to do that."), 403)
-        except ObjectDoesNotExist as exc:
-            response = error_page(request, str(exc) or _("That page does not exist."), 404)
-        except ValidationError as exc:
-            response = error_page(request, " ".join(exc.messages), 400)
-        response._csp_update = {"form-action": [_exchange_origin()]}
-        new_device = getattr(request, "_orbit_new_device", None)
-        if new_device:
-            response.set_cookie(
-                DEVICE_COOKIE,
-                new_device,
-                max_age=365 * 24 * 3600,
-                httponly=True,
-                samesite="Lax",
-                secure=request.is_secure(),
-            )
-        return response
-
-    return wrapper
-
-
-def signed_in(view):
-    """login_required that, for an HTMX call, sends the whole page to the login form."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        if request.htmx:
-            back = request.htmx.current_url_abs_path or request.get_full_path()
-            return HttpResponseClientRedirect(f"{reverse('account_login')}?{urlencode({'next': back})}")
-        return redirect_to_login(request.get_full_path())
-
-    return wrapper
-
-
-def fingerprint_of(request) -> str:
-    """The privacy-safe fingerprint of this reader: a salted hash of IP and a random device cookie."""
-    device = request.COOKIES.get(DEVICE_COOKIE, "")
-    if not DEVICE_ID.match(device):
-        device = getattr(request, "_orbit_new_device", None) or secrets.token_hex(16)
-        request._orbit_new_device = device
-    return services.fingerprint(ip=request.META.get("REMOTE_ADDR"), device_id=device)
-
-
-def beacon_fingerprint(request) -> str:
-    """For views, time spent, trade clicks and share opens: the reader's fingerprint when signed in;
-    signed out, their network's, or "" (not recorded) once their address is over its rate."""
-    if request.user.is_authenticated:
-        return fingerprint_of(request)
-    fingerprint_of(request)  # still issue the device cookie, for when they sign in
-    return services.signed_out_fingerprint(ip=client_ip(request))
-
-
-def redirect_back(request, fallback: str):
-    """Back to the page the form was on (`next`, else the referrer) if it is ours, else `fallback`."""
-    for target in (request.POST.get("next"), request.headers.get("Referer")):
-        if target and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return redirect(target)
-    return redirect(fallback)
-
-
-def stream(request, template: str, page: selectors.Page, context: dict | None = None, *, fragment=None):
-    """A keyset-paginated list page; for HTMX's "load more", only the next items and link."""
-    context = {**(context or {}), "page": page}
-    if request.htmx:
-        return render(request, fragment or "includes/post_list.html", context)
-    return render(request, template, context)
-
-
-def _cursor(request) -> str | None:
-    return request.GET.get("cursor") or None
 
 
 # --- Feeds and pages ---------------------------------------------------------------------
@@ -158,7 +45,7 @@ def _cursor(request) -> str | None:
 @require_GET
 @web_view
 def latest(request):
-    page = selectors.latest_posts(viewer=request.user, cursor=_cursor(request))
+    page = selectors.latest_posts(viewer=request.user, cursor=page_cursor(request))
     return stream(request, "feed/latest.html", page, {"tab": "latest"})
 
 
@@ -166,7 +53,7 @@ def latest(request):
 @web_view
 @signed_in
 def following(request):
-    page = selectors.following_posts(viewer=request.user, cursor=_cursor(request))
+    page = selectors.following_posts(viewer=request.user, cursor=page_cursor(request))
     return stream(request, "feed/following.html", page, {"tab": "following"})
 
 
@@ -174,9 +61,9 @@ def following(request):
 @web_view
 def asset(request, symbol: str):
     listed = get_object_or_404(Asset, symbol=symbol.upper())
-    page = selectors.asset_posts(symbol=listed.symbol, viewer=request.user, cursor=_cursor(request))
+    page = selectors.asset_posts(symbol=listed.symbol, viewer=request.user, cursor=page_cursor(request))
     # "Load more" swaps in posts only; the market block is on the full page.
-    quote = None if request.htmx else markets.quotes([listed.symbol]).get(listed.symbol)
+    quote = None if request.htmx else market_data.quotes([listed.symbol]).get(listed.symbol)
     return stream(request, "feed/asset.html", page, {"asset": listed, "quote": quote})
 
 
@@ -184,7 +71,7 @@ def asset(request, symbol: str):
 @web_view
 def hashtag(request, name: str):
     tag = get_object_or_404(Hashtag, name=name.lower())
-    page = selectors.hashtag_posts(name=tag.name, viewer=request.user, cursor=_cursor(request))
+    page = selectors.hashtag_posts(name=tag.name, viewer=request.user, cursor=page_cursor(request))
     return stream(request, "feed/hashtag.html", page, {"hashtag": tag})
 
 
@@ -193,7 +80,7 @@ def hashtag(request, name: str):
 def search(request):
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    page = selectors.search_posts(query=query, viewer=request.user, cursor=_cursor(request))
+    page = selectors.search_posts(query=query, viewer=request.user, cursor=page_cursor(request))
     context = {"form": form, "query": query, "more_params": urlencode({"q": query})}
     if request.htmx:
         return stream(request, "feed/search.html", page, context)
@@ -212,7 +99,7 @@ def notifications(request):
         if request.htmx:
             return render(request, "includes/unread_badge.html", {"oob": True})
         return redirect("feed:notifications")
-    page = selectors.notifications_for(user=request.user, cursor=_cursor(request))
+    page = selectors.notifications_for(user=request.user, cursor=page_cursor(request))
     return stream(request, "feed/notifications.html", page, fragment="includes/notification_list.html")
 
 
@@ -222,6 +109,31 @@ def _moment(value: str | None):
     except ValueError:
         return None
     return moment if moment.tzinfo else None
+
+
+# --- A creator's profile: their posts and calls (creators/views.py has the people tabs) ----------
+
+
+@require_GET
+@web_view
+def profile(request, username: str):
+    creator = creator_profile(username=username, viewer=request.user)
+    page = selectors.creator_posts(author=creator, viewer=request.user, cursor=page_cursor(request))
+    return stream(request, "creators/profile.html", page, {"creator": creator, "tab": "posts"})
+
+
+@require_GET
+@web_view
+def profile_calls(request, username: str):
+    creator = creator_profile(username=username, viewer=request.user)
+    if calls.hides_calls_from_viewer(creator):
+        page = Page(items=[], next_cursor=None)
+    else:
+        page = calls.calls_of(author=creator, cursor=page_cursor(request))
+    # "Load more" swaps in only the next rows; the record is on the page already.
+    record = None if request.htmx else calls.call_record(user=creator)
+    context = {"creator": creator, "tab": "calls", "record": record}
+    return stream(request, "creators/calls.html", page, context, fragment="includes/call_list.html")
 
 
 # --- The post page ---------------------------------------------------------------------
@@ -337,7 +249,7 @@ def delete(request, post_id: int):
     if request.method == "POST":
         services.delete_post(actor=request.user, post_id=post.pk)
         messages.success(request, _("Your post was deleted."))
-        return redirect("creators:profile", username=request.user.username)
+        return redirect("feed:profile", username=request.user.username)
     return render(request, "feed/delete.html", {"post": post})
 
 
@@ -349,7 +261,7 @@ def delete(request, post_id: int):
 @signed_in
 def like(request, post_id: int):
     check_rate(scope="react", user=request.user)
-    fp = fingerprint_of(request)
+    fp = browser_fingerprint(request)
     liked = request.POST.get("action", "like") != "unlike"
     if liked:
         services.like_post(user=request.user, post_id=post_id, fp=fp)
@@ -388,7 +300,7 @@ def comment(request, post_id: int):
                 post_id=post_id,
                 body=form.cleaned_data["body"],
                 parent_id=form.cleaned_data["parent"],
-                fp=fingerprint_of(request),
+                fp=browser_fingerprint(request),
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -406,7 +318,7 @@ def comment(request, post_id: int):
 @signed_in
 def share(request, post_id: int):
     check_rate(scope="react", user=request.user)
-    created = services.share_post(user=request.user, post_id=post_id, channel="link", fp=fingerprint_of(request))
+    created = services.share_post(user=request.user, post_id=post_id, channel="link", fp=browser_fingerprint(request))
     context = {
         "post_id": post_id,
         "share_url": request.build_absolute_uri(reverse("feed:open_share", args=[created.code])),
@@ -467,7 +379,7 @@ def demo_trade(request, instrument: str):
     side = request.GET.get("side")
     context = {
         "instrument": instrument,
-        "last_price": markets.latest_close(instrument.split("-")[0]),
+        "last_price": market_data.latest_close(instrument.split("-")[0]),
         "post_id": int(post_id) if post_id.isdigit() and len(post_id) < 19 else None,
         "side": side if side in {"buy", "sell"} else None,
     }

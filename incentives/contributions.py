@@ -23,9 +23,11 @@ Integer sums in SQL, Decimal in Python: the score is exact and the same on every
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils.translation import gettext_lazy as _
 
 from . import integrity
@@ -141,7 +143,7 @@ class WeekFigures:
     flags: list[integrity.FlagFinding]
 
 
-def compute(week: Week, parameters: Parameters, *, until=None) -> WeekFigures:
+def compute(week: Week, parameters: Parameters, *, until: datetime | None = None) -> WeekFigures:
     """Contributions of every creator with engagement in `week` (up to `until`, for the live
     estimate). Reads only; runs in its own transaction (or the caller's)."""
     ends_at = min(until, week.ends_at) if until else week.ends_at
@@ -171,7 +173,7 @@ def score_of(figures: CreatorFigures, parameters: Parameters) -> Decimal:
     return total.quantize(SCORE_PLACES, rounding=ROUND_HALF_EVEN)
 
 
-def _build_working_tables(cursor, week: Week, ends_at, parameters: Parameters) -> None:
+def _build_working_tables(cursor: CursorWrapper, week: Week, ends_at: datetime, parameters: Parameters) -> None:
     rules = {name: Decimal(value) for name, value in parameters.reader_value.items()}
     cursor.execute(
         """
@@ -314,7 +316,7 @@ def _classification_sql(parameters: Parameters) -> str:
     """
 
 
-def _classify_and_sum(cursor, week: Week, parameters: Parameters) -> dict[int, CreatorFigures]:
+def _classify_and_sum(cursor: CursorWrapper, week: Week, parameters: Parameters) -> dict[int, CreatorFigures]:
     order = _cap_order(parameters)
     cursor.execute(
         _classification_sql(parameters),
@@ -356,12 +358,12 @@ def _classify_and_sum(cursor, week: Week, parameters: Parameters) -> dict[int, C
     return creators
 
 
-def _add(counts: dict[str, int], key: str, amount) -> None:
+def _add(counts: dict[str, int], key: str, amount: int | Decimal | None) -> None:
     if amount:
         counts[key] = counts.get(key, 0) + int(amount)
 
 
-def _drop_working_tables(cursor) -> None:
+def _drop_working_tables(cursor: CursorWrapper) -> None:
     # ON COMMIT DROP covers the normal case; a caller's outer transaction may run compute twice.
     cursor.execute(
         "DROP TABLE IF EXISTS inc_pairs, inc_devices, inc_readers, inc_posts, inc_pair_discounts, "

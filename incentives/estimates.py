@@ -8,6 +8,7 @@ cache per creator. Nothing is written to the database.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -27,7 +28,7 @@ def _key(week: str, creator_id: int | str) -> str:
     return f"incentives:estimate:{week}:{creator_id}"
 
 
-def refresh_estimate(*, now=None) -> int:
+def refresh_estimate(*, now: datetime | None = None) -> int:
     """Estimate the running week for every creator with engagement; returns how many."""
     now = now or timezone.now()
     week = Week.containing(now)
@@ -39,7 +40,7 @@ def refresh_estimate(*, now=None) -> int:
     rules = Rules(alpha=parameters.alpha, max_share=parameters.max_share, minimum_payout=parameters.minimum_payout)
     allocation = allocate(total=pool_amount + unclaimed_carryover(week.label, currency), scores=scores, rules=rules)
     ranked = sorted(figures.creators.values(), key=lambda creator: (-creator.score, creator.creator_id))
-    entries = {
+    entries: dict[str, dict[str, object]] = {
         _key(week.label, creator.creator_id): {
             "week": week.label,
             "computed_at": now.isoformat(),
@@ -59,7 +60,7 @@ def refresh_estimate(*, now=None) -> int:
     return len(ranked)
 
 
-def estimate_for(creator_id: int, *, now=None) -> dict | None:
+def estimate_for(creator_id: int, *, now: datetime | None = None) -> dict | None:
     """This creator's estimate of the running week; None when not computed yet (or the cache is
     down). A creator without engagement this week gets an explicit zero once an estimate ran."""
     week = Week.containing(now or timezone.now())

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from .models import CENT, LedgerEntry
+from .models import CENT, LedgerEntry, Payout, Settlement
 
 TREASURY = "treasury"
 CARRYOVER = "carryover"
@@ -34,7 +34,14 @@ def creator_account(creator_id: int) -> str:
 
 
 def transfer(
-    *, source: str, destination: str, amount: Decimal, currency: str, memo: str, settlement=None, payout=None
+    *,
+    source: str,
+    destination: str,
+    amount: Decimal,
+    currency: str,
+    memo: str,
+    settlement: Settlement | None = None,
+    payout: Payout | None = None,
 ) -> uuid.UUID:
     """Move `amount` from `source` to `destination`. Call inside the caller's transaction."""
     if amount <= 0 or amount != amount.quantize(CENT):

@@ -13,21 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
-from django.contrib.auth import get_user_model
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from creators.models import CreatorTitle, Follow
+from creators.models import CreatorTitle, Follow, User
 
 from .contributions import ACTION_SLUGS, DISCOUNT_REASONS
 from .estimates import estimate_for
 from .models import ActionWeight, Contribution, Payout, Settlement
 from .weeks import Week
 
-User = get_user_model()
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 PAYOUT_WEEKS = 12
 
@@ -72,7 +74,7 @@ class Line:
     """One labelled count: an action that counted or a reason interactions did not."""
 
     slug: str
-    label: str
+    label: str | Promise  # translated when shown, in the reader's language
     count: int
 
 
@@ -85,11 +87,11 @@ class Estimate:
     discounts: list[Line]
     score: Decimal
     rank_band: str
-    rank_band_label: str
+    rank_band_label: str | Promise
     estimated_amount: Decimal
     currency: str
     excluded_reason: str
-    excluded_label: str
+    excluded_label: str | Promise
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,10 @@ class PayoutLine:
     currency: str
     status: str
     status_label: str
-    hold_reason: str
+    hold_reason: str | Promise
     score: Decimal | None
     appeal_state: str
-    appeal_state_label: str
+    appeal_state_label: str | Promise
     appealed_at: datetime | None
     reviewed_at: datetime | None
 
@@ -160,7 +162,7 @@ class TitleProgress:
         return _percent(self.recent_contribution, self.contribution_needed)
 
 
-def _percent(have, needed) -> int:
+def _percent(have: int | Decimal, needed: int | Decimal | None) -> int:
     """How far `have` is towards `needed`, 0 to 100; a threshold of 0 (or none) is met."""
     if not needed:
         return 100
@@ -175,7 +177,7 @@ class Statement:
     title: TitleProgress
 
 
-def creator_statement(user, *, now: datetime | None = None) -> Statement:
+def creator_statement(user: User, *, now: datetime | None = None) -> Statement:
     now = now or timezone.now()
     person = (
         User.objects.select_related("profile__title")
@@ -207,7 +209,7 @@ def creator_statement(user, *, now: datetime | None = None) -> Statement:
     )
 
 
-def statement_payout(*, user, payout_id: int) -> PayoutLine:
+def statement_payout(*, user: User, payout_id: int) -> PayoutLine:
     """One of `user`'s payouts as the statement shows it; DoesNotExist for anyone else's."""
     payout = _payouts(user).filter(pk=payout_id).first()
     if payout is None:
@@ -215,7 +217,11 @@ def statement_payout(*, user, payout_id: int) -> PayoutLine:
     return _payout_line(payout)
 
 
-def _payouts(user):
+class _ContributionScore(TypedDict):
+    score: Decimal | None
+
+
+def _payouts(user: User) -> QuerySet[WithAnnotations[Payout, _ContributionScore]]:
     # A payout exists only when money was allocated, so its week always has a contribution row.
     contribution = Contribution.objects.filter(settlement=OuterRef("settlement"), creator=OuterRef("creator"))
     return (
@@ -226,7 +232,7 @@ def _payouts(user):
     )
 
 
-def _payout_line(payout: Payout) -> PayoutLine:
+def _payout_line(payout: WithAnnotations[Payout, _ContributionScore]) -> PayoutLine:
     if payout.reviewed_at:
         appeal = AppealState.REVIEWED
     elif payout.appealed_at:
@@ -281,7 +287,11 @@ def _estimate(raw: dict | None) -> Estimate | None:
     )
 
 
-def _title_progress(person) -> TitleProgress:
+class _FollowerCount(TypedDict):
+    follower_count: int
+
+
+def _title_progress(person: WithAnnotations[User, _FollowerCount]) -> TitleProgress:
     profile = getattr(person, "profile", None)
     current = profile.title if profile is not None else None
     contribution = profile.recent_contribution if profile is not None else Decimal(0)

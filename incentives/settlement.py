@@ -10,18 +10,23 @@ what is carried out (nobody could receive it); the ledger records every cent.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creators import services as creator_services
-from creators.models import TradingProfile, User
+from creators.models import User
 from feed.models import Engagement
+from markets.models import TradingProfile
+from orbit import locks
+from orbit.locks import Namespace
 
 from . import ledger
 from .allocation import Rules, allocate
@@ -29,9 +34,6 @@ from .contributions import Parameters, WeekFigures, compute
 from .models import Contribution, IntegrityFlag, LedgerEntry, Payout, PrizePool, Settlement
 from .weeks import Week
 
-# Advisory lock namespaces (the first key of pg_advisory_xact_lock(int, int)).
-WEEK_LOCK = 7_301
-CARRYOVER_LOCK = 7_302
 RECENT_WEEKS = 4  # titles look at the score of this many recent settled weeks
 
 
@@ -44,11 +46,6 @@ class Outcome:
     settlement: Settlement
     changed: bool
     message: str
-
-
-def _lock(namespace: int, key: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [namespace, key])
 
 
 def pool_for(week: Week) -> tuple[Decimal, str]:
@@ -79,7 +76,7 @@ def unclaimed_carryover(week: str, currency: str) -> Decimal:
     return max(Decimal("0.00"), available - claimed)
 
 
-def check_settleable(week: Week, *, now) -> None:
+def check_settleable(week: Week, *, now: datetime) -> None:
     """Refuse a week that is not over yet, or that ended before anything was ever recorded: such a
     week has nobody to pay, and drafting it would move its whole pool from the treasury to the
     carry-over (a typo such as 2019-W01 would cost a pool)."""
@@ -96,9 +93,9 @@ def check_settleable(week: Week, *, now) -> None:
         )
 
 
-def ineligible_creators(creator_ids) -> dict[int, str]:
+def ineligible_creators(creator_ids: Iterable[int]) -> dict[int, str]:
     """Creators who earn nothing this week, and why."""
-    reasons = {}
+    reasons: dict[int, str] = {}
     for user_id, suspended_at, is_active in User.objects.filter(pk__in=creator_ids).values_list(
         "pk", "suspended_at", "is_active"
     ):
@@ -111,13 +108,13 @@ def ineligible_creators(creator_ids) -> dict[int, str]:
     return reasons
 
 
-def draft_settlement(*, week: Week, now=None) -> Outcome:
+def draft_settlement(*, week: Week, now: datetime | None = None) -> Outcome:
     """Compute (or recompute) the week's draft. A week already approved or paid is left alone."""
     now = now or timezone.now()
     check_settleable(week, now=now)
     started = time.monotonic()
     with transaction.atomic():
-        _lock(WEEK_LOCK, week.label)
+        locks.lock(Namespace.SETTLEMENT_WEEK, week.label)
         existing = Settlement.objects.select_for_update().filter(week=week.label).first()
         if existing and existing.status != Settlement.Status.DRAFT:
             return Outcome(existing, False, f"{week} is already {existing.status}; nothing changed.")
@@ -125,7 +122,7 @@ def draft_settlement(*, week: Week, now=None) -> Outcome:
         figures = compute(week, parameters)
         pool_amount, currency = pool_for(week)
         # Held from here to commit: another week's draft or payment must not count the same money.
-        _lock(CARRYOVER_LOCK, "carryover")
+        locks.lock(Namespace.SETTLEMENT_CARRYOVER)
         carried_in = unclaimed_carryover(week.label, currency)
         settlement = _write_draft(
             existing, week, figures, pool_amount, currency, carried_in, now, int((time.monotonic() - started) * 1000)
@@ -137,7 +134,16 @@ def draft_settlement(*, week: Week, now=None) -> Outcome:
     )
 
 
-def _write_draft(existing, week, figures: WeekFigures, pool_amount, currency, carried_in, now, elapsed_ms):
+def _write_draft(
+    existing: Settlement | None,
+    week: Week,
+    figures: WeekFigures,
+    pool_amount: Decimal,
+    currency: str,
+    carried_in: Decimal,
+    now: datetime,
+    elapsed_ms: int,
+) -> Settlement:
     parameters = figures.parameters
     ineligible = ineligible_creators(figures.creators.keys())
     eligible_scores = {
@@ -232,15 +238,15 @@ def _holds(figures: WeekFigures, hold_severity: int) -> dict[int, str]:
     rules_by_creator: dict[int, list[str]] = {}
     for flag in figures.flags:
         if flag.severity >= hold_severity:
-            rules_by_creator.setdefault(flag.creator_id, []).append(IntegrityFlag.Rule(flag.rule).label)
-    return {creator_id: "; ".join(sorted(map(str, labels)))[:200] for creator_id, labels in rules_by_creator.items()}
+            rules_by_creator.setdefault(flag.creator_id, []).append(str(IntegrityFlag.Rule(flag.rule).label))
+    return {creator_id: "; ".join(sorted(labels))[:200] for creator_id, labels in rules_by_creator.items()}
 
 
 def _lock_settlement(settlement_id: int) -> Settlement:
     # The week's advisory lock first, then the row: the same order as draft_settlement, so two
     # steps on one week never wait for each other in opposite orders.
     week = Settlement.objects.values_list("week", flat=True).get(pk=settlement_id)
-    _lock(WEEK_LOCK, week)
+    locks.lock(Namespace.SETTLEMENT_WEEK, week)
     return Settlement.objects.select_for_update().get(pk=settlement_id)
 
 
@@ -265,7 +271,7 @@ def pay_settlement(*, settlement_id: int) -> Outcome:
             return Outcome(settlement, False, f"{settlement.week} is already paid; nothing changed.")
         if settlement.status != Settlement.Status.APPROVED:
             raise SettlementError(f"{settlement.week} is a draft; approve it before paying.")
-        _lock(CARRYOVER_LOCK, "carryover")
+        locks.lock(Namespace.SETTLEMENT_CARRYOVER)
         _fund_pool(settlement)
         now = timezone.now()
         for payout in settlement.payouts.select_for_update().order_by("creator_id"):
@@ -321,7 +327,7 @@ def _fund_pool(settlement: Settlement) -> None:
         )
 
 
-def settle_week(*, week: Week, approved_by: User | None = None, now=None) -> Outcome:
+def settle_week(*, week: Week, approved_by: User | None = None, now: datetime | None = None) -> Outcome:
     """Draft, approve and pay a finished week in one go (the `settle_week` command)."""
     drafted = draft_settlement(week=week, now=now)
     if not drafted.changed and drafted.settlement.status == Settlement.Status.PAID:

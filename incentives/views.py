@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from feed.views import signed_in, web_view
 from orbit.ratelimit import check_rate
+from orbit.web import signed_in, web_view
 
 from . import selectors, settlement
 from .models import Payout

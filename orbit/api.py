@@ -11,7 +11,7 @@ from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
@@ -20,6 +20,7 @@ from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .middleware import TOO_LARGE, too_large_message
+from .pagination import MAX_PAGE_SIZE, PAGE_SIZE
 from .parsers import BoundedJSONParser
 from .throttles import UserActionThrottle
 
@@ -88,6 +89,25 @@ def valid(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH, description="The username, without the @.")
+
+
+class PageQuerySerializer(serializers.Serializer):
+    cursor = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="The `next_cursor` of the previous page; omit for the first page.",
+    )
+    size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=PAGE_SIZE)
+
+
+def page_query(request) -> dict:
+    """`cursor` and `size` of a keyset-paginated list, checked (orbit.pagination)."""
+    query = valid(PageQuerySerializer, request.query_params)
+    return {"cursor": query.get("cursor") or None, "size": query["size"]}
 
 
 def error_response(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:

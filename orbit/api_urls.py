@@ -6,8 +6,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from creators import api as people
-from creators.webhook import ExchangeEventsView
 from feed import api as feed
+from markets import api as markets
+from markets.webhook import ExchangeEventsView
 from ranking import api as ranking
 
 from .api import not_found
@@ -43,9 +44,9 @@ urlpatterns = [
     path("me/", people.MeView.as_view(), name="me"),
     path("me/export/", people.MeExportView.as_view(), name="me_export"),
     path("users/<str:username>/", people.UserDetailView.as_view(), name="user"),
-    path("users/<str:username>/posts/", people.UserPostsView.as_view(), name="user_posts"),
-    path("users/<str:username>/performance/", people.UserPerformanceView.as_view(), name="user_performance"),
-    path("users/<str:username>/calls/", people.UserCallsView.as_view(), name="user_calls"),
+    path("users/<str:username>/posts/", feed.UserPostsView.as_view(), name="user_posts"),
+    path("users/<str:username>/performance/", markets.UserPerformanceView.as_view(), name="user_performance"),
+    path("users/<str:username>/calls/", feed.UserCallsView.as_view(), name="user_calls"),
     path("users/<str:username>/followers/", people.FollowersView.as_view(), name="followers"),
     path("users/<str:username>/following/", people.FollowingView.as_view(), name="following"),
     path("users/<str:username>/follow/", people.FollowView.as_view(), name="follow"),

@@ -37,7 +37,7 @@ TASK_QUEUES = {
     "feed.tasks.grade_due_calls": MARKET,
     "ranking.tasks.rebalance_content_type_weights": DEFAULT,
     "creators.tasks.refresh_creator_titles": DEFAULT,
-    "creators.tasks.refresh_trading_profiles": DEFAULT,
+    "markets.tasks.refresh_trading_profiles": DEFAULT,
 }
 
 # The worker processes (Procfile, docker-compose.yml): each consumes one group, so a backlog in one

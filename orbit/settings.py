@@ -60,9 +60,11 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "orbit",
     "creators",
+    "markets",
     "feed",
     "ranking",
     "incentives",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -96,7 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "orbit.context_processors.site",
+                "feed.context_processors.site",
             ],
         },
     },
@@ -287,7 +289,7 @@ ORBIT_TRADE_CARD_WINDOW_HOURS = env.int("ORBIT_TRADE_CARD_WINDOW_HOURS", default
 ORBIT_DISCLOSURE_DAYS = env.int("ORBIT_DISCLOSURE_DAYS", default=7)
 # Market data: an OKX v5-compatible REST API (GET /api/v5/market/candles), polled for the assets
 # people are discussing. Empty turns polling off (pages then show no prices). "simulated" (the
-# demo's default) continues the stored candles by a random walk instead (feed/simulated_market.py).
+# demo's default) continues the stored candles by a random walk instead (markets/simulated_market.py).
 ORBIT_MARKET_DATA_URL = env.str(
     "ORBIT_MARKET_DATA_URL", default="simulated" if ORBIT_DEMO else "https://www.okx.com"
 ).rstrip("/")
@@ -322,7 +324,7 @@ CELERY_BEAT_SCHEDULE["grade-due-calls"] = {
 }
 # The 30-day window slides every day even without new fills.
 CELERY_BEAT_SCHEDULE["refresh-trading-profiles"] = {
-    "task": "creators.tasks.refresh_trading_profiles",
+    "task": "markets.tasks.refresh_trading_profiles",
     "schedule": crontab(hour=0, minute=20),
 }
 _PLACEHOLDER_TRADE_URL = "https://www.example-exchange.com/trade/{instrument}"

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include("orbit.api_urls")),
     path("", include("ranking.urls")),
     path("", include("creators.urls")),
+    path("", include("markets.urls")),
     path("", include("incentives.urls")),
     path("", include("feed.urls")),
 ]

@@ -2,11 +2,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from feed.api import page_query
-from feed.serializers import PageQuerySerializer
-from orbit.api import OrbitAPIView, error_responses
+from orbit.api import OrbitAPIView, PageQuerySerializer, error_responses, page_query
 
-from . import cards, feeds
+from . import cards, for_you
 from .serializers import ForYouPageSerializer
 
 
@@ -28,5 +26,5 @@ class ForYouFeedView(OrbitAPIView):
         # Items come as finished JSON cards (cached across readers), so no serializer runs here;
         # ForYouPageSerializer documents their shape.
         renderer = cards.CachedCards(user=request.user, request=request)
-        page = feeds.for_you_page(user=request.user, renderer=renderer, **page_query(request))
+        page = for_you.for_you_page(user=request.user, renderer=renderer, **page_query(request))
         return Response({"results": page.items, "next_cursor": page.next_cursor})

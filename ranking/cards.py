@@ -17,7 +17,8 @@ import json
 from django.conf import settings
 from django.db import connection
 
-from creators.models import Block, Mute, User
+from creators.models import User
+from creators.selectors import hidden_authors_sql
 from feed import selectors
 from feed.models import Engagement, Like
 from feed.serializers import PostSerializer
@@ -54,10 +55,8 @@ class PostObjects:
 # (muted, blocked, blocking them), posts they hid or reported, posts they like.
 _VIEWER_FACTS_SQL = f"""
 SELECT 'hidden', u.username FROM (
-    SELECT target_id AS id FROM {Mute._meta.db_table} WHERE user_id = %(me)s
-    UNION SELECT target_id FROM {Block._meta.db_table} WHERE user_id = %(me)s
-    UNION SELECT user_id FROM {Block._meta.db_table} WHERE target_id = %(me)s
-) people JOIN {User._meta.db_table} u ON u.id = people.id
+    {hidden_authors_sql("%(me)s")}
+) people JOIN {User._meta.db_table} u ON u.id = people.author_id
 UNION ALL
 SELECT 'rejected', post_id::text FROM {Engagement._meta.db_table}
 WHERE actor_id = %(me)s AND kind IN ({int(Engagement.Kind.HIDE)}, {int(Engagement.Kind.REPORT)})

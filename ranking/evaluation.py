@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Max
 
+from creators.selectors import hidden_pairs_sql
 from feed.models import Engagement
 
 from .scoring import Context, rank_for_user
@@ -80,11 +81,7 @@ _AUDIENCE_CTES = f"""
         FROM feed_engagement e
         WHERE e.actor_id = ANY(%(users)s) AND e.post_id IS NOT NULL AND e.occurred_at <= %(cutoff)s
     ),
-    hidden AS (
-        SELECT user_id, target_id AS author_id FROM creators_mute WHERE user_id = ANY(%(users)s)
-        UNION SELECT user_id, target_id FROM creators_block WHERE user_id = ANY(%(users)s)
-        UNION SELECT target_id, user_id FROM creators_block WHERE target_id = ANY(%(users)s)
-    ),
+    hidden AS ({hidden_pairs_sql("%(users)s")}),
     visible AS ({_VISIBLE_POST_SQL})
 """
 

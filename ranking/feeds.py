@@ -1,4 +1,5 @@
-"""Serving For You: a ready list per user in Redis, and a Postgres fallback that never fails.
+"""For You lists: built by Celery per user into Redis, kept fresh, pushed to followers on publish.
+ranking/for_you.py serves pages from them (with a Postgres fallback that never fails).
 
 Celery builds each active user's list (ranking.scoring) into three Redis keys:
   foryou:<user>        sorted set, post id → display score (the first item has the highest)
@@ -7,30 +8,26 @@ Celery builds each active user's list (ranking.scoring) into three Redis keys:
 The web request only reads: a page is a ZREVRANGEBYSCORE below the cursor's score. When Redis is
 down or the list is missing, the page is ranked from the bounded candidate set in Postgres with
 the stored interest profile, and (if Redis answers) a build is queued.
+
+See docs/ranking.md#serving.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 import redis
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from creators.models import User
 from feed.models import Engagement
 from orbit import redis_clients
-from orbit.resilience import cache_outage, enqueue
 
-from . import cards, scoring, weights
+from . import scoring
 from .scoring import Ranked, Reason
 
 logger = logging.getLogger(__name__)
@@ -49,7 +46,7 @@ def redis_client() -> redis.Redis:
     return redis_clients.client(settings.REDIS_URL, connect_timeout=0.25, timeout=0.5)
 
 
-def _key(user_id: int, suffix: str = "") -> str:
+def list_key(user_id: int, suffix: str = "") -> str:
     return f"{settings.CACHES['default']['KEY_PREFIX']}:foryou:{user_id}{suffix}"
 
 
@@ -59,7 +56,7 @@ def _key(user_id: int, suffix: str = "") -> str:
 def build_for_you(*, user_id: int) -> int:
     """Rank the user's For You list and store it; returns the list's length."""
     # Unmarked before ranking, not after: engagement during this build queues the next one.
-    redis_client().delete(_key(user_id, ":queued"))
+    redis_client().delete(list_key(user_id, ":queued"))
     context = scoring.Context.live()
     ranked = scoring.rank_for_user(
         user_id, context=context, limit=settings.ORBIT_FOR_YOU_LIST_LENGTH, refresh_interest=True
@@ -76,7 +73,7 @@ def build_for_you(*, user_id: int) -> int:
 
 
 def store_list(*, user_id: int, ranked: list[Ranked], weights_version: int) -> None:
-    key, why, meta = _key(user_id), _key(user_id, ":why"), _key(user_id, ":meta")
+    key, why, meta = list_key(user_id), list_key(user_id, ":why"), list_key(user_id, ":meta")
     ttl = settings.ORBIT_FOR_YOU_LIST_TTL
     # Written under temporary names and renamed in one MULTI, so a reader sees the old list or the
     # new one, never half of either.
@@ -84,7 +81,8 @@ def store_list(*, user_id: int, ranked: list[Ranked], weights_version: int) -> N
     pipe.delete(f"{key}:next", f"{why}:next")
     if ranked:
         count = len(ranked)
-        pipe.zadd(f"{key}:next", {item.post_id: count - position for position, item in enumerate(ranked)})
+        # Members as the text Redis stores anyway (the client would encode an int the same way).
+        pipe.zadd(f"{key}:next", {str(item.post_id): count - position for position, item in enumerate(ranked)})
         pipe.hset(f"{why}:next", mapping={item.post_id: item.reason.encode() for item in ranked})
         pipe.rename(f"{key}:next", key)
         pipe.rename(f"{why}:next", why)
@@ -115,7 +113,7 @@ def push_to_followers(*, post_id: int, author_id: int, username: str, follower_i
     reason = Reason("follow", username).encode()
     pipe = redis_client().pipeline(transaction=False)
     for follower_id in follower_ids:
-        script(keys=[_key(follower_id), _key(follower_id, ":why")], args=[post_id, reason], client=pipe)
+        script(keys=[list_key(follower_id), list_key(follower_id, ":why")], args=[post_id, reason], client=pipe)
     return sum(pipe.execute())
 
 
@@ -123,7 +121,7 @@ def list_age(*, user_ids: list[int]) -> dict[int, float | None]:
     """Seconds since each user's list was built (None when there is none)."""
     pipe = redis_client().pipeline(transaction=False)
     for user_id in user_ids:
-        pipe.hget(_key(user_id, ":meta"), "built_at")
+        pipe.hget(list_key(user_id, ":meta"), "built_at")
     now = time.time()
     return {
         user_id: (now - float(built_at)) if built_at else None
@@ -132,116 +130,7 @@ def list_age(*, user_ids: list[int]) -> dict[int, float | None]:
 
 
 def drop_list(*, user_id: int) -> None:
-    redis_client().delete(_key(user_id), _key(user_id, ":why"), _key(user_id, ":meta"))
-
-
-# --- Reading ---------------------------------------------------------------------------
-
-
-@dataclass
-class Cursor:
-    """Where the next page starts: below `score` in a Redis list, or after `offset` items."""
-
-    score: float | None
-    offset: int
-
-    def encode(self) -> str:
-        raw = f"{'' if self.score is None else repr(self.score)}|{self.offset}"
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, cursor: str | None) -> Cursor:
-        if not cursor:
-            return cls(score=None, offset=0)
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-            score, offset = raw.split("|")
-            parsed = cls(score=float(score) if score else None, offset=int(offset))
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            parsed = None
-        if parsed is None or parsed.offset < 0 or parsed.offset > settings.ORBIT_FOR_YOU_LIST_LENGTH:
-            raise ValidationError({"cursor": _("That page link is broken; start again from the first page.")})
-        return parsed
-
-
-@dataclass
-class ForYouPage:
-    items: list  # Post cards, each with .why (Reason)
-    next_cursor: str | None
-    source: str  # "redis" or "fallback": for logs and the benchmark, not shown to users
-
-
-def for_you_page(*, user, cursor: str | None = None, size: int | None = None, renderer=None) -> ForYouPage:
-    """A page of the user's For You list, each item with its reason. Items are Post rows for the
-    browser, or the API's JSON cards with `renderer=cards.CachedCards(...)`."""
-    size = size or settings.ORBIT_FOR_YOU_PAGE_SIZE
-    renderer = renderer or cards.PostObjects(user=user)
-    position = Cursor.decode(cursor)
-    if cache_outage.skipping():
-        return _page_from_postgres(user=user, position=position, size=size, renderer=renderer, client=None)
-    try:
-        page = _page_from_redis(user=user, position=position, size=size, renderer=renderer)
-    except redis.RedisError as exc:
-        cache_outage.failed(exc)  # logged once per outage, not per page
-        return _page_from_postgres(user=user, position=position, size=size, renderer=renderer, client=None)
-    if page is None:
-        _queue_build(user.pk)
-        return _page_from_postgres(user=user, position=position, size=size, renderer=renderer, client=redis_client())
-    return page
-
-
-def _page_from_redis(*, user, position: Cursor, size: int, renderer) -> ForYouPage | None:
-    client = redis_client()
-    key = _key(user.pk)
-    below = f"({position.score!r}" if position.score is not None else "+inf"
-    pipe = client.pipeline(transaction=False)
-    pipe.zrevrangebyscore(key, below, "-inf", start=0, num=size + OVERFETCH, withscores=True)
-    pipe.hget(_key(user.pk, ":meta"), "weights")
-    entries, built_with = pipe.execute()
-    if not entries and position.score is None:
-        return None  # no list yet (or it expired)
-    if built_with is not None and int(built_with) != weights.weights_version():
-        _queue_build(user.pk)  # built before the operators' latest change; serve it meanwhile
-    ids = [int(member) for member, _score in entries]
-    reasons = client.hmget(_key(user.pk, ":why"), ids) if ids else []
-    why = {pk: Reason.decode(raw.decode()) for pk, raw in zip(ids, reasons, strict=True) if raw}
-    visible = renderer.visible(ids, client)
-    items, last_score = [], None
-    for pk, score in zip(ids, (score for _member, score in entries), strict=True):
-        last_score = score
-        if pk in visible:
-            items.append(renderer.with_reason(visible[pk], why.get(pk, Reason("latest"))))
-            if len(items) == size:
-                break
-    # More follows when entries remain after the last one used, or the read came back full.
-    more = entries and (last_score != entries[-1][1] or len(entries) == size + OVERFETCH)
-    next_cursor = Cursor(score=last_score, offset=position.offset + len(items)).encode() if more else None
-    return ForYouPage(items=items, next_cursor=next_cursor, source="redis")
-
-
-def _page_from_postgres(*, user, position: Cursor, size: int, renderer, client) -> ForYouPage:
-    """Rank from a smaller bounded candidate set with the stored profile; the request writes nothing."""
-    ranked = scoring.rank_for_user(
-        user.pk,
-        context=scoring.Context.live(candidate_share=FALLBACK_CANDIDATE_SHARE),
-        limit=position.offset + size + OVERFETCH,
-        refresh_interest=False,
-    )
-    window = ranked[position.offset :]
-    if not window and position.offset == 0:
-        window = scoring.latest_fill(user.pk, exclude=set(), limit=size + OVERFETCH, allow_seen=True)
-    ids = [item.post_id for item in window]
-    visible = renderer.visible(ids, client)
-    items, consumed = [], 0
-    for position_in_window, item in enumerate(window):
-        if item.post_id in visible:
-            items.append(renderer.with_reason(visible[item.post_id], item.reason))
-            consumed = position_in_window + 1
-            if len(items) == size:
-                break
-    more = position.offset + consumed < len(ranked)
-    next_cursor = Cursor(score=None, offset=position.offset + consumed).encode() if more else None
-    return ForYouPage(items=items, next_cursor=next_cursor, source="fallback")
+    redis_client().delete(list_key(user_id), list_key(user_id, ":why"), list_key(user_id, ":meta"))
 
 
 def mark_queued(*, user_ids: list[int]) -> list[int]:
@@ -252,20 +141,8 @@ def mark_queued(*, user_ids: list[int]) -> list[int]:
     the task is lost with its worker."""
     pipe = redis_client().pipeline(transaction=False)
     for user_id in user_ids:
-        pipe.set(_key(user_id, ":queued"), 1, nx=True, ex=QUEUED_SECONDS)
+        pipe.set(list_key(user_id, ":queued"), 1, nx=True, ex=QUEUED_SECONDS)
     return [user_id for user_id, marked in zip(user_ids, pipe.execute(), strict=True) if marked]
-
-
-def _queue_build(user_id: int) -> None:
-    """Queue a build unless one is queued; silently skipped when Redis is unreachable."""
-    from . import tasks
-
-    try:
-        # The broker is Redis too: a page must not fail for it, nor leave the user marked unqueued.
-        if mark_queued(user_ids=[user_id]) and not enqueue(tasks.build_for_you, user_id):
-            redis_client().delete(_key(user_id, ":queued"))
-    except redis.RedisError as exc:
-        cache_outage.failed(exc)
 
 
 # --- Keeping lists fresh -------------------------------------------------------------------

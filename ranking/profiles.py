@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from creators.models import TradingProfile
 from feed.models import Engagement
+from markets.models import TradingProfile
 
 from .models import UserInterest
 

@@ -1,5 +1,6 @@
-"""ranking listens to feed: a published or edited post is queued for tagging, nothing more; and to
-creators: an account's export and deletion include its interest profile."""
+"""ranking listens to feed: a published or edited post is queued for tagging, nothing more; to
+creators: an account's export and deletion include its interest profile; and to its own weights:
+a committed change of content-type weights queues the rebuild of the active users' lists."""
 
 import logging
 
@@ -10,10 +11,17 @@ from creators.privacy import account_erasing, account_exporting
 from feed.services import post_edited, post_published, post_removed
 from orbit.resilience import enqueue
 
-from . import cards, feeds, tasks
+from . import cards, feeds, tasks, weights
 from .models import UserInterest
 
 logger = logging.getLogger(__name__)
+
+
+@receiver(weights.weights_changed, dispatch_uid="ranking.rebuild_feeds_for_new_weights")
+def queue_feed_rebuild(sender, **kwargs):
+    # The change is committed by then; a broker outage must not turn the operator's save into an
+    # error. Lists catch up at their next refresh, their stale weights version showing meanwhile.
+    enqueue(tasks.rebuild_active_feeds)
 
 
 @receiver(post_published, dispatch_uid="ranking.tag_published_post")

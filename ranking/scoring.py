@@ -11,6 +11,7 @@ to its score, so "why you see this" is the reason actually used.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,8 +20,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 
-from creators.models import Block, Follow, Mute, Profile, TradingProfile
+from creators.models import Follow, Profile
+from creators.selectors import hidden_author_id_set
 from feed.models import Engagement, Post, PostType
+from markets.models import TradingProfile
 from orbit.caching import cached
 
 from . import profiles, trending
@@ -162,22 +165,13 @@ class Context:
 # --- Candidates --------------------------------------------------------------------------
 
 
-def hidden_authors(user_id: int) -> set[int]:
-    """Muted, blocked and blocking people: never in this user's feed."""
-    return (
-        set(Mute.objects.filter(user_id=user_id).values_list("target_id", flat=True))
-        | set(Block.objects.filter(user_id=user_id).values_list("target_id", flat=True))
-        | set(Block.objects.filter(target_id=user_id).values_list("user_id", flat=True))
-    )
-
-
 def excluded_posts(user_id: int, *, now: datetime) -> set[int]:
     """Posts the user saw lately, hid or reported."""
     seen = Q(kind=Kind.VIEW, occurred_at__gt=now - timedelta(days=SEEN_DAYS))
     rejected = Q(kind__in=[Kind.HIDE, Kind.REPORT])
     return set(
         Engagement.objects.filter(seen | rejected, actor_id=user_id, occurred_at__lte=now)
-        .exclude(post_id=None)
+        .exclude(post_id__isnull=True)
         .values_list("post_id", flat=True)
     )
 
@@ -201,7 +195,9 @@ def top_keys(interest: dict[str, float], prefix: str, count: int) -> list[str]:
     return [name for _value, name in sorted(keys, reverse=True)[:count]]
 
 
-def gather_candidates(user_id: int, *, interest: dict[str, float], context: Context, followed: set[int]) -> dict:
+def gather_candidates(
+    user_id: int, *, interest: dict[str, float], context: Context, followed: set[int]
+) -> dict[int, set[str]]:
     """post id → sources it came from. Each source is bounded, so the whole set is too."""
     now = context.now
     window = Q(post__created_at__lte=now, post__created_at__gt=now - timedelta(days=CANDIDATE_DAYS))
@@ -210,7 +206,7 @@ def gather_candidates(user_id: int, *, interest: dict[str, float], context: Cont
     def limit(base: int) -> int:
         return max(1, int(base * context.candidate_share))
 
-    def add(ids, source):
+    def add(ids: Iterable[int], source: str) -> None:
         for post_id in ids:
             sources.setdefault(post_id, set()).add(source)
 
@@ -249,10 +245,8 @@ def gather_candidates(user_id: int, *, interest: dict[str, float], context: Cont
         else:
             add(top_trending(), "trending")
     else:
-        add(
-            sorted(context.trending_scores, key=context.trending_scores.get, reverse=True)[: limit(TRENDING_LIMIT)],
-            "trending",
-        )
+        scores = context.trending_scores
+        add(sorted(scores, key=scores.__getitem__, reverse=True)[: limit(TRENDING_LIMIT)], "trending")
     explore_limit = limit(EXPLORE_LIMIT)
     if context.moment is None:
         add(shared_source("new-voices", explore_limit, lambda: new_voices(now=now, limit=explore_limit)), "explore")
@@ -261,7 +255,7 @@ def gather_candidates(user_id: int, *, interest: dict[str, float], context: Cont
     return sources
 
 
-def shared_source(name: str, limit: int, compute) -> list[int]:
+def shared_source(name: str, limit: int, compute: Callable[[], list[int]]) -> list[int]:
     """A candidate source that is the same for every reader (trending, new voices), computed once a
     SHARED_SOURCE_SECONDS for all of them: about a tenth of a request-time fallback page (bench/feed.py)."""
     return cached(f"ranking:source:{name}:{limit}", compute, timeout=SHARED_SOURCE_SECONDS)
@@ -313,7 +307,7 @@ class Features:
     trending: float
 
 
-def load_features(post_ids, *, hidden: set[int], user_id: int, now: datetime) -> list[Features]:
+def load_features(post_ids: Iterable[int], *, hidden: set[int], user_id: int, now: datetime) -> list[Features]:
     """One query for everything scoring needs; removed, suspended, hidden and own posts drop out here."""
     rows = (
         Post.objects.filter(
@@ -416,7 +410,7 @@ def score_post(
     shares = {name: value * factor * weight for name, value in contributions.items() if value > 0}
     if weight >= BOOST_REASON_MIN_WEIGHT:
         shares["boost"] = score * (1.0 - 1.0 / weight)
-    best = max(shares, key=shares.get) if shares else "latest"
+    best = max(shares, key=shares.__getitem__) if shares else "latest"
     argument = {
         "follow": post.username,
         "asset": asset_key,
@@ -514,7 +508,7 @@ def rank_for_user(
     excluded = excluded_posts(user_id, now=now)
     for post_id in excluded:
         sources.pop(post_id, None)
-    features = load_features(sources, hidden=hidden_authors(user_id), user_id=user_id, now=now)
+    features = load_features(sources, hidden=hidden_author_id_set(user_id), user_id=user_id, now=now)
     trending_top = max((f.trending for f in features), default=0.0)
     if context.trending_scores:
         trending_top = max(context.trending_scores.values())
@@ -552,7 +546,7 @@ def latest_fill(user_id: int, *, exclude: set[int], limit: int, allow_seen: bool
     """When too little is relevant: the newest visible posts the user has not seen; with
     `allow_seen`, when there are none, the newest ones anyway, so a page is never empty."""
     now = timezone.now()
-    hidden = hidden_authors(user_id) | {user_id}
+    hidden = hidden_author_id_set(user_id) | {user_id}
     visible = (
         Post.objects.filter(status=Post.Status.PUBLISHED, author__suspended_at__isnull=True)
         .exclude(author_id__in=list(hidden))
@@ -561,7 +555,7 @@ def latest_fill(user_id: int, *, exclude: set[int], limit: int, allow_seen: bool
     )
     rejected = set(
         Engagement.objects.filter(actor_id=user_id, kind__in=[Kind.HIDE, Kind.REPORT])
-        .exclude(post_id=None)
+        .exclude(post_id__isnull=True)
         .values_list("post_id", flat=True)
     )
     rows = list(

@@ -26,7 +26,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import sklearn
-from django.db import connection, transaction
+from django.db import transaction
 from scipy.stats import spearmanr
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import Ridge
@@ -35,6 +35,9 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
+from feed import cashtags
+from orbit import locks
+from orbit.locks import Namespace
 from ranking import aliases
 from ranking.models import TaggerModel
 
@@ -66,8 +69,6 @@ HELD_OUT_FOLDS = 5  # one fold of five: 20% held out
 # Below these held-out scores train_tagger refuses to store a model.
 TARGETS: dict[tuple[str, str], float] = {("content_type", "macro_f1"): 0.85, ("assets", "f1"): 0.95}
 ARTIFACT_FORMAT = 1
-# pg_advisory_xact_lock key that queues activations ("tagr").
-ACTIVATION_LOCK = 0x74616772
 
 MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -76,8 +77,6 @@ URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 MARKUP = re.compile(r"[*_~`>]+")
 SPACES = re.compile(r"\s+")
 DIGIT = re.compile(r"\d")
-# A letter first, so "$100" and "$5k" are amounts; ASCII look-arounds, so "买了$BTC现货" is a cashtag.
-CASHTAG = re.compile(r"(?<![A-Za-z0-9$])\$([A-Za-z][A-Za-z0-9]{1,9})(?![A-Za-z0-9])")
 
 
 def _alias_pattern(names: Sequence[str], *, ignore_case: bool) -> re.Pattern:
@@ -142,8 +141,8 @@ def extract_assets(text: str) -> tuple[str, ...]:
 def _assets_in(cleaned: str) -> tuple[str, ...]:
     cleaned = NOT_ASSETS_PATTERN.sub(lambda match: " " * len(match[0]), cleaned)
     found: list[tuple[int, str]] = []
-    for match in CASHTAG.finditer(cleaned):
-        symbol = match[1].upper()
+    for match in cashtags.CASHTAG.finditer(cleaned):
+        symbol = cashtags.symbol_of(match)
         if symbol not in aliases.NOT_ASSET_CASHTAGS:
             found.append((match.start(), symbol))
     found.extend((match.start(), ALIAS_SYMBOLS[match[0].lower()]) for match in ALIAS_PATTERN.finditer(cleaned))
@@ -325,7 +324,7 @@ def load_corpus(raw: bytes) -> list[dict]:
     return posts
 
 
-def _corpus_problem(post) -> str | None:
+def _corpus_problem(post: object) -> str | None:
     if not isinstance(post, dict):
         return "not a JSON object"
     checks = {
@@ -342,13 +341,14 @@ def _corpus_problem(post) -> str | None:
 
 
 def model_version(*, corpus_sha256: str, seed: int) -> str:
-    """Same corpus, code, alias dictionary, seed and scikit-learn give the same version."""
+    """Same corpus, code (with the cashtag rule), alias dictionary, seed and scikit-learn give the same version."""
     digest = hashlib.sha256()
     for part in (
         corpus_sha256.encode(),
         str(seed).encode(),
         sklearn.__version__.encode(),
         Path(__file__).read_bytes(),
+        Path(cashtags.__file__).read_bytes(),
         Path(aliases.__file__).read_bytes(),
     ):
         digest.update(hashlib.sha256(part).digest())
@@ -496,8 +496,7 @@ def activate_tagger(*, version: str) -> TaggerModel:
         # Two activations at once would each switch the others off and then both switch theirs on,
         # and the second would fail on one_active_tagger. Locking every row in id order (as the admin's
         # activation does) queues them; the advisory lock also queues two first-ever models.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ACTIVATION_LOCK])
+        locks.lock(Namespace.TAGGER_ACTIVATION)
         list(TaggerModel.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
         model = TaggerModel.objects.defer("artifact").get(version=version)
         TaggerModel.objects.filter(is_active=True).exclude(pk=model.pk).update(is_active=False)

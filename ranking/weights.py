@@ -24,16 +24,19 @@ from typing import TYPE_CHECKING, Any
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
-from django.db.models import Avg, Count, Max
+from django.db.models import Avg, Count, DecimalField, Field, Max
+from django.dispatch import Signal
 from django.utils import timezone
 
 from feed.models import Post, PostType
-from orbit.resilience import enqueue
 
 from .models import ContentTypeWeight, ContentTypeWeightChange, PostTags
 
 if TYPE_CHECKING:
     from creators.models import User
+
+# Sent on commit of any change of the weights (an operator's edit, the daily rebalance).
+weights_changed = Signal()
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +45,6 @@ _VERSION_KEY = "ranking:content-type-weights:version"
 
 # What operators (and the daily rebalance, for `multiplier`) may change through the audited path.
 EDITABLE_FIELDS = ("base_weight", "target_share", "min_multiplier", "max_multiplier", "multiplier", "is_active")
-_DECIMAL_FIELDS = ("base_weight", "target_share", "min_multiplier", "max_multiplier", "multiplier")
 _MAX_REASON_CHARS = ContentTypeWeightChange._meta.get_field("reason").max_length
 
 # A type nobody posted in gets no more than this share in the formula, so scarcity alone gives a
@@ -185,12 +187,13 @@ def validate_weight_changes(*, weight: ContentTypeWeight, changes: dict[str, Any
         if isinstance(value, float):  # 0.15 rather than 0.1499999999999999944488848768742172978818416595458984375
             value = Decimal(repr(value))
         field = ContentTypeWeight._meta.get_field(name)
+        assert isinstance(field, Field)  # EDITABLE_FIELDS are columns, never relations
         try:
             values[name] = field.clean(value, weight)
         except ValidationError as error:
             errors[name] = error.messages
             continue
-        if name in _DECIMAL_FIELDS:  # "1.5" is stored, audited and quoted back as 1.50
+        if isinstance(field, DecimalField):  # "1.5" is stored, audited and quoted back as 1.50
             values[name] = values[name].quantize(Decimal(1).scaleb(-field.decimal_places))
     if errors:
         raise ValidationError(errors)
@@ -238,7 +241,7 @@ def _apply_weight_changes(
     *, weight: ContentTypeWeight, changes: dict[str, Any], by: User | None, reason: str
 ) -> list[ContentTypeWeightChange]:
     """The audited write, without the feed rebuild (the rebalance enqueues one for all types)."""
-    if len(reason) > _MAX_REASON_CHARS:
+    if _MAX_REASON_CHARS is not None and len(reason) > _MAX_REASON_CHARS:
         raise ValidationError({"reason": [f"Keep the reason within {_MAX_REASON_CHARS} characters."]})
     # Lock, then validate against the stored row: another operator (or the daily job) may have
     # changed it since `weight` was loaded, and bounds checked against stale values could let the
@@ -279,20 +282,13 @@ def _apply_weight_changes(
     return audit_rows
 
 
-def queue_feed_rebuild() -> None:
-    """Queue the rebuild of every active user's For You list (run on commit of a weights change).
-
-    The change is committed by then; a broker outage must not turn the operator's save into an
-    error. Lists catch up at their next refresh, their stale weights version showing meanwhile.
-    """
-    # Imported here: the tasks module imports scoring, which imports this module.
-    from ranking import tasks
-
-    enqueue(tasks.rebuild_active_feeds)
+def announce_weights_changed() -> None:
+    """Tell the app a change of weights is committed (ranking.receivers queues the For You rebuild)."""
+    weights_changed.send(sender=ContentTypeWeight)
 
 
 def _rebuild_feeds_on_commit() -> None:
-    transaction.on_commit(queue_feed_rebuild)
+    transaction.on_commit(announce_weights_changed)
 
 
 def ensure_weight_rows() -> int:
@@ -412,7 +408,7 @@ def _target_multiplier(
     else:
         scarcity = math.sqrt(target / max(share, MIN_SUPPLY_SHARE))
         quality_factor = 1.0
-        if overall_quality:
+        if overall_quality and quality is not None:  # quality is known whenever there are posts
             judged_quality = (posts * quality + QUALITY_PRIOR_POSTS * overall_quality) / (posts + QUALITY_PRIOR_POSTS)
             quality_factor = judged_quality / overall_quality
         raw = scarcity * quality_factor

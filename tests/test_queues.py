@@ -1,6 +1,7 @@
 """Queues by workload, single-flight periodic jobs and coalesced feed builds, on real workers and Redis."""
 
 import base64
+import importlib.util
 import json
 import shlex
 import threading
@@ -24,7 +25,7 @@ from orbit import health, queues, singleflight
 from orbit.celery import app as celery_app
 from orbit.singleflight import SingleFlightTask, in_flight
 from orbit.tasks import record_worker_heartbeat
-from ranking import feeds
+from ranking import feeds, for_you
 from ranking import tasks as ranking_tasks
 from ranking.models import UserInterest
 from tests.factories import UserFactory
@@ -33,6 +34,15 @@ from tools import launch
 
 ROOT = Path(__file__).resolve().parent.parent
 OUR_APPS = {"orbit", "creators", "markets", "feed", "ranking", "incentives"}
+
+
+def import_every_task_module() -> None:
+    """Imported by name rather than through Celery's autodiscovery, which depends on what this process
+    ran before (a pytest-xdist worker may not have run it yet) and does nothing, silently, while a
+    test worker's thread is running it."""
+    for app in OUR_APPS:
+        if importlib.util.find_spec(f"{app}.tasks"):
+            importlib.import_module(f"{app}.tasks")
 
 
 def run_queue(queue: str) -> str:
@@ -53,9 +63,12 @@ def queued_arguments(queue: str) -> list[list]:
 
 @pytest.fixture
 def purged_queues():
-    """Messages a test leaves queued must not reach the next test's workers."""
+    """Each test starts with empty queues (another test may have queued without this fixture), and
+    messages it leaves queued must not reach the next test's workers."""
+    names = [run_queue(queue) for queue in queues.QUEUES]
+    feeds.redis_client().delete(*names)
     yield
-    feeds.redis_client().delete(*(run_queue(queue) for queue in queues.QUEUES))
+    feeds.redis_client().delete(*names)
 
 
 class ThreadedWorker(TestWorkController):
@@ -99,7 +112,7 @@ def group_workers():
 
 
 def test_every_task_of_orbit_is_routed_to_a_named_queue():
-    celery_app.loader.import_default_modules()
+    import_every_task_module()
     ours = {name for name in celery_app.tasks if name.split(".")[0] in OUR_APPS}
     assert ours - set(queues.TASK_QUEUES) == set(), "name the new task's queue in orbit.queues.TASK_QUEUES"
     for name in ours:
@@ -232,7 +245,7 @@ def test_a_periodic_job_whose_message_expired_unrun_can_be_queued_again(purged_q
 
 
 def test_every_periodic_job_is_single_flight_and_the_heartbeat_expires():
-    celery_app.loader.import_default_modules()
+    import_every_task_module()
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         task = celery_app.tasks[entry["task"]]
         if entry["task"] == "orbit.tasks.record_worker_heartbeat":
@@ -251,12 +264,12 @@ def test_a_user_already_queued_for_a_feed_build_is_not_queued_again(purged_queue
 
     assert ranking_tasks.refresh_active_feeds() == 3
     assert ranking_tasks.refresh_active_feeds() == 0  # still queued: nothing more is sent
-    feeds._queue_build(readers[0].pk)  # a page asks for the same user's list
+    for_you._queue_build(readers[0].pk)  # a page asks for the same user's list
     assert queued_arguments(queues.FEEDS) == [[[reader.pk for reader in readers]]]
 
     # Once a user's build has started, their next change queues them again.
     feeds.build_for_you(user_id=readers[0].pk)
-    feeds._queue_build(readers[0].pk)
+    for_you._queue_build(readers[0].pk)
     assert queued_messages(queues.FEEDS) == 2
 
 

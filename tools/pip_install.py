@@ -1,6 +1,6 @@
 """`pip install` for the Makefile, showing one status line instead of pip's wall of text.
 
-python -m tools.pip_install -r requirements.txt
+python -m tools.pip_install --require-hashes -r requirements/dev.txt
 
 A first install takes minutes; the newcomer sees which package pip is at ("[37/96] collecting
 django") on one line that rewrites itself on a terminal, or a line every few seconds in a log.
@@ -22,7 +22,8 @@ LOG_EVERY = 10.0
 
 
 def count_requirements(path: Path) -> int:
-    """Pinned requirements in a requirements file, following `-r other.txt` includes."""
+    """Pinned requirements in a requirements file, following `-r other.txt` includes (a lock file
+    lists its hashes on `--hash=` continuation lines, which are not requirements)."""
     total = 0
     for raw in path.read_text().splitlines():
         line = raw.split("#", 1)[0].strip()

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from creators.models import ApiToken
 from creators.tokens import issue_api_token
-from feed.models import Asset
+from markets.models import Asset
 from tests.factories import UserFactory
 
 

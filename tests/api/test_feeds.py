@@ -3,7 +3,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from creators.models import Follow
-from feed.models import Asset, Hashtag, Notification
+from feed.models import Hashtag, Notification
+from markets.models import Asset
 from tests.factories import PostFactory, UserFactory
 
 from .test_posts import error_of

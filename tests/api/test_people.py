@@ -2,7 +2,7 @@ import pytest
 
 from creators.models import Block, Follow, Mute
 from feed.models import Engagement, Notification
-from tests.factories import PostFactory, UserFactory
+from tests.factories import FollowFactory, PostFactory
 
 from .test_posts import error_of
 
@@ -10,9 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_profile_with_counts_and_the_viewers_relation(alice, bob, as_bob, anon):
-    Follow.objects.create(follower=bob, followee=alice)
-    Follow.objects.create(follower=alice, followee=UserFactory())
-    Follow.objects.create(follower=UserFactory(), followee=alice)
+    FollowFactory(follower=bob, followee=alice)
+    FollowFactory(follower=alice)
+    FollowFactory(followee=alice)
     body = as_bob.get("/api/v1/users/alice/").json()
     assert body["username"] == "alice"
     assert (body["followers_count"], body["following_count"]) == (2, 1)
@@ -63,7 +63,7 @@ def test_muting_hides_their_posts_from_your_feeds(alice, bob, as_bob, anon):
 
 
 def test_blocking_ends_follows_and_prevents_following_back(alice, bob, as_alice, as_bob):
-    Follow.objects.create(follower=bob, followee=alice)
+    FollowFactory(follower=bob, followee=alice)
     assert as_alice.post("/api/v1/users/bob/block/").json() == {"blocked": True}
     assert not Follow.objects.exists()
     response = as_bob.post("/api/v1/users/alice/follow/")
@@ -80,9 +80,7 @@ def test_you_cannot_mute_or_block_yourself(as_alice):
 
 
 def test_follower_lists_page_without_duplicates_or_gaps(alice, anon):
-    fans = UserFactory.create_batch(7)
-    for fan in fans:
-        Follow.objects.create(follower=fan, followee=alice)
+    fans = [follow.follower for follow in FollowFactory.create_batch(7, followee=alice)]
     seen, cursor = [], None
     while True:
         params = {"size": 3, **({"cursor": cursor} if cursor else {})}

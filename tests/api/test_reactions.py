@@ -1,7 +1,9 @@
+from decimal import Decimal
+
 import pytest
 
-from feed.models import Comment, Engagement, Like, Notification, Post, Report, Share, TradeCard
-from tests.factories import PostFactory
+from feed.models import Comment, Engagement, Like, Notification, Post, Report, Share
+from tests.factories import PostFactory, TradeCardFactory
 
 from .test_posts import error_of
 
@@ -118,7 +120,7 @@ def test_reporting_once_with_a_reason(alice, as_bob, as_alice):
 
 def test_a_trade_click_is_recorded_and_goes_to_the_exchange(anon, btc, settings):
     post = PostFactory()
-    TradeCard.objects.create(post=post, instrument="BTC-USDT", side="long", entry_price="60000")
+    TradeCardFactory(post=post, instrument="BTC-USDT", side="long", entry_price=Decimal("60000"))
     response = anon.post(f"/api/v1/posts/{post.pk}/trade-click/")
     assert response.status_code == 200
     assert response.json() == {"url": settings.EXCHANGE_TRADE_URL.format(instrument="BTC-USDT")}
@@ -127,7 +129,7 @@ def test_a_trade_click_is_recorded_and_goes_to_the_exchange(anon, btc, settings)
 
 def test_a_delisted_instrument_leads_nowhere(as_bob, btc):
     post = PostFactory()
-    TradeCard.objects.create(post=post, instrument="BTC-USDT", side="long", entry_price="60000")
+    TradeCardFactory(post=post, instrument="BTC-USDT", side="long", entry_price=Decimal("60000"))
     btc.is_listed = False
     btc.save()
     response = as_bob.post(f"/api/v1/posts/{post.pk}/trade-click/")

@@ -7,6 +7,8 @@ pinned to real objects so the requests reach the services. No response may be a 
 and every response must be one the schema documents, in the shape it documents.
 """
 
+from decimal import Decimal
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -19,11 +21,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from creators.models import ApiToken, Follow
+from creators.models import ApiToken
 from creators.tokens import issue_api_token
-from feed.models import Asset, Comment, Hashtag, TradeCard
 from orbit.wsgi import application
-from tests.factories import PostFactory, UserFactory
+from tests.factories import AssetFactory, CommentFactory, FollowFactory, PostFactory, TradeCardFactory, UserFactory
 
 load_all_checks()
 
@@ -60,16 +61,15 @@ def community(settings):
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {scope: "100000/hour" for scope in ("post", "comment", "react", "follow")},
     }
-    btc = Asset.objects.create(symbol="BTC", name="Bitcoin")
-    Asset.objects.create(symbol="ETH", name="Ether")
+    AssetFactory(symbol="BTC", name="Bitcoin")
+    AssetFactory(symbol="ETH", name="Ether")
     fuzzer, other = UserFactory(username="fuzzer"), UserFactory(username="other")
-    Follow.objects.create(follower=fuzzer, followee=other)
-    Follow.objects.create(follower=other, followee=fuzzer)
+    FollowFactory(follower=fuzzer, followee=other)
+    FollowFactory(follower=other, followee=fuzzer)
+    # Published: linked to $BTC and #macro, @fuzzer notified.
     theirs = PostFactory(author=other, body="$BTC to the moon #macro @fuzzer")
-    theirs.assets.add(btc)
-    theirs.hashtags.add(Hashtag.objects.create(name="macro"))
-    TradeCard.objects.create(post=theirs, instrument="BTC-USDT", side="long", entry_price="60000")
-    Comment.objects.create(post=theirs, author=other, body="first")
+    TradeCardFactory(post=theirs, instrument="BTC-USDT", side="long", entry_price=Decimal("60000"))
+    CommentFactory(post=theirs, author=other, body="first")
     PostFactory.create_batch(3, author=fuzzer)
     token, key = issue_api_token(user=fuzzer, name="fuzzer")
     return {"token": key, "token_id": token.pk, "user": fuzzer, "post_id": theirs.pk, "username": other.username}

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from feed.models import Asset, Call, Candle
+from feed.models import Call
+from markets.models import Asset, Candle
 from tests.browser.conftest import sign_in
 from tests.factories import UserFactory
 

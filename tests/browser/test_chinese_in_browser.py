@@ -6,13 +6,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from feed.calls import CallInput
-from feed.models import Asset, Call, Candle, Engagement, Post
+from feed.models import Call, Engagement, Post
 from feed.services import comment_on_post, like_post, publish_post
 from incentives import settlement
 from incentives.weeks import Week
+from markets.models import Asset, Candle
 from tests.factories import UserFactory
 from tests.security.helpers import activate_totp, totp_code
 
@@ -59,9 +59,8 @@ def english_words(text: str) -> list[str]:
     return sorted({word for word in WORD.findall(DATA.sub(" ", text)) if word.lower() not in ALLOWED})
 
 
-def _community():
+def _community(now):
     """A Chinese-speaking community: a creator with a price call and a busy post, a reader, an operator."""
-    now = timezone.now()
     Asset.objects.get_or_create(symbol="BTC", defaults={"name": "Bitcoin"})
     this_hour = now.replace(minute=0, second=0, microsecond=0)
     for hours_ago in range(24, -1, -1):
@@ -128,8 +127,8 @@ def _read(page, paths) -> dict[str, str]:
     return texts
 
 
-def test_a_chinese_reader_and_operator_see_no_english_and_chinese_numbers_and_dates(browse, live_server):
-    busy, secret, last_week_post_at = _community()
+def test_a_chinese_reader_and_operator_see_no_english_and_chinese_numbers_and_dates(browse, live_server, now):
+    busy, secret, last_week_post_at = _community(now)
     horizon = Call.objects.get().horizon_at
     pages = [path.format(post=busy.pk) for path in PAGES]
     chinese = {"name": "django_language", "value": "zh-hans", "url": live_server.url}

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from feed.models import Asset, Comment
+from feed.models import Comment
+from markets.models import Asset
 from tests.browser.conftest import sign_in
 from tests.factories import PostFactory, UserFactory
 

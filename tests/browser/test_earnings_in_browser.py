@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 
 from feed.models import Engagement
 from incentives import estimates, settlement
@@ -23,8 +22,7 @@ def _liked(post, readers, at):
     )
 
 
-def test_a_creator_reads_the_statement_and_appeals_a_held_payout(browse):
-    now = timezone.now()
+def test_a_creator_reads_the_statement_and_appeals_a_held_payout(browse, now):
     me = UserFactory(username="writer")
     readers = UserFactory.create_batch(3)
     # Last week: paid, then held for review (as a high-severity flag would).

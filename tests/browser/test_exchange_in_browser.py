@@ -10,9 +10,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from creators import exchange
-from feed.models import Asset, Candle, TradeCard
+from feed.models import TradeCard
 from feed.services import TradeCardInput, publish_post
+from markets import exchange
+from markets.models import Asset, Candle
 from tests.factories import FillFactory, UserFactory
 
 from .conftest import sign_in

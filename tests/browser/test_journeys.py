@@ -8,7 +8,8 @@ import pytest
 from django.conf import settings
 
 from creators.models import Follow
-from feed.models import Asset, Comment, Engagement, Like, Notification, Post, TradeCard
+from feed.models import Comment, Engagement, Like, Notification, Post, TradeCard
+from markets.models import Asset
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -1,7 +1,8 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from creators.models import Follow, TradingProfile
+from creators.models import Follow
+from markets.models import TradingProfile
 from tests.concurrency import race
 from tests.factories import UserFactory
 

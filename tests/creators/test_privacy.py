@@ -19,17 +19,18 @@ from django.db.models import ProtectedError, Sum
 from django.test import Client
 
 from creators import privacy, services
-from creators.models import ExchangeEvent, Fill, Follow, Position, Profile, TradingProfile, User
+from creators.models import Follow, Profile, User
 from feed import moderation
 from feed import selectors as feed_selectors
 from feed import services as feed_services
-from feed.models import Asset, Comment, Engagement, Notification, Post, PostImage, PostRevision, Report
+from feed.models import Comment, Engagement, Notification, Post, PostImage, PostRevision, Report
 from incentives import ledger, settlement
-from incentives.models import IncentivePolicy, LedgerEntry, Payout, PrizePool
+from incentives.models import IncentivePolicy, LedgerEntry, Payout
 from incentives.weeks import Week
+from markets.models import Asset, ExchangeEvent, Fill, Position, TradingProfile
 from ranking.models import UserInterest
 from tests.api.conftest import client_for
-from tests.factories import FillFactory, PostFactory, UserFactory
+from tests.factories import FillFactory, PostFactory, PrizePoolFactory, TradingProfileFactory, UserFactory
 from tests.security.helpers import PASSWORD, activate_totp, client_from_new_ip, sign_in
 from tests.web.conftest import png_upload
 
@@ -50,9 +51,8 @@ TRACES = [USERNAME, EMAIL, DISPLAY_NAME, FIRST_NAME, LAST_NAME, BIO, "Kappa Capi
 
 def trader(**fields):
     """A reader whose reads are worth money: verified, trading, a year old."""
-    user = UserFactory(**fields)
-    User.objects.filter(pk=user.pk).update(date_joined=WEEK.starts_at - timedelta(days=365))
-    TradingProfile.objects.create(
+    user = UserFactory(date_joined=WEEK.starts_at - timedelta(days=365), **fields)
+    TradingProfileFactory(
         user=user, kyc_level=2, volume_tier=2, trades_30d=20, last_trade_at=WEEK.starts_at + timedelta(days=1)
     )
     return user
@@ -74,10 +74,7 @@ def engage(readers, post, when):
 
 
 def post_in(week, author, **fields):
-    post = PostFactory(author=author, **fields)
-    Post.objects.filter(pk=post.pk).update(created_at=week.starts_at + timedelta(hours=1))
-    post.refresh_from_db()
-    return post
+    return PostFactory(author=author, created_at=week.starts_at + timedelta(hours=1), **fields)
 
 
 @pytest.fixture(autouse=True)
@@ -150,7 +147,7 @@ def world(settings, tmp_path):
     # A settled week in which she earned, and her appeal about it.
     engage(readers, Post.objects.get(pk=post.pk), WEEK.starts_at + timedelta(hours=2))
     engage(readers[:1], bobs_post, WEEK.starts_at + timedelta(hours=2))
-    PrizePool.objects.create(week=WEEK.label, amount=Decimal("100.00"))
+    PrizePoolFactory(week=WEEK.label, amount=Decimal("100.00"))
     settlement.settle_week(week=WEEK, now=WEEK.ends_at + timedelta(hours=1))
     Payout.objects.filter(creator=alice).update(appeal_message=f"I am {DISPLAY_NAME}; {BIO}")
     return {"alice": alice, "bob": bob, "operator": operator, "post": post, "readers": readers, "bobs_post": bobs_post}
@@ -262,7 +259,7 @@ def test_settled_money_and_the_log_are_unchanged_and_a_later_week_still_settles(
     assert ledger_state() == before
     assert ledger.balance(ledger.creator_account(alice.pk)) == earned
     assert ledger.imbalance() == 0
-    PrizePool.objects.create(week=NEXT_WEEK.label, amount=Decimal("50.00"))
+    PrizePoolFactory(week=NEXT_WEEK.label, amount=Decimal("50.00"))
     paid = settlement.settle_week(week=NEXT_WEEK, now=NEXT_WEEK.ends_at + timedelta(hours=1)).settlement
     payouts = dict(paid.payouts.values_list("creator_id", "amount"))
     assert alice.pk not in payouts and payouts[bob.pk] > 0

@@ -3,13 +3,13 @@ from django.urls import reverse
 
 from creators.models import CreatorTitle, Follow, Profile
 from creators.services import refresh_creator_titles
-from tests.factories import PostFactory, UserFactory
+from tests.factories import FollowFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _followers(creator, count):
-    Follow.objects.bulk_create(Follow(follower=fan, followee=creator) for fan in UserFactory.create_batch(count))
+    FollowFactory.create_batch(count, followee=creator)
 
 
 def test_titles_follow_the_operator_thresholds():
@@ -45,7 +45,7 @@ def test_the_badge_shows_on_the_profile_and_post_cards_in_both_languages(client)
     _followers(post.author, 1)
     refresh_creator_titles()
 
-    profile_page = client.get(reverse("creators:profile", args=[post.author.username])).content.decode()
+    profile_page = client.get(reverse("feed:profile", args=[post.author.username])).content.decode()
     assert "Rising creator" in profile_page
     assert "Rising creator" in client.get(reverse("feed:latest")).content.decode()
     chinese = client.get(reverse("feed:latest"), headers={"accept-language": "zh-hans"}).content.decode()

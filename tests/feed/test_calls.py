@@ -16,12 +16,14 @@ from django.utils import timezone
 
 from creators.models import Block, Mute
 from feed import calls, services, tasks
-from feed.forms import ComposeForm, apply_service_errors
-from feed.models import Asset, Call, Candle, Post
+from feed.forms import ComposeForm
+from feed.models import Call, Post
+from markets.models import Asset, Candle
+from orbit.web import apply_service_errors
 from tests.api.conftest import client_for
 from tests.concurrency import race
 from tests.factories import PostFactory, UserFactory
-from tests.feed.okx_fake import bar_start, closed_port_url
+from tests.markets.okx_fake import bar_start, closed_port_url
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -598,7 +600,7 @@ def _alice_calls(btc):
 def test_the_calls_tab_shows_the_record_and_each_call_read_only_to_another_user(client, btc):
     _alice, hit, still_open = _alice_calls(btc)
     client.force_login(UserFactory(username="bob"))
-    response = client.get(reverse("creators:calls", args=["alice"]))
+    response = client.get(reverse("feed:profile_calls", args=["alice"]))
     page = response.content.decode()
 
     assert response.status_code == 200
@@ -612,13 +614,13 @@ def test_the_calls_tab_shows_the_record_and_each_call_read_only_to_another_user(
     # Nothing on the page changes a call or its post: no forms besides the header's, no edit links.
     assert reverse("feed:edit", args=[hit.post_id]) not in page
     assert reverse("feed:delete", args=[still_open.post_id]) not in page
-    assert client.post(reverse("creators:calls", args=["alice"])).status_code == 405
+    assert client.post(reverse("feed:profile_calls", args=["alice"])).status_code == 405
 
 
 def test_the_calls_tab_of_someone_without_graded_calls_says_so(client, btc):
     alice = UserFactory(username="alice")
     _call(btc, target="110", entry="100", author=alice)
-    page = client.get(reverse("creators:calls", args=["alice"])).content.decode()
+    page = client.get(reverse("feed:profile_calls", args=["alice"])).content.decode()
     assert "No graded calls yet." in page and "1 call is open." in page
     assert "Hit rate" not in page
 
@@ -627,7 +629,7 @@ def test_a_call_whose_post_was_deleted_stays_listed_without_a_link(client, btc):
     alice = UserFactory(username="alice")
     call = _graded(btc, alice, "missed", "-8.0000")
     services.delete_post(actor=alice, post_id=call.post_id)
-    page = client.get(reverse("creators:calls", args=["alice"])).content.decode()
+    page = client.get(reverse("feed:profile_calls", args=["alice"])).content.decode()
     assert "The post was deleted; the call stays in the record." in page
     assert reverse("feed:post", args=[call.post_id]) not in page
     assert "Missed −8.0%" in page
@@ -640,7 +642,7 @@ def test_someone_who_muted_or_is_blocked_by_the_creator_sees_the_record_but_no_c
     Block.objects.create(user=alice, target=carol)
     for viewer in (bob, carol):
         client.force_login(viewer)
-        page = client.get(reverse("creators:calls", args=["alice"])).content.decode()
+        page = client.get(reverse("feed:profile_calls", args=["alice"])).content.decode()
         assert "50.0%" in page and "No calls yet." in page
         assert reverse("feed:post", args=[hit.post_id]) not in page
 
@@ -649,10 +651,10 @@ def test_the_calls_tab_loads_more_calls_a_page_at_a_time(client, btc):
     alice = UserFactory(username="alice")
     for index in range(23):
         _call(btc, target=str(200 + index), entry="100", author=alice, made_at=MADE + index * HOUR)
-    first = client.get(reverse("creators:calls", args=["alice"])).content.decode()
+    first = client.get(reverse("feed:profile_calls", args=["alice"])).content.decode()
     assert first.count('class="call-row"') == 20 and "Call: $BTC up to 222 by" in first
     next_link = first.split('class="load-more" href="')[1].split('"')[0].replace("&amp;", "&")
-    more = client.get(reverse("creators:calls", args=["alice"]) + next_link, HTTP_HX_REQUEST="true")
+    more = client.get(reverse("feed:profile_calls", args=["alice"]) + next_link, HTTP_HX_REQUEST="true")
     rows = more.content.decode()
     # Only the next rows for HTMX to append: no page around them, no second record.
     assert rows.count('class="call-row"') == 3 and "Call: $BTC up to 200 by" in rows
@@ -662,7 +664,7 @@ def test_the_calls_tab_loads_more_calls_a_page_at_a_time(client, btc):
 def test_the_calls_tab_costs_the_same_queries_for_one_call_or_twenty(client, btc, django_assert_num_queries):
     alice = UserFactory(username="alice")
     _call(btc, target="110", entry="100", author=alice)
-    url = reverse("creators:calls", args=["alice"])
+    url = reverse("feed:profile_calls", args=["alice"])
     client.get(url)  # warm up: the session, content types and translations loaded once per process
     with django_assert_num_queries(3):  # the creator with counts, the record, the page of calls
         client.get(url)

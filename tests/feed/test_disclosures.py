@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from creators.models import Fill
 from feed import selectors
 from feed.disclosures import attach_disclosures
 from feed.models import Post
+from markets.models import Fill
 from tests.api.conftest import client_for
 from tests.factories import FillFactory, PostFactory, UserFactory
 

@@ -30,9 +30,11 @@ def test_chinese_hashtags_are_hashtags():
     assert rendered.cashtags == ["BTC"]
 
 
-def test_entities_inside_code_and_links_are_left_alone():
-    rendered = render("`$BTC #tag` and [see $BTC](https://example.com)", known_assets={"BTC"})
-    assert rendered.cashtags == []
+def test_entities_inside_code_and_links_are_not_linked():
+    rendered = render("`$BTC #tag` and [see $ETH #tag](https://example.com)", known_assets={"BTC", "ETH"})
+    assert rendered.html.count("<a ") == 1
+    # Link text still names its cashtags (tests/feed/test_cashtags.py); code names nothing.
+    assert rendered.cashtags == ["ETH"]
     assert rendered.hashtags == []
 
 

@@ -7,7 +7,8 @@ from django.utils import timezone
 from creators.models import Block
 from creators.services import block_user
 from feed import selectors, services
-from feed.models import Asset, Comment, Engagement, Like, Notification, Post, PostRevision, TradeCard
+from feed.models import Comment, Engagement, Like, Notification, Post, PostRevision, TradeCard
+from markets.models import Asset
 from tests.concurrency import race
 from tests.factories import PostFactory, UserFactory
 

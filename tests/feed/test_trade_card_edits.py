@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from creators.models import Fill
 from feed import services
 from feed.models import Post, PostRevision, TradeCard
+from markets.models import Fill
 from tests.api.conftest import client_for
 from tests.factories import FillFactory, UserFactory
 

@@ -8,11 +8,11 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from creators.models import Fill
 from feed import selectors, services, verification
-from feed.models import Asset, Candle, Post, TradeCard
+from feed.models import Post, TradeCard
+from markets.models import Asset, Fill
 from tests.api.conftest import client_for
-from tests.factories import FillFactory, UserFactory
+from tests.factories import CandleFactory, FillFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("btc")]
 
@@ -230,10 +230,7 @@ def test_a_card_published_while_the_webhook_stores_its_fills_is_still_verified()
 
 def candle(close, *, symbol="BTC", ago=timedelta(minutes=30)):
     opened_at = (timezone.now() - ago).replace(minute=0, second=0, microsecond=0)
-    price = Decimal(close)
-    return Candle.objects.create(
-        instrument=f"{symbol}-USDT", bar="1H", opened_at=opened_at, open=price, high=price, low=price, close=price
-    )
+    return CandleFactory(instrument=f"{symbol}-USDT", opened_at=opened_at, close=Decimal(close))
 
 
 def test_a_fully_closed_trade_has_its_pnl_from_the_closing_fills():

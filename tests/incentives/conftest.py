@@ -7,7 +7,7 @@ import pytest
 from feed.models import Engagement
 from incentives import settlement
 from incentives.weeks import Week
-from tests.factories import PostFactory, UserFactory
+from tests.factories import EngagementFactory, PostFactory, UserFactory
 from tests.security.helpers import staff_client
 
 WEEK = Week.parse("2026-W47", "UTC")
@@ -27,17 +27,12 @@ def admin_client(operator):
 @pytest.fixture
 def drafted():
     """The draft of WEEK: one post liked by three readers."""
-    post = PostFactory()
-    post.created_at = WEEK.starts_at + timedelta(hours=1)
-    post.save(update_fields=["created_at"])
-    Engagement.objects.bulk_create(
-        Engagement(
+    post = PostFactory(created_at=WEEK.starts_at + timedelta(hours=1))
+    for i, reader in enumerate(UserFactory.create_batch(3)):
+        EngagementFactory(
             actor=reader,
             post=post,
-            creator_id=post.author_id,
             kind=Engagement.Kind.LIKE,
             occurred_at=post.created_at + timedelta(minutes=5 + i * 30),
         )
-        for i, reader in enumerate(UserFactory.create_batch(3))
-    )
     return settlement.draft_settlement(week=WEEK, now=AFTER).settlement

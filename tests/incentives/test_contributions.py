@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from creators.models import TradingProfile
 from incentives.models import ActionWeight, IncentivePolicy
+from markets.models import TradingProfile
 
 from .world import (
     Kind,

@@ -12,13 +12,13 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from creators.models import CreatorTitle, Profile, TradingProfile
+from creators.models import CreatorTitle, Profile
 from feed.models import Engagement
 from incentives import ledger, settlement, tasks
-from incentives.models import Contribution, IncentivePolicy, IntegrityFlag, LedgerEntry, Payout, PrizePool, Settlement
+from incentives.models import Contribution, IncentivePolicy, IntegrityFlag, LedgerEntry, Payout, Settlement
 from incentives.weeks import Week
 from tests.concurrency import race
-from tests.factories import PostFactory, UserFactory
+from tests.factories import EngagementFactory, PostFactory, PrizePoolFactory, TradingProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 WEEK = Week.parse("2026-W47", "UTC")
@@ -28,10 +28,8 @@ Kind = Engagement.Kind
 
 def trader():
     """A reader the exchange knows: verified, trading this month, account a year old."""
-    user = UserFactory()
-    user.date_joined = WEEK.starts_at - timedelta(days=365)
-    user.save(update_fields=["date_joined"])
-    TradingProfile.objects.create(
+    user = UserFactory(date_joined=WEEK.starts_at - timedelta(days=365))
+    TradingProfileFactory(
         user=user,
         kyc_level=2,
         volume_tier=2,
@@ -44,17 +42,11 @@ def trader():
 
 def fresh_account(joined_at):
     """A new account with no trading at all."""
-    user = UserFactory()
-    user.date_joined = joined_at
-    user.save(update_fields=["date_joined"])
-    return user
+    return UserFactory(date_joined=joined_at)
 
 
 def creator_post(creator=None, *, day=0):
-    post = PostFactory(author=creator or UserFactory())
-    post.created_at = WEEK.starts_at + timedelta(days=day, hours=1)
-    post.save(update_fields=["created_at"])
-    return post
+    return PostFactory(author=creator or UserFactory(), created_at=WEEK.starts_at + timedelta(days=day, hours=1))
 
 
 def engage(readers, post, kinds=(Kind.VIEW, Kind.LIKE), *, minutes_after=30, spread_minutes=7):
@@ -77,10 +69,7 @@ def engage(readers, post, kinds=(Kind.VIEW, Kind.LIKE), *, minutes_after=30, spr
 
 def engagement_before(week: Week):
     """Orbit was already running: a week before the first engagement would be refused."""
-    post = PostFactory()
-    Engagement.objects.create(
-        post=post, creator_id=post.author_id, kind=Kind.VIEW, occurred_at=week.starts_at - timedelta(days=1)
-    )
+    EngagementFactory(actor=None, kind=Kind.VIEW, occurred_at=week.starts_at - timedelta(days=1))
 
 
 def amounts(week_settlement):
@@ -119,7 +108,7 @@ def readers():
 def test_payouts_sum_exactly_to_the_pool_for_any_pool_and_scores(readers, pool, likes):
     with transaction.atomic():
         engagement_before(WEEK)
-        PrizePool.objects.create(week=WEEK.label, amount=pool)
+        PrizePoolFactory(week=WEEK.label, amount=pool)
         for count in likes:
             engage(readers[:count], creator_post())
         drafted = settlement.draft_settlement(week=WEEK, now=AFTER).settlement
@@ -133,7 +122,7 @@ def test_payouts_sum_exactly_to_the_pool_for_any_pool_and_scores(readers, pool, 
 def test_the_ledger_balances_and_the_pool_empties_exactly(readers):
     for count in (1, 2, 3):
         engage(readers[:count], creator_post())
-    PrizePool.objects.create(week=WEEK.label, amount=Decimal("100.00"))
+    PrizePoolFactory(week=WEEK.label, amount=Decimal("100.00"))
 
     paid = settlement.settle_week(week=WEEK, now=AFTER).settlement
 
@@ -360,15 +349,13 @@ def test_a_creator_above_the_hold_severity_is_held_and_paid_only_after_release(r
 def test_forfeited_and_unallocated_money_goes_to_the_next_weeks_pool(readers):
     # Week 47: nobody earns anything, so its whole pool is carried over.
     engagement_before(WEEK)
-    PrizePool.objects.create(week=WEEK.label, amount=Decimal("70.00"))
+    PrizePoolFactory(week=WEEK.label, amount=Decimal("70.00"))
     empty = settlement.settle_week(week=WEEK, now=AFTER).settlement
     assert empty.carried_out == Decimal("70.00") and not empty.payouts.exists()
 
     next_week = WEEK.next()
-    PrizePool.objects.create(week=next_week.label, amount=Decimal("30.00"))
-    post = creator_post()
-    post.created_at = next_week.starts_at + timedelta(hours=1)
-    post.save(update_fields=["created_at"])
+    PrizePoolFactory(week=next_week.label, amount=Decimal("30.00"))
+    post = PostFactory(created_at=next_week.starts_at + timedelta(hours=1))
     engage(readers, post)
     paid = settlement.settle_week(week=next_week, now=next_week.ends_at + timedelta(hours=1)).settlement
 
@@ -380,13 +367,11 @@ def test_forfeited_and_unallocated_money_goes_to_the_next_weeks_pool(readers):
 
 def test_carried_money_only_joins_a_pool_of_the_same_currency(readers):
     engagement_before(WEEK)
-    PrizePool.objects.create(week=WEEK.label, amount=Decimal("70.00"), currency="USDT")
+    PrizePoolFactory(week=WEEK.label, amount=Decimal("70.00"), currency="USDT")
     settlement.settle_week(week=WEEK, now=AFTER)  # nobody earns: 70.00 USDT carried over
     next_week = WEEK.next()
-    PrizePool.objects.create(week=next_week.label, amount=Decimal("0.50"), currency="USDC")
-    post = creator_post()
-    post.created_at = next_week.starts_at + timedelta(hours=1)
-    post.save(update_fields=["created_at"])
+    PrizePoolFactory(week=next_week.label, amount=Decimal("0.50"), currency="USDC")
+    post = PostFactory(created_at=next_week.starts_at + timedelta(hours=1))
     engage(readers, post)
 
     paid = settlement.settle_week(week=next_week, now=next_week.ends_at + timedelta(hours=1)).settlement
@@ -420,13 +405,10 @@ def test_a_creators_share_never_falls_when_honest_engagement_on_their_posts_rise
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_the_weekly_draft_and_the_payment_run_on_a_real_celery_worker(celery_worker):
-    from django.utils import timezone
-
-    finished = Week.containing(timezone.now()).previous()
-    post = PostFactory()
-    post.created_at = finished.starts_at + timedelta(hours=2)
-    post.save(update_fields=["created_at"])
+def test_the_weekly_draft_and_the_payment_run_on_a_real_celery_worker(celery_worker, now):
+    # The task drafts the week before the worker's clock: `now` keeps the test clear of a week's end.
+    finished = Week.containing(now).previous()
+    post = PostFactory(created_at=finished.starts_at + timedelta(hours=2))
     engage([trader() for _ in range(3)], post)
 
     message = tasks.draft_finished_week.delay().get(timeout=60)
@@ -474,7 +456,7 @@ def _settle_week(*args):
 
 def test_settle_week_prints_the_summary_and_says_when_nothing_changed(readers):
     engage(readers, creator_post())
-    PrizePool.objects.create(week=WEEK.label, amount=Decimal("250.00"))
+    PrizePoolFactory(week=WEEK.label, amount=Decimal("250.00"))
 
     first = _settle_week("--week", WEEK.label)
     second = _settle_week("--week", WEEK.label)

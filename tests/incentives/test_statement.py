@@ -33,10 +33,11 @@ DAILY_CAP_LABEL = "Interactions beyond the daily limit from one reader"
 
 
 @pytest.fixture(autouse=True)
-def no_estimate_yet(db):
+def no_estimate_yet(db, now):
     """Estimates live in the cache, which outlives each test's transaction: start without this
-    week's, and remove the keys refresh_estimate set (never cache.clear(): the cache is shared)."""
-    week = Week.containing(timezone.now()).label
+    week's, and remove the keys refresh_estimate set (never cache.clear(): the cache is shared).
+    `now` keeps every test here clear of a week's end: the page reads the clock itself."""
+    week = Week.containing(now).label
     meta = estimates._key(week, "meta")
     cache.delete(meta)
     yield

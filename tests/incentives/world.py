@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from creators.models import TradingProfile, User
+from creators.models import User
 from feed.models import Engagement, Post
 from incentives.contributions import CreatorFigures, Parameters, WeekFigures, compute
 from incentives.integrity import FlagFinding
 from incentives.weeks import Week
-from tests.factories import PostFactory, UserFactory
+from tests.factories import PostFactory, TradingProfileFactory, UserFactory
 
 Kind = Engagement.Kind
 WEEK = "2026-W47"
@@ -39,7 +39,7 @@ def real_trader(*, joined_at: datetime = A_YEAR_BEFORE, kyc_level: int = 2, volu
     """An established, verified reader who traded during the week."""
     # Value: KYC verified 0.600 + active trader 0.200 + volume tier 2 × 0.050 = 0.900.
     user = UserFactory(date_joined=joined_at)
-    TradingProfile.objects.create(
+    TradingProfileFactory(
         user=user,
         kyc_level=kyc_level,
         volume_tier=volume_tier,
@@ -54,7 +54,7 @@ def real_trader(*, joined_at: datetime = A_YEAR_BEFORE, kyc_level: int = 2, volu
 def non_trader(*, joined_at: datetime = A_YEAR_BEFORE) -> User:
     """An old account that never passed KYC nor traded: value 0.100."""
     user = UserFactory(date_joined=joined_at)
-    TradingProfile.objects.create(user=user, kyc_level=0, volume_tier=0, trades_30d=0)
+    TradingProfileFactory(user=user, kyc_level=0, volume_tier=0, trades_30d=0)
     return user
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from feed.models import Asset
 from feed.services import publish_post, report_post
+from markets.models import Asset
 from tests.factories import UserFactory
 
 

@@ -7,8 +7,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from feed.models import Asset, Engagement, ModerationAction, Notification, Post, Report
+from feed.models import Engagement, ModerationAction, Notification, Post, Report
 from feed.services import TradeCardInput, edit_post, publish_post, report_post
+from markets.models import Asset
 from tests.factories import UserFactory
 from tests.security.helpers import activate_totp, new_ip, sign_in_with_code
 

@@ -227,7 +227,7 @@ def test_a_moderator_cannot_suspend_themselves(case):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_moderators_hiding_the_same_post_at_once_hide_it_once_with_one_record():
-    from feed.models import Asset
+    from markets.models import Asset
 
     Asset.objects.get_or_create(symbol="BTC", defaults={"name": "Bitcoin"})
     post = publish_post(author=UserFactory(), body="$BTC pump", content_type="chat")

@@ -9,7 +9,7 @@ from django.test import override_settings
 from creators import services as people
 from feed import services as feed_services
 from feed.models import Engagement
-from ranking import feeds, weights
+from ranking import feeds, for_you, weights
 from ranking.models import ContentTypeWeight
 from tests.api.conftest import client_for
 from tests.ranking.world import creator, reader, tagged_post
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def page_ids(user, cursor=None):
-    page = feeds.for_you_page(user=user, cursor=cursor)
+    page = for_you.for_you_page(user=user, cursor=cursor)
     return [post.pk for post in page.items], page
 
 
@@ -97,7 +97,7 @@ def test_muted_blocked_removed_hidden_and_own_posts_never_appear(path):
     feed_services.delete_post(actor=author, post_id=removed.pk)
 
     ids = all_pages(me)
-    page = feeds.for_you_page(user=me)
+    page = for_you.for_you_page(user=me)
     assert page.source == path
     assert shown.pk in ids
     for never in (hidden, removed, from_muted, from_blocker, from_blocked, mine):
@@ -129,7 +129,7 @@ def test_raising_the_education_weight_raises_the_education_share_of_pages():
 
     def education_share_of_first_page():
         feeds.build_for_you(user_id=me.pk)
-        page = feeds.for_you_page(user=me)
+        page = for_you.for_you_page(user=me)
         return sum(post.content_type_id == "education" for post in page.items) / len(page.items)
 
     before = education_share_of_first_page()
@@ -150,7 +150,7 @@ def test_one_author_fills_at_most_three_slots_of_a_page():
         tagged_post(creator(f"quiet{index}"), assets=["BTC"], hours_ago=5, quality=0.5)
 
     feeds.build_for_you(user_id=me.pk)
-    page = feeds.for_you_page(user=me)
+    page = for_you.for_you_page(user=me)
 
     authors = [post.author_id for post in page.items]
     assert len(page.items) == 20
@@ -192,7 +192,7 @@ def test_a_missing_list_is_ranked_from_postgres_and_queued_for_building():
     assert len(first) == 20
     second, _page = page_ids(me, page.next_cursor)
     assert len(second) == 5 and not set(first) & set(second)
-    assert feeds.redis_client().exists(feeds._key(me.pk, ":queued"))
+    assert feeds.redis_client().exists(feeds.list_key(me.pk, ":queued"))
 
 
 def test_a_user_who_has_seen_everything_relevant_still_gets_a_page():
@@ -233,13 +233,13 @@ def test_pages_keep_coming_when_redis_stops_mid_session(throwaway_redis):
 
     served = api.get("/api/v1/feed/for-you/")
     assert served.status_code == 200
-    assert feeds.for_you_page(user=me).source == "redis"
+    assert for_you.for_you_page(user=me).source == "redis"
 
     throwaway_redis.shutdown()
 
     after = api.get("/api/v1/feed/for-you/")
     assert after.status_code == 200
-    assert feeds.for_you_page(user=me).source == "fallback"
+    assert for_you.for_you_page(user=me).source == "fallback"
     first = [item["id"] for item in after.json()["results"]]
     assert len(first) == 20 and all(item["why"]["text"] for item in after.json()["results"])
     following = api.get("/api/v1/feed/for-you/", {"cursor": after.json()["next_cursor"]})

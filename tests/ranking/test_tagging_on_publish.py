@@ -6,7 +6,7 @@ import pytest
 
 from creators import services as people
 from feed import services as feed_services
-from ranking import feeds
+from ranking import feeds, for_you
 from ranking.models import PostTags
 from tests.ranking.world import creator, reader
 from tests.waiting import wait_for
@@ -33,9 +33,9 @@ def test_a_worker_tags_a_new_post_and_followers_see_it_within_seconds(trained_ta
     assert "ETH" in tags.assets
     assert tags.language == "en"
     assert wait_for(
-        lambda: feeds.for_you_page(user=fan).items[:1] and feeds.for_you_page(user=fan).items[0].pk == post.pk
+        lambda: for_you.for_you_page(user=fan).items[:1] and for_you.for_you_page(user=fan).items[0].pk == post.pk
     )
-    first = feeds.for_you_page(user=fan).items[0]
+    first = for_you.for_you_page(user=fan).items[0]
     assert first.why.code == "follow"
     assert time.monotonic() - began < 15
     feeds.drop_list(user_id=fan.pk)

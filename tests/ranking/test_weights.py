@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -9,12 +10,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from feed.models import Post, PostType
+from orbit import queues
 from ranking import feeds, weights
 from ranking.models import ContentTypeWeight, ContentTypeWeightChange, PostTags
 from tests.factories import PostFactory, UserFactory
@@ -51,7 +54,7 @@ def _tagged_posts(*, count: int, tagged_as: str, quality: float, claimed_as: str
 
 
 def _rebuilds_queued(callbacks) -> int:
-    return sum(callback is weights.queue_feed_rebuild for callback in callbacks)
+    return sum(callback is weights.announce_weights_changed for callback in callbacks)
 
 
 # --- The audited change --------------------------------------------------------------------------
@@ -89,6 +92,22 @@ def test_a_change_queues_one_feed_rebuild_for_after_the_commit(operator, django_
         weights.update_content_type_weight(weight=_weight("news"), changes={"base_weight": "1.2"}, by=operator)
 
     assert _rebuilds_queued(callbacks) == 1
+
+
+def test_the_committed_change_reaches_the_feeds_queue_as_one_rebuild_of_the_active_lists(
+    operator, django_capture_on_commit_callbacks
+):
+    # weights announces the change (weights_changed); ranking.receivers turns it into the task.
+    feeds_queue = queues.queue_name(queues.FEEDS, prefix=settings.CELERY_QUEUE_PREFIX)
+    client = feeds.redis_client()
+    client.delete(feeds_queue)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            weights.update_content_type_weight(weight=_weight("news"), changes={"base_weight": "1.3"}, by=operator)
+        messages = [json.loads(raw) for raw in client.lrange(feeds_queue, 0, -1)]
+        assert [message["headers"]["task"] for message in messages] == ["ranking.tasks.rebuild_active_feeds"]
+    finally:
+        client.delete(feeds_queue)
 
 
 def test_saving_the_same_values_writes_nothing_and_rebuilds_nothing(operator, django_capture_on_commit_callbacks):
@@ -370,7 +389,7 @@ def test_the_rebalance_creates_missing_rows_before_it_runs():
 def test_a_committed_change_rebuilds_active_users_lists_with_the_new_weights_version(celery_worker):
     reader = UserFactory(username="active_reader", last_login=timezone.now())
     operator = UserFactory(username="ops_committed", is_staff=True)
-    meta_key = feeds._key(reader.pk, ":meta")
+    meta_key = feeds.list_key(reader.pk, ":meta")
     feeds.redis_client().delete(meta_key)
 
     weights.update_content_type_weight(weight=_weight("education"), changes={"base_weight": "2.00"}, by=operator)

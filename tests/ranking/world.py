@@ -6,26 +6,20 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from creators.models import Profile, TradingProfile
 from feed.models import Post
-from ranking.models import PostTags
-from tests.factories import PostFactory, UserFactory
+from tests.factories import PostFactory, PostTagsFactory, TradingProfileFactory, UserFactory
 
 
 def reader(username: str, *, trades=(), instruments=("spot",), volume_tier=2, language="en"):
-    user = UserFactory(username=username)
-    Profile.objects.filter(user=user).update(language=language)
-    TradingProfile.objects.create(
+    user = UserFactory(username=username, profile__language=language)
+    TradingProfileFactory(
         user=user, traded_assets=list(trades), instruments=list(instruments), volume_tier=volume_tier, kyc_level=2
     )
     return user
 
 
 def creator(username: str, *, joined_days_ago: int = 400):
-    user = UserFactory(username=username)
-    user.date_joined = timezone.now() - timedelta(days=joined_days_ago)
-    user.save(update_fields=["date_joined"])
-    return user
+    return UserFactory(username=username, date_joined=timezone.now() - timedelta(days=joined_days_ago))
 
 
 def tagged_post(
@@ -47,10 +41,9 @@ def tagged_post(
         content_type_id=content_type,
         language=language,
         body=body or f"{content_type} about {' '.join('$' + a for a in assets) or 'markets'}",
+        created_at=timezone.now() - timedelta(hours=hours_ago),
     )
-    Post.objects.filter(pk=post.pk).update(created_at=timezone.now() - timedelta(hours=hours_ago))
-    post.refresh_from_db()
-    PostTags.objects.create(
+    PostTagsFactory(
         post=post,
         content_type=content_type,
         level=level,

@@ -18,7 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from feed import services
-from feed.models import Asset, Engagement, Post, TradeCard
+from feed.models import Engagement, Post, TradeCard
+from markets.models import Asset
+from orbit import fingerprints
 from ranking import trending
 from ranking.models import PostTags
 from tests.concurrency import race
@@ -103,7 +105,7 @@ def test_yesterdays_view_from_a_network_does_not_hide_todays():
         kind=Kind.VIEW,
         post=post,
         creator=post.author,
-        fingerprint=services.network_fingerprint(ip=address),
+        fingerprint=fingerprints.network_fingerprint(ip=address),
         occurred_at=timezone.now() - timedelta(days=1, hours=1),
     )
     Client(REMOTE_ADDR=address).post(reverse("api:view", args=[post.pk]))
@@ -154,7 +156,7 @@ def test_trending_weighs_signed_out_events_far_below_signed_in_ones():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_racing_signed_out_beacons_from_one_network_write_one_row_per_kind():
     post, code = attacked_post()
-    fp = services.network_fingerprint(ip=new_network()[0])
+    fp = fingerprints.network_fingerprint(ip=new_network()[0])
 
     def every_beacon():
         services.record_view(viewer=None, post=post, fp=fp)

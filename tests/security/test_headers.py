@@ -8,7 +8,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from feed.models import Asset, Comment
+from feed.models import Comment
+from markets.models import Asset
 from orbit.api_urls import REDOC_LOADING_STYLES
 from tests.factories import PostFactory, UserFactory
 
@@ -73,7 +74,7 @@ def test_public_and_account_pages_send_exactly_the_site_policy(community):
         reverse("feed:latest"),
         reverse("feed:post", args=[community.pk]),
         reverse("feed:asset", args=["BTC"]),
-        reverse("creators:profile", args=[community.author.username]),
+        reverse("feed:profile", args=[community.author.username]),
         reverse("account_login"),
         reverse("account_signup"),
         reverse("account_reset_password"),
@@ -95,7 +96,7 @@ def test_signed_in_pages_send_exactly_the_site_policy(community):
         reverse("feed:search") + "?q=btc",
         reverse("feed:notifications"),
         reverse("feed:compose"),
-        reverse("creators:profile", args=[member.username]),
+        reverse("feed:profile", args=[member.username]),
         reverse("incentives:statement"),
         reverse("creators:edit_profile"),
         reverse("account_change_password"),

@@ -14,19 +14,9 @@ from django.urls import URLResolver, get_resolver
 
 from creators.models import Block, Follow, Mute, Profile, User
 from creators.tokens import issue_api_token
-from feed.models import (
-    Asset,
-    Comment,
-    Engagement,
-    Like,
-    ModerationAction,
-    Notification,
-    Post,
-    PostRevision,
-    Report,
-    Share,
-)
+from feed.models import Comment, Engagement, Like, ModerationAction, Notification, Post, PostRevision, Report, Share
 from feed.services import comment_on_post, like_post, report_post, share_post
+from markets.models import Asset
 from tests.factories import PostFactory, UserFactory
 
 from .helpers import activate_totp, client_from_new_ip, sign_in_with_code, signed_in_user_id

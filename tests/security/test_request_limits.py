@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from creators import exchange
 from feed.models import Engagement, Post
+from markets import exchange
 from tests.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from creators.models import ExchangeEvent, Fill
-from tests.creators.test_exchange import SECRET, deliver, fill, linked
+from markets.models import ExchangeEvent, Fill
 from tests.factories import UserFactory
+from tests.markets.test_exchange import SECRET, deliver, fill, linked
 
 
 @pytest.fixture(autouse=True)

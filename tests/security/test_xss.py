@@ -15,8 +15,9 @@ from django.urls import reverse
 
 from creators.models import User
 from creators.services import follow_user, update_profile
-from feed.models import Asset, Report
+from feed.models import Report
 from feed.services import comment_on_post, publish_post, report_post
+from markets.models import Asset
 from tests.factories import PostFactory, UserFactory
 
 from .helpers import activate_totp, new_ip, sign_in_with_code
@@ -134,7 +135,7 @@ def test_payloads_render_inert_on_every_public_page(stored, signed_in):
         reverse("feed:latest"),
         reverse("feed:post", args=[stored["post"].pk]),
         reverse("feed:post", args=[stored["victims_post"].pk]),
-        reverse("creators:profile", args=["mallory"]),
+        reverse("feed:profile", args=["mallory"]),
         reverse("creators:followers", args=["victim"]),
         reverse("feed:asset", args=["BTC"]),
         reverse("feed:hashtag", args=["xsstag"]),
@@ -154,7 +155,7 @@ def test_payloads_render_inert_in_notifications(stored):
 
 
 def test_display_name_and_bio_render_escaped(stored):
-    page = _reader().get(reverse("creators:profile", args=["mallory"])).content.decode()
+    page = _reader().get(reverse("feed:profile", args=["mallory"])).content.decode()
 
     assert "&quot;&gt;&lt;svg onload=alert(&#x27;n&#x27;)&gt;" in page
     assert "&lt;script&gt;alert(&quot;x1&quot;)&lt;/script&gt;" in page

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from feed.models import Asset
+from markets.models import Asset
 from tests.factories import UserFactory
 
 

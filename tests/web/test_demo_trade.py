@@ -4,8 +4,9 @@ import pytest
 from django.urls import reverse
 
 from feed import services
-from feed.models import Candle, Engagement
+from feed.models import Engagement
 from feed.services import TradeCardInput
+from markets.models import Candle
 
 pytestmark = pytest.mark.django_db
 

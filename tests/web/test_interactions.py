@@ -110,7 +110,7 @@ def test_comment_text_is_escaped(bob_client):
 def test_follow_and_unfollow_without_javascript(client, alice, bob):
     client.force_login(bob)
     response = client.post(reverse("creators:follow", args=["alice"]), {"action": "follow"})
-    assert response.status_code == 302 and response["Location"] == reverse("creators:profile", args=["alice"])
+    assert response.status_code == 302 and response["Location"] == reverse("feed:profile", args=["alice"])
     assert Follow.objects.filter(follower=bob, followee=alice).exists()
     assert Notification.objects.filter(recipient=alice, verb="follow").exists()
     client.post(reverse("creators:follow", args=["alice"]), {"action": "unfollow"})
@@ -186,7 +186,7 @@ def test_mute_and_block_buttons(client, alice, bob):
     assert response.status_code == 302
     assert Block.objects.filter(user=alice, target=bob).exists()
     assert not Follow.objects.exists()  # a block ends follows both ways
-    profile = client.get(reverse("creators:profile", args=["bob"])).content.decode()
+    profile = client.get(reverse("feed:profile", args=["bob"])).content.decode()
     assert "You blocked this account" in profile
 
 

@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from creators.models import Follow, Mute
+from creators.models import Mute
 from feed import selectors, services
 from feed.models import Hashtag, Notification
-from tests.factories import PostFactory, UserFactory
+from tests.factories import FollowFactory, PostFactory, UserFactory
 
 from .conftest import HTMX
 
@@ -65,7 +65,7 @@ def test_following_needs_login_and_shows_only_followed_authors(client, alice, bo
     assert client.get(reverse("feed:following")).status_code == 302
     followed = PostFactory(author=bob, body="from someone alice follows")
     PostFactory(body="from a stranger")
-    Follow.objects.create(follower=alice, followee=bob)
+    FollowFactory(follower=alice, followee=bob)
     client.force_login(alice)
     response = client.get(reverse("feed:following"))
     assert [p.pk for p in response.context["page"].items] == [followed.pk]
@@ -133,23 +133,23 @@ def test_edited_post_shows_the_edited_mark_with_the_revision_count(client, alice
 def test_profile_page_shows_name_bio_counts_and_posts(client, alice, bob):
     alice.profile.bio = "Swing trader <b>not bold</b>"
     alice.profile.save()
-    Follow.objects.create(follower=bob, followee=alice)
+    FollowFactory(follower=bob, followee=alice)
     mine = PostFactory(author=alice, body="alice's own post")
     PostFactory(author=bob, body="bob's post")
-    response = client.get(reverse("creators:profile", args=["alice"]))
+    response = client.get(reverse("feed:profile", args=["alice"]))
     page = response.content.decode()
     assert "Swing trader &lt;b&gt;not bold&lt;/b&gt;" in page
     assert [p.pk for p in response.context["page"].items] == [mine.pk]
     assert response.context["creator"].follower_count == 1
     assert response.context["creator"].following_count == 0
-    assert client.get(reverse("creators:profile", args=["nobody"])).status_code == 404
+    assert client.get(reverse("feed:profile", args=["nobody"])).status_code == 404
 
 
 def test_follower_and_following_lists(client, alice, bob):
     carol = UserFactory(username="carol")
-    Follow.objects.create(follower=bob, followee=alice)
-    Follow.objects.create(follower=carol, followee=alice)
-    Follow.objects.create(follower=alice, followee=carol)
+    FollowFactory(follower=bob, followee=alice)
+    FollowFactory(follower=carol, followee=alice)
+    FollowFactory(follower=alice, followee=carol)
     followers = client.get(reverse("creators:followers", args=["alice"]))
     assert [f.follower.username for f in followers.context["page"].items] == ["carol", "bob"]
     following = client.get(reverse("creators:following", args=["alice"]))
@@ -254,5 +254,5 @@ def test_pages_speak_chinese(client, alice, btc, how):
     assert "评论" in post_page
     compose = client.get(reverse("feed:compose"), headers=headers).content.decode()
     assert "发布" in compose and "交易卡片" in compose
-    profile = client.get(reverse("creators:profile", args=["alice"]), headers=headers).content.decode()
+    profile = client.get(reverse("feed:profile", args=["alice"]), headers=headers).content.decode()
     assert "粉丝" in profile

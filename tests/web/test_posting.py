@@ -165,7 +165,7 @@ def test_the_author_deletes_after_confirming(alice_client, alice):
     post = services.publish_post(author=alice, body="regrettable take", content_type="chat")
     assert "Delete this post?" in alice_client.get(reverse("feed:delete", args=[post.pk])).content.decode()
     response = alice_client.post(reverse("feed:delete", args=[post.pk]))
-    assert response.status_code == 302 and response["Location"] == reverse("creators:profile", args=["alice"])
+    assert response.status_code == 302 and response["Location"] == reverse("feed:profile", args=["alice"])
     post.refresh_from_db()
     assert post.status == "deleted" and post.deleted_at is not None
     assert alice_client.get(reverse("feed:post", args=[post.pk])).status_code == 404

@@ -17,7 +17,7 @@ def test_profile_settings_save_name_bio_and_avatar(alice_client, alice):
         reverse("creators:edit_profile"),
         {"display_name": "Alice the Analyst", "bio": "Macro and majors", "language": "en", "avatar": png_upload()},
     )
-    assert response.status_code == 302 and response["Location"] == reverse("creators:profile", args=["alice"])
+    assert response.status_code == 302 and response["Location"] == reverse("feed:profile", args=["alice"])
     profile = Profile.objects.get(user=alice)
     assert (profile.display_name, profile.bio) == ("Alice the Analyst", "Macro and majors")
     assert profile.avatar.name.startswith("avatars/")
@@ -29,7 +29,7 @@ def test_a_user_without_a_profile_row_can_open_and_save_settings(client):
     newcomer = UserFactory(username="newcomer", profile=None)
     client.force_login(newcomer)
     assert client.get(reverse("creators:edit_profile")).status_code == 200
-    assert client.get(reverse("creators:profile", args=["newcomer"])).status_code == 200
+    assert client.get(reverse("feed:profile", args=["newcomer"])).status_code == 200
     client.post(reverse("creators:edit_profile"), {"display_name": "New", "bio": "", "language": "en"})
     assert Profile.objects.get(user=newcomer).display_name == "New"
 
@@ -70,7 +70,7 @@ def test_names_and_bios_are_shown_as_text(client, alice):
     alice.profile.bio = "<img src=x onerror=alert(1)>"
     alice.profile.save()
     PostFactory(author=alice)
-    for url in (reverse("creators:profile", args=["alice"]), reverse("feed:latest")):
+    for url in (reverse("feed:profile", args=["alice"]), reverse("feed:latest")):
         page = client.get(url).content.decode()
         assert '<script>alert("n")</script>' not in page
         assert "<img src=x" not in page

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from creators.models import Follow
 from feed import services
-from feed.models import Asset
+from markets.models import Asset
 from tests.factories import PostFactory, UserFactory
 
 from .conftest import png_upload
@@ -13,7 +13,7 @@ from .conftest import png_upload
 pytestmark = pytest.mark.django_db
 
 # A signed-in request always pays for: the session, the user, and the unread-notification badge
-# (orbit.context_processors.site).
+# (feed.context_processors.site).
 SIGNED_IN = 3
 
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from feed.models import Engagement
-from feed.views import DEVICE_COOKIE
+from orbit.fingerprints import DEVICE_COOKIE
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,114 @@
+"""The demo generator's output, pinned: the same seed and anchor must write exactly these rows.
+
+Each table the seed writes or updates is reduced to its row count and the md5 of its rows' text
+in a fixed order. Any change to what the generator writes (another random draw, a reordered call,
+a different format) changes a checksum and fails this test; a change meant to alter the demo data
+updates EXPECTED (the failure shows the new values) and says why.
+"""
+
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Model
+
+from creators.models import Follow, Profile, User
+from feed.models import Call, Comment, Engagement, Hashtag, Like, Post, Report, Share, TradeCard
+from markets.models import Asset, Candle, Fill, TradingProfile
+
+pytestmark = pytest.mark.django_db
+
+ANCHOR = datetime(2026, 3, 1, 12, tzinfo=UTC)
+# Small enough to run in a few seconds, large enough for every planted pattern (the ring needs
+# 2,000 events), graded calls, verified and unverified trade cards.
+SEED_ARGUMENTS = ["--users=120", "--posts=300", "--events=3000", "--seed=7", f"--anchor={ANCHOR.isoformat()}"]
+
+EXPECTED = {
+    "Asset": (32, "97b52b54eb14a98191de6e140a44760d"),
+    "Call": (17, "38e4471790aa78e2e5b0c8d6599e5847"),
+    "Candle": (34968, "35aff0143846dcaddfef525d8d45566c"),
+    "Comment": (74, "af230a467bb16f9c02eb4fd2df99a824"),
+    "Engagement": (3000, "b89020c306dae27a523abac6ec543f3c"),
+    "Fill": (1180, "0009022e0f9b88cacdaf35718bd502fa"),
+    "Follow": (645, "3db07a31a14bca314e2239dc04b6e0a8"),
+    "Hashtag": (51, "83183cb16d2b29f6eaa5116ec915e098"),
+    "Like": (323, "a9010350d8673b835c6eaf94912d4181"),
+    "Post": (300, "8b2dd884c420cf56ad168c7cc0ed67b5"),
+    "Post_assets": (309, "3a0886b84df63dd00deed3b98d0355a2"),
+    "Post_hashtags": (695, "2130f2dc08f4a7da8c75ee4593a8e343"),
+    "Profile": (122, "3224ef957ad02c134a947fd3027c8cc0"),
+    "Report": (2, "eb18a68353f612a72d5ed1d4ef49fdb1"),
+    "Share": (27, "2a27e61bb59f23c02a65c8b6a3e87ba5"),
+    "TradeCard": (10, "b7fe03d9fed1c78274939adfd4f69afd"),
+    "TradeCard_fills": (17, "43ac166b051cb3c2e0973901deeb77ae"),
+    "TradingProfile": (122, "9413824ec3e6b3dc8d3a418d946bec59"),
+    "User": (122, "b7e244b8c29ee65755ff9f926d12213b"),
+}
+
+EXPECTED_PLANTED = (
+    "\n  self-likers (14 rows): swingclub2930, 0x_ape\n"
+    "  like ring (119 rows): haoranbi, solarmaxi, fangfangbi, haoran_eth913, xiaoyu_btc602, eth_defi\n"
+    "  sign-up burst (72 rows): 24 accounts joined from 2026-02-25T22:43:00+00:00, beneficiary 0x_onchain\n"
+    "Log in as 'demo' (reader) or 'operator' (staff) with password 'orbit-demo-2026'."
+)
+
+
+def pinned_tables() -> dict[type[Model], dict]:
+    """Per table: columns left out of the checksum, and columns compared through what they point at.
+
+    Only what differs between two runs with the same seed is left out:
+    * creators_user.password: make_password salts every hash at random, so the same password hashes
+      differently on each run (test_seed_demo checks that the password works).
+    * id and created_at of assets and hashtags: the seed get_or_create's them through the ORM, so their
+      ids come from the table's sequence (which rolled-back transactions, such as earlier tests, still
+      advance) and created_at is the wall clock. They are compared by symbol and name instead, and so
+      are the rows that point at them.
+    * id of the trade-card-to-fill links: verify_trade_card adds them through the ORM (the sequence).
+    """
+    # Table names from the models.
+    symbol_of_asset = f"(SELECT symbol FROM {Asset._meta.db_table} WHERE id = asset_id)"  # noqa: S608
+    name_of_hashtag = f"(SELECT name FROM {Hashtag._meta.db_table} WHERE id = hashtag_id)"  # noqa: S608
+    as_written = (Profile, TradingProfile, Follow, Post, Engagement, Like, Comment, Share, Report, Candle, TradeCard)
+    return {model: {} for model in (*as_written, Fill)} | {
+        User: {"exclude": {"password"}},
+        Asset: {"exclude": {"id", "created_at"}},
+        Hashtag: {"exclude": {"id", "created_at"}},
+        Post.assets.through: {"replace": {"asset_id": symbol_of_asset}},
+        Post.hashtags.through: {"replace": {"hashtag_id": name_of_hashtag}},
+        Call: {"replace": {"asset_id": symbol_of_asset}},
+        TradeCard.fills.through: {"exclude": {"id"}},
+    }
+
+
+def table_checksum(table: str, *, exclude=frozenset(), replace=None) -> tuple[int, str]:
+    """(rows, md5 of the rows' text ordered by their bytes, which no collation or id can change)."""
+    replace = replace or {}
+    with connection.cursor() as cursor:
+        columns = [column.name for column in connection.introspection.get_table_description(cursor, table)]
+        selected = [replace.get(column, f'"{column}"') for column in columns if column not in exclude]
+        row_texts = f"SELECT ROW({', '.join(selected)})::text AS row_text FROM {table}"  # noqa: S608 - names from models
+        ordered = "string_agg(row_text, E'\\n' ORDER BY convert_to(row_text, 'UTF8'))"
+        cursor.execute(f"SELECT count(*), md5(coalesce({ordered}, '')) FROM ({row_texts}) AS row_texts")  # noqa: S608
+        rows, checksum = cursor.fetchone()
+    return rows, checksum
+
+
+def seed_and_checksum() -> tuple[dict[str, tuple[int, str]], str]:
+    output = StringIO()
+    call_command("seed_demo", *SEED_ARGUMENTS, stdout=output)
+    # Keyed by model name (Post_assets for a link table), which outlives a move to another app.
+    checksums = {
+        model._meta.object_name: table_checksum(model._meta.db_table, **spec) for model, spec in pinned_tables().items()
+    }
+    # The report without its timings: who was planted, and the demo login line.
+    planted = output.getvalue().split("Planted cheating:", 1)[1].rsplit("\n", 2)[0]
+    return checksums, planted
+
+
+def test_the_same_seed_and_anchor_write_exactly_the_pinned_rows():
+    checksums, planted = seed_and_checksum()
+
+    assert checksums == EXPECTED
+    assert planted == EXPECTED_PLANTED

@@ -1,0 +1,78 @@
+"""Factories for ranking: tagger models, post tags, content-type weights and interest profiles."""
+
+from decimal import Decimal
+
+import factory
+from factory.django import DjangoModelFactory
+
+from ranking.models import ContentTypeWeight, ContentTypeWeightChange, PostTags, TaggerModel, UserInterest
+
+from .creators import UserFactory
+from .feed import PostFactory, PostTypeFactory
+
+
+class TaggerModelFactory(DjangoModelFactory):
+    """A stored, inactive tagger whose artifact is empty: enough for admin and version tests;
+    ranking.tagging trains real ones."""
+
+    class Meta:
+        model = TaggerModel
+
+    version = factory.Sequence(lambda n: f"tagger-{n}")
+    corpus_sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    metrics = factory.LazyFunction(lambda: {"content_type": {"macro_f1": 0.9}})
+    artifact = b""
+    is_active = False
+
+
+class PostTagsFactory(DjangoModelFactory):
+    """Tags as the tagger would have left them on a post of its content type."""
+
+    class Meta:
+        model = PostTags
+
+    post = factory.SubFactory(PostFactory)
+    content_type = factory.LazyAttribute(lambda tags: tags.post.content_type_id)
+    level = PostTags.Level.INTERMEDIATE
+    topics = factory.LazyFunction(lambda: ["macro"])
+    assets = factory.LazyFunction(lambda: ["BTC"])
+    language = "en"
+    quality = 0.7
+    model_version = "test"
+
+
+class ContentTypeWeightFactory(DjangoModelFactory):
+    """The neutral weight of a new content type (the built-in types have theirs from migration 0002)."""
+
+    class Meta:
+        model = ContentTypeWeight
+
+    post_type = factory.SubFactory(PostTypeFactory)
+    base_weight = Decimal("1.00")
+    target_share = Decimal("0.100")
+    min_multiplier = Decimal("0.50")
+    max_multiplier = Decimal("2.00")
+    multiplier = Decimal("1.00")
+
+
+class ContentTypeWeightChangeFactory(DjangoModelFactory):
+    """An operator raising a base weight, as ranking.weights records it."""
+
+    class Meta:
+        model = ContentTypeWeightChange
+
+    weight = factory.SubFactory(ContentTypeWeightFactory)
+    field = "base_weight"
+    old_value = "1.00"
+    new_value = "1.20"
+    changed_by = factory.SubFactory(UserFactory, is_staff=True)
+    reason = "More beginner explainers"
+
+
+class UserInterestFactory(DjangoModelFactory):
+    class Meta:
+        model = UserInterest
+
+    user = factory.SubFactory(UserFactory)
+    trading = factory.LazyFunction(lambda: {"asset:BTC": 1.0, "type:trade_share": 0.5})
+    engagement = factory.LazyFunction(lambda: {"asset:ETH": 0.8, "topic:defi": 0.4})
