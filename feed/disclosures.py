@@ -5,6 +5,8 @@ before to ORBIT_DISCLOSURE_DAYS after the post was published are summed up per s
 "before posting" / "after posting": "the author bought $BTC 2 days before posting and sold $BTC
 1 day after". The days count from posting to the nearest such fill, in whole days. They come from
 exchange data only, are shown to every reader, and the author cannot edit or remove them.
+
+See docs/cards-and-calls.md#conflict-of-interest-disclosures.
 """
 
 from __future__ import annotations

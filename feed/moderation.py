@@ -4,6 +4,8 @@ dismiss a report.
 Admin actions call these functions. Each checks first (staff only; the step must make sense for
 the post, user or report as they are now), then changes the rows and writes the ModerationAction
 that records who did what, in one transaction: a step without its record never commits.
+
+See docs/using-orbit.md#moderation.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ other side, same instrument, after the first matched fill) taken in time order u
 quantity: all of it closed is a closed trade at their weighted average; otherwise the trade is open
 and the rest is valued at the market's latest price of the base asset. The percent is unlevered:
 fills do not carry the leverage the author states, so the card's leverage stays the author's claim.
+
+See docs/cards-and-calls.md#verified-trade-cards.
 """
 
 from __future__ import annotations

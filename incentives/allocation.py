@@ -16,6 +16,8 @@ favours the top. The pool is shared in proportion to weight, then:
 Weights are Decimals computed at 50 digits (deterministic, never floats). The split itself is done in exact fractions
 of those weights, so `sum(amounts) + unallocated == total` holds exactly and an amount sitting exactly at the minimum
 is never lost to rounding error.
+
+See docs/incentives.md#3-allocation-incentivesallocationpy.
 """
 
 import math

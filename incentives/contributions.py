@@ -18,6 +18,8 @@ one row per creator, action and reason, so memory does not grow with the number 
 score = Σ over actions of weight * Σ reader value of the counted interactions
       + time-spent weight * Σ reader value * counted minutes.
 Integer sums in SQL, Decimal in Python: the score is exact and the same on every run.
+
+See docs/incentives.md#1-what-counts-incentivescontributionspy.
 """
 
 from __future__ import annotations

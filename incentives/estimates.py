@@ -3,6 +3,8 @@
 Ranks and amounts depend on every creator, so the estimate is computed for all of them at once
 (Celery beat, every 15 minutes) with the same code as the settlement, up to now, and kept in the
 cache per creator. Nothing is written to the database.
+
+See docs/incentives.md#7-the-creator-statement.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ the order of RULES; a rule about a reader and a creator wins over one about the 
 `find_flags` then turns the discounts into one flag per rule and creator that benefited, with
 the accounts involved and the evidence. The thresholds live here, are recorded with every
 settlement, and are never shown to creators (the statement gives reasons in plain words only).
+
+See docs/incentives.md#2-anti-cheating-incentivesintegritypy.
 """
 
 from __future__ import annotations

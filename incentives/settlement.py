@@ -5,6 +5,8 @@ the same week (beat and an operator, two workers after a redelivery) queue up in
 and a crash midway leaves nothing behind. Only a draft is ever recomputed; an approved or paid
 settlement never changes. Payouts sum exactly to the week's pool plus the money carried in, less
 what is carried out (nobody could receive it); the ledger records every cent.
+
+See docs/incentives.md#4-lifecycle-incentivessettlementpy.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ carry no publish time, so `stamp_sent_at` adds one to every message Orbit publis
 
 The periodic jobs' last runs (start, duration, outcome) are kept in Redis too, for the operations
 page: rebuildable state, gone with Redis and written again at the next run.
+
+See docs/operations.md#health-and-the-operations-page.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ process, so no workload can delay another; health and settlement never wait behi
 
 Every queue name carries CELERY_QUEUE_PREFIX, so that a test run (or a bench) and a running Orbit
 on the same Redis never consume each other's tasks.
+
+See docs/architecture.md#celery-queues.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ when it has none, plus the time limit), so a worker lost mid-run cannot stop the
 Use it as the base of the task: `@shared_task(name=..., base=SingleFlightTask)`. A refused send
 returns the AsyncResult of the run already in flight. Calling the task directly (tests, commands)
 takes no claim.
+
+See docs/operations.md#periodic-jobs-are-single-flight.
 """
 
 from __future__ import annotations

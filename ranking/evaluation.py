@@ -20,6 +20,8 @@ users and the same posts:
 
 Ground truth, the user sample and both baselines are one SQL query each over all sampled users;
 Orbit's ranker runs per user, as it does in production.
+
+See docs/ranking.md#evaluating-for-you.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ Two parts are kept apart because they age differently: the trading part is rebui
 exchange's trading profile every time (it is already a 30-day picture), while the engagement
 part is a sum of the user's engagement, each event decayed with a half-life, and is updated
 incrementally: decay the stored sums to now, then add only the events after the last one seen.
+
+See docs/ranking.md#the-pipeline.
 """
 
 from __future__ import annotations

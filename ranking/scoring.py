@@ -6,6 +6,8 @@ Candidates come from four bounded sources (followed creators, posts matching the
 interests, trending posts, and new creators for exploration); seen, hidden, reported, muted,
 blocked, removed and own posts never enter. Every item carries the reason that contributed most
 to its score, so "why you see this" is the reason actually used.
+
+See docs/ranking.md#the-pipeline.
 """
 
 from __future__ import annotations

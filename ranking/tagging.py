@@ -10,6 +10,8 @@ cashtag is found the day it is listed.
 `train` fits everything on ranking/corpus/posts.jsonl, scores a held-out fifth, then refits on
 the whole corpus for the shipped model. The artifact (joblib) is stored in ranking.TaggerModel;
 `active_tagger` loads the active one once per process and version.
+
+See docs/ranking.md#tags-what-a-post-is-about.
 """
 
 from __future__ import annotations

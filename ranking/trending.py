@@ -4,6 +4,8 @@ Each event counts by kind and halves every TRENDING_HALF_LIFE_HOURS, so a post t
 yesterday fades even if nobody stops engaging with it. Creators' own engagement never counts.
 Signed-out events weigh ANONYMOUS_WEIGHT of a signed-in reader's, and one network (the fingerprint
 feed.services.network_fingerprint writes) adds at most one event of each kind to a post.
+
+See docs/ranking.md#serving.
 """
 
 from __future__ import annotations

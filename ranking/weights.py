@@ -9,6 +9,8 @@ number (`weights_version`), which also stamps each For You list: a list whose ve
 the current one was built with old weights. Bumping the version after commit (rather than deleting a
 key) means a reader that loaded the old rows just before the commit can only fill an old key that
 nobody reads any more. When the cache is unreachable, everything falls back to Postgres.
+
+See docs/ranking.md#content-type-weights-operators.
 """
 
 from __future__ import annotations
