@@ -27,9 +27,10 @@ from orbit.api import (
     page_query,
     valid,
 )
-from orbit.fingerprints import app_fingerprint
+from orbit.fingerprints import app_fingerprint, issue_device
 from orbit.parsers import BoundedJSONParser
 from orbit.security import audit
+from orbit.throttles import AddressThrottle
 
 from . import privacy, selectors, services, tokens
 from .models import ApiToken
@@ -37,6 +38,7 @@ from .serializers import (
     AccountDeleteSerializer,
     ApiTokenSerializer,
     BlockStateSerializer,
+    DeviceSerializer,
     FollowStateSerializer,
     MeSerializer,
     MeUpdateMultipartSerializer,
@@ -152,6 +154,31 @@ class TokenDetailView(OrbitAPIView):
         tokens.revoke_api_token(user=request.user, token_id=token_id)
         audit("api_token_revoked", request, token=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeviceView(OrbitAPIView):
+    # A device token for an app install: the X-Orbit-Device header counts only with a token this
+    # server signed, and tokens are rationed per address (THROTTLE_DEVICE), so one machine cannot
+    # pass for a crowd of devices.
+    permission_classes = [AllowAny]
+    throttle_classes = [AddressThrottle]
+    throttle_scope = "device"
+
+    @extend_schema(
+        summary="Get a device token for this app install",
+        description=(
+            "Ask once per install, signed in or not, and send the token as `X-Orbit-Device` on every "
+            "request. The server signs it: an invented or altered value is ignored, and the request "
+            "counts as coming from its address alone. New tokens are limited per address "
+            "(`THROTTLE_DEVICE`)."
+        ),
+        request=None,
+        responses={201: DeviceSerializer, **error_responses(429)},
+        auth=[],
+        tags=["auth"],
+    )
+    def post(self, request):
+        return Response({"device": issue_device()}, status=status.HTTP_201_CREATED)
 
 
 # --- You -----------------------------------------------------------------------------------

@@ -178,6 +178,10 @@ def delete_account(*, user: User, by: User | None = None) -> None:
         tombstone = f"{TOMBSTONE_PREFIX}{secrets.token_hex(8)}"
         account_erasing.send(sender=User, user=user, identifiers=identifiers, tombstone=tombstone)
 
+        # No unfollow rows here, unlike an unfollow or a block: nobody can follow a deleted account
+        # again nor can it follow anyone, so no follow can repeat; its own follows are worth nothing
+        # from now on (an inactive reader has no value); and a creator with many followers would
+        # otherwise write one log row per follower inside this transaction.
         Follow.objects.filter(Q(follower=user) | Q(followee=user)).delete()
         Mute.objects.filter(Q(user=user) | Q(target=user)).delete()
         Block.objects.filter(Q(user=user) | Q(target=user)).delete()

@@ -194,6 +194,13 @@ class TokenSerializer(ApiTokenSerializer):
     username = serializers.CharField()
 
 
+class DeviceSerializer(serializers.Serializer):
+    device = serializers.CharField(
+        help_text="Send as `X-Orbit-Device: <device>` with every request from this install. Keep it; "
+        "ask for a new one only after a reinstall."
+    )
+
+
 class FollowStateSerializer(serializers.Serializer):
     following = serializers.BooleanField()
     followers_count = serializers.IntegerField()

@@ -96,7 +96,12 @@ def block_user(*, user: User, username: str) -> None:
         raise ValidationError({"username": _("You cannot block yourself.")})
     with transaction.atomic():
         Block.objects.get_or_create(user=user, target=target)
-        Follow.objects.filter(Q(follower=user, followee=target) | Q(follower=target, followee=user)).delete()
+        # Each ended follow is announced like an unfollow, so the log says it ended and a follow
+        # after an unblock is a repeat, not a new follower to pay for.
+        for follower, followee in ((user, target), (target, user)):
+            deleted, _rows = Follow.objects.filter(follower=follower, followee=followee).delete()
+            if deleted:
+                user_unfollowed.send(sender=Follow, follower=follower, followee=followee, fp="")
 
 
 def unblock_user(*, user: User, username: str) -> None:

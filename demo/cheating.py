@@ -1,5 +1,5 @@
 """Planted cheating for anti-abuse detectors to find, chosen from the seed alone: creators who
-view and like their own posts, a like ring of mid-sized creators, and a sign-up burst that pumps one
+view and like their own posts, a like ring of small to mid-sized creators, and a sign-up burst that pumps one
 small creator's new_asset posts (see demo.seeding for the patterns)."""
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ class CheatingGenerator(GeneratorBase):
         """Pick the ring, the self-likers and the burst's beneficiary among creators who post."""
         counts = np.bincount(author, minlength=self.n_users)
         by_rank = [int(c) for c in self.creators if counts[c] >= 1]
-        # The ring: mid-sized creators, below the stars.
-        middle = [c for c in by_rank[3 : max(12, len(by_rank) * 3 // 10)] if counts[c] >= 2]
+        # The ring: small to mid-sized creators, well below the stars, whose pod gives them a large
+        # share of what they receive (readers who trade make a big audience outweigh any pod).
+        middle = [c for c in by_rank[max(3, len(by_rank) // 3) : max(12, len(by_rank) * 4 // 5)] if counts[c] >= 2]
         ring_size = min(6, len(middle), len(by_rank) // 3)
         self.ring = [int(c) for c in rng.choice(middle, size=ring_size, replace=False)] if ring_size >= 3 else []
         rest = [c for c in by_rank if c not in self.ring]

@@ -62,8 +62,9 @@ ASSET_AFFINITY = 1.5
 # asset but the dollar stablecoins (markets.market_data.DOLLARS, priced at 1 and never polled) cover
 # the oldest post and the fills before it; each is a random walk that ends at the asset's reference
 # price (demo.tables.ASSETS) at the anchor, so the live poll later continues from about where the
-# demo leaves off.
-CANDLE_DAYS = OLD_POST_DAYS + 2
+# demo leaves off. They also cover the fills' FILL_WEEKS weeks (the trading tenure reader value counts).
+FILL_WEEKS = 8
+CANDLE_DAYS = max(OLD_POST_DAYS, 7 * FILL_WEEKS) + 2
 # Of the trade_share posts, this share carries a trade card; of the cards, this share is backed by
 # the author's own fills (feed.verification marks them verified), the rest show as self-reported.
 TRADE_CARD_SHARE = 0.4
@@ -75,15 +76,24 @@ CARD_CLOSED_SHARE = 0.6
 # Of the analysis and trade_share posts, this share carries a call on the asset it is about.
 CALL_SHARE = 0.10
 CALL_HORIZON_DAYS = [1, 3, 7]
-# Creators who trade on the exchange besides the authors of backed cards (who all do): their fills
-# over CANDLE_DAYS follow their profile's 30-day trades and volume, capped at MAX_FILLS_PER_ACCOUNT
-# fills (whales then trade larger fills instead of more of them).
-TRADING_CREATOR_SHARE = 0.6
-MAX_FILLS_PER_ACCOUNT = 200
+# Every linked account whose profile says it trades (volume tier 1 and up; never the sign-up burst)
+# has everyday fills over the FILL_WEEKS weeks before the anchor, the last at its profile's last trade.
+# It trades in a week with the chance of its volume tier (light traders some weeks, whales nearly
+# all), as many fills a week as its profile's 30-day trades make on average (at most
+# MAX_FILLS_PER_WEEK: larger traders then trade larger fills), each about its 30-day volume over
+# its 30-day trades.
+WEEKLY_TRADING_CHANCE = (0.0, 0.35, 0.6, 0.85, 0.95)  # by volume tier
+MAX_FILLS_PER_WEEK = 12
 PERPETUAL_FILL_SHARE = 0.4
 # Posts whose author also trades the asset within DISCLOSED_DAYS of it (so disclosures show).
 DISCLOSED_POST_SHARE = 0.25
 DISCLOSED_DAYS = 3
-TAKER_FEE = Decimal("0.001")  # of the notional, paid in the quote currency
+# Fees, a share of the notional paid in the quote currency: takers pay TAKER_FEE; MAKER_SHARE of the
+# everyday fills rest on the book and pay MAKER_FEE, except the whales' (volume tier 4), which earn a
+# rebate (a negative fee).
+TAKER_FEE = Decimal("0.001")
+MAKER_FEE = Decimal("0.0008")
+MAKER_REBATE = Decimal("-0.00005")
+MAKER_SHARE = 0.2
 CENT = Decimal("0.01")
 FEE_UNIT = Decimal("0.00000001")

@@ -26,7 +26,8 @@ engagement rows:
   random walk ending at the asset's reference price at the anchor; bars already stored are kept
   and priced from), trade cards on trade_share posts (about 70% backed by the author's fills 1 to
   24 hours before the post, the rest with no matching fill), calls on about 10% of analysis and
-  trade_share posts, and fills of linked accounts: the everyday trading of most creators and of
+  trade_share posts, and fills of linked accounts: the everyday trading over 8 weeks of every
+  account whose profile says it trades, readers and creators (demo.everyday_trading), and of
   `demo`, the fills behind the cards, and trades of assets their posts name within a few days.
   The seed then verifies the cards and grades the due calls with feed.verification and
   feed.calls, and rebuilds the trading profiles of accounts with fills from them
@@ -46,7 +47,7 @@ command's output name the accounts.
 * Self-engagement: a few creators (3% of creators, at least 2) view and like their own posts
   a few minutes after publishing them (rows where actor == creator, kinds VIEW and LIKE).
   Organic engagement never has actor == creator.
-* Like ring: 6 mid-sized creators who all follow each other and, minutes after one of them
+* Like ring: 6 small to mid-sized creators who all follow each other and, minutes after one of them
   posts, view, dwell on (1 to 5 minutes), like and often comment ("🔥", "大佬牛逼") on each
   other's posts. Their usernames look organic; the dense mutual like graph gives them away.
 * Sign-up burst: 40 accounts (fewer below 200 users or 4,000 events) that joined within one

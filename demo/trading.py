@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from django.conf import settings
 from django.db.models import Case, Count, Exists, OuterRef, Subquery, Value, When
 
 from demo.copy_writer import CopyWriter, csv_lines, epoch_ms, int_texts, timestamp_texts
+from demo.everyday_trading import MAKER, REBATE, EverydayTradingGenerator, FillBatch
 from demo.parameters import (
     BACKED_CARD_SHARE,
     CALL_HORIZON_DAYS,
@@ -30,16 +30,15 @@ from demo.parameters import (
     DISCLOSED_POST_SHARE,
     FEE_UNIT,
     HOUR,
-    MAX_FILLS_PER_ACCOUNT,
+    MAKER_FEE,
+    MAKER_REBATE,
     MINUTE,
     PERPETUAL_FILL_SHARE,
     POST_TYPES,
     SECOND,
     TAKER_FEE,
     TRADE_CARD_SHARE,
-    TRADING_CREATOR_SHARE,
 )
-from demo.sampling import GeneratorBase
 from demo.tables import ASSETS
 from feed.calls import grade_due_calls
 from feed.models import Call, Post, TradeCard
@@ -66,7 +65,7 @@ def _card_shape(text: str, hashtags: str, *, guess_perpetual: bool) -> tuple[boo
     return guess_perpetual, False
 
 
-class TradingGenerator(GeneratorBase):
+class TradingGenerator(EverydayTradingGenerator):
     """Candles, trade cards, calls and fills (a part of DemoGenerator)."""
 
     def _bar(self, ms) -> np.ndarray:
@@ -270,24 +269,16 @@ class TradingGenerator(GeneratorBase):
         )  # fmt: skip
 
     def _generate_fills(self) -> None:
-        """Fills of linked accounts: everyday trading of the creators who trade, the fills behind the
-        backed trade cards, trades around the traders' own posts (so disclosures show) and the demo
-        reader's trading."""
+        """Fills of linked accounts: the everyday trading of every account whose profile says it trades
+        and of the demo reader (demo.everyday_trading), the fills behind the backed trade cards, and
+        trades around the traders' own posts (so disclosures show)."""
         rng = self._rng("fills")
-        n = self.n_users
-        creators = self.creators[self.linked[self.creators]]
-        trading = np.zeros(n, bool)
-        trading[creators[rng.random(len(creators)) < TRADING_CREATOR_SHARE]] = True
-        trading[self.post_author[self.card_post[self.card_backed]]] = True
-        # An account's fills over CANDLE_DAYS follow its profile's 30-day trades, and one fill is about
-        # its 30-day volume over its 30-day trades (larger when the cap cuts the count).
-        self.fill_counts = np.clip(np.rint(self.trades * CANDLE_DAYS / 30), 1, MAX_FILLS_PER_ACCOUNT).astype(np.int64)
-        self.trade_size = np.maximum(self.volume_cents / 100 / (self.fill_counts * 30 / CANDLE_DAYS), 10.0)
+        trading = self._plan_everyday_trading(self._rng("fill-weeks"))
         self.trades_perpetual = np.array(
             [TradingProfile.Instrument.PERPETUAL in kinds for kinds in self.instruments], dtype=bool
         )
         batches = [
-            self._everyday_fills(rng, np.flatnonzero(trading)),
+            self._everyday_fills(rng),
             *self._card_fills(rng),
             self._disclosed_fills(rng, trading),
         ]
@@ -308,13 +299,6 @@ class TradingGenerator(GeneratorBase):
 
     def _trade_sizes(self, rng: np.random.Generator, user: np.ndarray) -> np.ndarray:
         return self.trade_size[user] * rng.lognormal(-0.125, 0.5, size=len(user))  # mean 1
-
-    def _everyday_fills(self, rng: np.random.Generator, traders: np.ndarray) -> FillBatch:
-        user = np.repeat(traders, self.fill_counts[traders])
-        size = len(user)
-        asset = self.assets_by_reader.draw(rng, user)  # most traded first (weights 1, 1/2, 1/3…)
-        at = rng.integers(self.candle_first_ms, self.anchor_ms - MINUTE, size=size)
-        return self._fills_in_bars(rng, user, asset, at, buy_share=0.55)
 
     def _fills_in_bars(self, rng, user, asset, at, *, buy_share: float) -> FillBatch:
         """Fills of these users' usual sizes, each at a price inside the bar of its moment."""
@@ -388,40 +372,6 @@ class TradingGenerator(GeneratorBase):
         at = np.clip(self.post_created[posts] + offset, self.candle_first_ms, self.anchor_ms - MINUTE)
         return self._fills_in_bars(rng, user, asset, at, buy_share=0.6)
 
-    def _demo_fills(self, rng: np.random.Generator) -> FillBatch:
-        """The demo reader's trades: 46 in the last 30 days for $184,250 (as its profile says), BTC
-        then ETH then SOL by volume, and some older ones."""
-        batches = []
-        month = self.anchor_ms - 30 * DAY
-        for symbol, count, share in (("BTC", 20, 0.55), ("ETH", 16, 0.30), ("SOL", 10, 0.15)):
-            weights = rng.lognormal(0.0, 0.5, size=count)
-            notional = 184_250 * share * weights / weights.sum()
-            at = rng.integers(month + HOUR, self.anchor_ms - HOUR, size=count)
-            batches.append((np.full(count, self.asset_symbols.index(symbol)), at, notional))
-        older = 24
-        asset = np.array([self.asset_symbols.index(symbol) for symbol in ("BTC", "ETH", "SOL")])[
-            rng.integers(0, 3, size=older)
-        ]
-        batches.append(
-            (
-                asset,
-                rng.integers(self.candle_first_ms, month - HOUR, size=older),
-                4_000 * rng.lognormal(0.0, 0.5, size=older),
-            )
-        )
-        asset, at, notional = (np.concatenate(part) for part in zip(*batches, strict=True))
-        price = self._price_in_bar(rng, asset, at)
-        size = len(at)
-        return FillBatch.of(
-            user=np.full(size, self.n_users),  # the demo account's index
-            asset=asset,
-            perpetual=rng.random(size) < PERPETUAL_FILL_SHARE,
-            buy=rng.random(size) < 0.55,
-            at=at,
-            price=price,
-            lots=self._lots(notional, price, asset),
-        )
-
     def _matching_unbacked_cards(self, fills: FillBatch) -> np.ndarray:
         """Which fills (other than a backed card's own) could verify a card meant to stay unverified:
         the author's, on its instrument and opening side, in the verification window before the post."""
@@ -459,18 +409,21 @@ class TradingGenerator(GeneratorBase):
         filled_at = timestamp_texts(fills.at)
         spot, perpetual_type = TradingProfile.Instrument.SPOT.value, TradingProfile.Instrument.PERPETUAL.value
         buy_side, sell_side = Fill.Side.BUY.value, Fill.Side.SELL.value
+        fee_rates = {MAKER: MAKER_FEE, REBATE: MAKER_REBATE}
         rows = []
-        for k, (asset, perpetual, buy, price, lots) in enumerate(
+        for k, (asset, perpetual, buy, price, lots, fee) in enumerate(
             zip(
                 fills.asset.tolist(),
                 fills.perpetual.tolist(),
                 fills.buy.tolist(),
                 fills.price.tolist(),
                 fills.lots.tolist(),
+                fills.fee.tolist(),
                 strict=True,
             )
         ):
             symbol = self.asset_symbols[asset]
+            fee_rate = fee_rates.get(fee, TAKER_FEE)
             price_exact = Decimal(self._price_text(price, asset))
             quantity = Decimal(lots).scaleb(-int(self.quantity_places[asset]))
             notional = price_exact * quantity
@@ -479,7 +432,7 @@ class TradingGenerator(GeneratorBase):
             rows.append(
                 f"{fill_pk},demo-{fill_pk},{user_ids[k]},{symbol}-{QUOTE}{'-SWAP' if perpetual else ''},"
                 f"{perpetual_type if perpetual else spot},{symbol},{QUOTE},{buy_side if buy else sell_side},"
-                f"{quantity:f},{price_exact:f},{(notional * TAKER_FEE).quantize(FEE_UNIT):f},{QUOTE},"
+                f"{quantity:f},{price_exact:f},{(notional * fee_rate).quantize(FEE_UNIT):f},{QUOTE},"
                 f"{notional.quantize(CENT):f},{filled_at[k]}"
             )
         writer.copy(
@@ -542,43 +495,3 @@ class TradingGenerator(GeneratorBase):
             f"  {self.report.verified_cards:,} of {len(self.card_post):,} trade cards verified; calls: "
             + (", ".join(f"{count:,} {status}" for status, count in self.report.calls_by_status.items()) or "none")
         )
-
-
-@dataclass
-class FillBatch:
-    """A batch of fills as parallel arrays; user is a generated user's index, or n_users for demo."""
-
-    user: np.ndarray
-    asset: np.ndarray
-    perpetual: np.ndarray
-    buy: np.ndarray
-    at: np.ndarray
-    price: np.ndarray  # rounded to the asset's tick
-    lots: np.ndarray  # quantity in the asset's quantity steps
-    protected: np.ndarray  # a backed card's own fills, never dropped
-
-    FIELDS = ("user", "asset", "perpetual", "buy", "at", "price", "lots", "protected")
-
-    @classmethod
-    def of(cls, *, user, asset, perpetual, buy, at, price, lots, protected=False) -> FillBatch:
-        user = np.asarray(user, dtype=np.int64)
-        return cls(
-            user=user,
-            asset=np.asarray(asset, dtype=np.int64),
-            perpetual=np.asarray(perpetual, dtype=bool),
-            buy=np.asarray(buy, dtype=bool),
-            at=np.asarray(at, dtype=np.int64),
-            price=np.asarray(price, dtype=np.float64),
-            lots=np.asarray(lots, dtype=np.int64),
-            protected=np.full(len(user), protected, dtype=bool),
-        )
-
-    def __len__(self) -> int:
-        return len(self.user)
-
-    def take(self, rows: np.ndarray) -> FillBatch:
-        return FillBatch(*(getattr(self, name)[rows] for name in self.FIELDS))
-
-    @classmethod
-    def concat(cls, batches: list[FillBatch]) -> FillBatch:
-        return cls(*(np.concatenate([getattr(batch, name) for batch in batches]) for name in cls.FIELDS))

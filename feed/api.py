@@ -335,8 +335,11 @@ class DwellView(OrbitAPIView):
     @extend_schema(
         summary="Report time spent on posts",
         description=(
-            "A batch of at most 50 items; each is capped at 30 minutes; unknown posts are skipped. Signed out, "
-            "one report per network, post and day counts, and none once the address is over THROTTLE_ANON_BEACON."
+            "A batch of at most 50 items, each with the post's `dwell_token` from the API's post. Time counts "
+            "only against a good token for this reader and post, and at most the time since the token was issued "
+            "(server clock) less what was already counted: items without one, or with an expired (30 minutes), "
+            "another reader's or another post's token, are skipped, as are unknown posts. Signed out, one report "
+            "per network, post and day counts, and none once the address is over THROTTLE_ANON_BEACON."
         ),
         request=DwellSerializer,
         responses={200: DwellRecordedSerializer, **error_responses(400)},

@@ -254,6 +254,10 @@ class Engagement(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now, db_default=models.functions.Now())
     # Salted hash of IP and device id: links sybil accounts without storing either.
     fingerprint = models.CharField(max_length=32, blank=True)
+    # Salted hash of the client's network prefix (IPv4 /24, IPv6 /48; orbit.fingerprints.network_prefix):
+    # a second signal, shared by every device and address of one home, office or farm. Null where
+    # unknown: rows from before it, seeded rows, events without an address.
+    network_prefix = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         constraints = [
@@ -274,6 +278,11 @@ class Engagement(models.Model):
             models.Index(fields=["post", "occurred_at"], name="engagement_post_time"),
             # Per-reader history: interest profiles, seen-post filtering, caps.
             models.Index(fields=["actor", "occurred_at"], name="engagement_actor_time"),
+            # Has this reader followed this person before? The settlement asks for every follow of
+            # the week, over all history; follow rows are a sliver of the log, so this stays small.
+            models.Index(
+                fields=["actor", "creator", "occurred_at"], condition=Q(kind=8), name="engagement_follow_pair"
+            ),
         ]
         verbose_name = _("engagement")
         verbose_name_plural = _("engagement log")

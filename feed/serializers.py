@@ -24,7 +24,7 @@ from rest_framework.utils import html
 from creators.serializers import UserCardSerializer, file_url
 from orbit.api import NamedChoiceField, PageQuerySerializer
 
-from . import verification
+from . import render_tokens, verification
 from .calls import HORIZON_DAYS
 from .models import Call, Notification, Post, PostType, Report, TradeCard
 
@@ -268,6 +268,13 @@ class PostSerializer(serializers.Serializer):
         many=True, help_text="The author's own trades of the assets the post names, around posting (exchange data)."
     )
     call = CallSerializer(allow_null=True, help_text="A graded market call, if the post makes one.")
+    dwell_token = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "This post's render token for this reader: send it back with the time spent on the post "
+            "(`engagement/dwell/`). Good for 30 minutes; time spent counts at most the time since it was issued."
+        ),
+    )
 
     def to_representation(self, post):
         request = self.context.get("request")
@@ -295,6 +302,12 @@ class PostSerializer(serializers.Serializer):
             "trade_card": TradeCardSerializer().to_representation(card) if card is not None else None,
             "disclosures": [DisclosureSerializer().to_representation(d) for d in getattr(post, "disclosures", [])],
             "call": CallSerializer().to_representation(call) if call is not None else None,
+            # Per reader and moment: none in a card built without a request (the shared card cache).
+            "dwell_token": (
+                render_tokens.issue(reader=getattr(request, "user", None), post_id=post.pk)
+                if request is not None
+                else None
+            ),
         }
 
 
@@ -580,6 +593,16 @@ class ReportCreateSerializer(serializers.Serializer):
 class DwellItemSerializer(serializers.Serializer):
     post = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     ms = serializers.IntegerField(min_value=0, max_value=2**31 - 1, help_text="Milliseconds; capped at 30 minutes.")
+    token = serializers.CharField(
+        max_length=render_tokens.MAX_TOKEN_CHARS,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "The post's `dwell_token`, as the API (or the page) gave it with the post. An item without a good "
+            "token (missing, expired, another reader's or another post's) is not recorded."
+        ),
+    )
 
 
 class DwellSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ import re
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Literal, overload
 
@@ -31,10 +31,11 @@ from creators.models import User
 from creators.services import ensure_can_act, is_blocked_between, set_performance_visibility
 from markets.models import Asset
 from orbit import locks
+from orbit.fingerprints import network_prefix_of
 from orbit.images import POST_IMAGE_SIDE, POST_THUMBNAIL_SIDE, StoredImage, process_image
 from orbit.locks import Namespace
 
-from . import markdown, verification
+from . import markdown, render_tokens, verification
 from .calls import CallInput, attach_call, check_call
 from .models import (
     Comment,
@@ -101,6 +102,7 @@ def _log(
         creator_id=creator_id,
         dwell_ms=dwell_ms,
         fingerprint=fp,
+        network_prefix=network_prefix_of(fp),
         share=share,
     )
 
@@ -555,13 +557,24 @@ MAX_DWELL_MS = 30 * 60 * 1000
 MAX_DWELL_ITEMS = 50
 
 
-def record_dwell(*, viewer: User | AnonymousUser | None, items: list[dict], fp: str = "") -> int:
-    """Time spent, as reported by the page beacon: [{"post": id, "ms": milliseconds}, …].
+def record_dwell(
+    *, viewer: User | AnonymousUser | None, items: list[dict], fp: str = "", now: datetime | None = None
+) -> int:
+    """Time spent the server saw, as reported by the page beacon or an app:
+    [{"post": id, "ms": milliseconds, "token": the post's render token}, …].
 
-    Each item is clamped to 30 minutes; unknown or unreadable posts are skipped. Returns rows written."""
+    The client's milliseconds are only a claim. An item counts only with a render token issued to
+    this reader for this post (`render_tokens`); items without one, or with a forged, expired,
+    another reader's or another post's token, are skipped without an error, as are unknown posts.
+    A post is credited at most the time between its token's issue and now, less the time already
+    credited to this reader in that span (on this post or any other), so a replayed beacon adds
+    nothing, and a reader never earns more time, on one post or many, than the clock has run.
+    Returns rows written."""
     if not isinstance(items, list) or len(items) > MAX_DWELL_ITEMS:
         raise ValidationError({"items": _("Send a list of at most %(n)d items.") % {"n": MAX_DWELL_ITEMS}})
-    totals: dict[int, int] = {}
+    now = now or timezone.now()
+    claims: dict[int, int] = {}
+    tokens: dict[int, set[str]] = {}
     for item in items:
         try:
             post_id, ms = int(item["post"]), int(item["ms"])
@@ -569,29 +582,71 @@ def record_dwell(*, viewer: User | AnonymousUser | None, items: list[dict], fp: 
             raise ValidationError(
                 {"items": _('Each item needs a post id and milliseconds: {"post": 1, "ms": 5000}.')}
             ) from None
-        if ms > 0:
-            totals[post_id] = min(totals.get(post_id, 0) + ms, MAX_DWELL_MS)
-    posts = Post.objects.filter(pk__in=totals, status=Post.Status.PUBLISHED).only("id", "author_id")
+        token = item.get("token")
+        if ms > 0 and isinstance(token, str) and token:
+            claims[post_id] = min(claims.get(post_id, 0) + ms, MAX_DWELL_MS)
+            tokens.setdefault(post_id, set()).add(token)
+    # Each post's span starts at the earliest good token: a page shows one token per post, and a
+    # second one (another tab) cannot widen the span beyond the time since the first render.
+    since: dict[int, datetime] = {}
+    for post_id, offered in tokens.items():
+        issued = [render_tokens.issued_at(token, reader=viewer, post_id=post_id, now=now) for token in offered]
+        good = [moment for moment in issued if moment is not None]
+        if good:
+            since[post_id] = min(good)
+    if not since:
+        return 0
+    posts = Post.objects.filter(pk__in=since, status=Post.Status.PUBLISHED).only("id", "author_id")
     actor = viewer if viewer is not None and viewer.is_authenticated else None
     if actor is None:
         # Signed out: one report per network, post and day, so a replayed beacon adds nothing.
         return sum(
-            _log_signed_out_once(kind=Engagement.Kind.DWELL, post=post, fp=fp, dwell_ms=totals[post.pk])
+            _log_signed_out_once(
+                kind=Engagement.Kind.DWELL,
+                post=post,
+                fp=fp,
+                dwell_ms=min(claims[post.pk], _elapsed_ms(since[post.pk], now)),
+            )
             for post in posts
         )
-    rows = [
-        Engagement(
-            kind=Engagement.Kind.DWELL,
-            actor=actor,
-            post=post,
-            creator_id=post.author_id,
-            dwell_ms=totals[post.pk],
-            fingerprint=fp,
+    with transaction.atomic():
+        # One reader's reports one at a time: two copies of a beacon sent together would otherwise
+        # both read "nothing credited yet" and both be credited.
+        locks.lock(Namespace.DWELL, actor.pk)
+        # Everything credited to this reader, on any post, since the earliest span began: a person
+        # reads one post at a time, so the time credited inside a span can never exceed the span.
+        credited = list(
+            Engagement.objects.filter(
+                actor=actor, kind=Engagement.Kind.DWELL, occurred_at__gte=min(since.values())
+            ).values_list("occurred_at", "dwell_ms")
         )
-        for post in posts
-    ]
-    Engagement.objects.bulk_create(rows)
+        rows = []
+        for post in sorted(posts, key=lambda post: (since[post.pk], post.pk)):
+            start = since[post.pk]
+            # A row credits the `dwell_ms` before it was written; only the part inside this span is
+            # spent (time read before a reload belongs to the earlier page, not to this one).
+            already = sum(min(dwell_ms, _elapsed_ms(start, at)) for at, dwell_ms in credited)
+            granted = min(claims[post.pk], _elapsed_ms(start, now) - already)
+            if granted > 0:
+                credited.append((now, granted))
+                rows.append(
+                    Engagement(
+                        kind=Engagement.Kind.DWELL,
+                        actor=actor,
+                        post=post,
+                        creator_id=post.author_id,
+                        dwell_ms=granted,
+                        occurred_at=now,
+                        fingerprint=fp,
+                        network_prefix=network_prefix_of(fp),
+                    )
+                )
+        Engagement.objects.bulk_create(rows)
     return len(rows)
+
+
+def _elapsed_ms(start: datetime, end: datetime) -> int:
+    return max(0, (end - start) // timedelta(milliseconds=1))
 
 
 def trade_redirect_url(*, viewer: User | AnonymousUser | None, post_id: int, fp: str = "") -> str:

@@ -31,7 +31,7 @@ from orbit.pagination import Page
 from orbit.ratelimit import check_rate
 from orbit.web import apply_service_errors, page_cursor, redirect_back, signed_in, stream, web_view
 
-from . import calls, selectors, services
+from . import calls, render_tokens, selectors, services
 from .forms import CommentForm, ComposeForm, EditForm, ReportForm, SearchForm
 from .models import Hashtag, Post
 from .serializers import DwellSerializer
@@ -159,6 +159,8 @@ def post_detail(request, post_id: int):
         # "More comments": only the next comments and their link.
         return render(request, "includes/comment_items.html", context)
     services.record_view(viewer=request.user, post=context["post"], fp=beacon_fingerprint(request))
+    # The time-spent beacon sends it back: time on this post counts only from this render on.
+    context["dwell_token"] = render_tokens.issue(reader=request.user, post_id=context["post"].pk)
     return render(request, "feed/post.html", context)
 
 
@@ -389,7 +391,8 @@ def demo_trade(request, instrument: str):
 @require_POST
 @web_view
 def dwell_beacon(request):
-    """Time spent on posts, sent by static/orbit.js with navigator.sendBeacon when the page hides.
+    """Time spent on posts, sent by static/orbit.js with navigator.sendBeacon when the page hides
+    (and every few minutes while it shows), each post with the render token its page was given.
 
     sendBeacon cannot set headers, so the CSRF token travels as the csrfmiddlewaretoken form field."""
     raw = request.POST.get("items", "")

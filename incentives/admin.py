@@ -98,10 +98,11 @@ class IncentivePolicyAdmin(SingletonAdmin):
 @admin.register(ReaderValueRules)
 class ReaderValueRulesAdmin(SingletonAdmin):
     fieldsets = [
+        (None, {"fields": ["base", "maximum"]}),
+        (_("Fees paid"), {"fields": ["full_fees_usd", "fee_scale_usd", "fee_window_days"]}),
         (_("KYC level"), {"fields": ["kyc_none", "kyc_basic", "kyc_verified", "kyc_advanced"]}),
-        (_("Trading"), {"fields": ["active_trader_bonus", "volume_tier_bonus"]}),
+        (_("Trading tenure"), {"fields": ["tenure_bonus", "tenure_weeks"]}),
         (_("Account age"), {"fields": ["new_account_days", "new_account_factor"]}),
-        (None, {"fields": ["maximum"]}),
     ]
 
 

@@ -13,6 +13,14 @@ favours the top. The pool is shared in proportion to weight, then:
    the largest fractional remainders (ties: higher score, then lower creator id, so dict order never matters). A unit
    that would lift a creator above the cap stays `unallocated`, with the money the cap kept from everyone.
 
+Beneficial owners. Accounts the exchange knows to belong to one verified person (`owners`: groups of creator ids) share
+one cap: the steps above run on owners, whose score is the sum of their accounts' scores (so splitting a score across
+accounts gains nothing even when alpha < 1), and each owner's amount is then split among its accounts in proportion to
+score. Rounding is done at both levels by largest remainder: an owner gets its exact amount floored or one unit more,
+and its accounts share exactly those units, each getting its own exact amount floored or one unit more. The minimum
+payout is per account: an account below it is dropped and its owner's split is redone without it. A creator in no
+group is its own owner, so without groups every step is exactly the per-creator split described above.
+
 Weights are Decimals computed at 50 digits (deterministic, never floats). The split itself is done in exact fractions
 of those weights, so `sum(amounts) + unallocated == total` holds exactly and an amount sitting exactly at the minimum
 is never lost to rounding error.
@@ -21,7 +29,7 @@ See docs/incentives.md#3-allocation-incentivesallocationpy.
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -52,46 +60,72 @@ class Rules:
 @dataclass(frozen=True)
 class Allocation:
     amounts: dict[int, Decimal]  # creator id -> amount paid, a multiple of the unit; only creators paid > 0
+    # (each creator's amount stays within its owner's cap together with the owner's other accounts)
     shares: dict[int, Decimal]  # creator id -> exact fraction of the total before rounding (0 if dropped), for all
     unallocated: Decimal  # carried to a later week; sum(amounts) + unallocated == total exactly
 
 
-def allocate(*, total: Decimal, scores: Mapping[int, Decimal], rules: Rules) -> Allocation:
+def allocate(
+    *, total: Decimal, scores: Mapping[int, Decimal], rules: Rules, owners: Iterable[Iterable[int]] = ()
+) -> Allocation:
+    """Split `total` among the creators of `scores`. `owners` lists groups of creator ids owned by one person (ids
+    not in `scores` are ignored); the cap holds for each group's total."""
     if not _is_whole_units(total, rules.unit):
         raise ValueError(f"total must be >= 0 and a whole number of {rules.unit} units, got {total}")
     for creator_id, score in scores.items():
         if not score.is_finite() or score < 0:
             raise ValueError(f"score of creator {creator_id} must be a number >= 0, got {score}")
+    owner_of = _owner_of(owners)
 
-    with localcontext(prec=PRECISION):
-        weights = {
-            creator_id: Fraction(score**rules.alpha) for creator_id, score in sorted(scores.items()) if score > 0
-        }
+    # Exact scores of the accounts still in the running, grouped by owner; an owner is named by its lowest creator id.
+    accounts: dict[int, dict[int, Fraction]] = {}
+    for creator_id, score in sorted(scores.items()):
+        if score > 0:
+            accounts.setdefault(owner_of.get(creator_id, creator_id), {})[creator_id] = Fraction(score)
     pool = Fraction(total)
     cap = Fraction(1) if rules.max_share is None else Fraction(rules.max_share)
     minimum = Fraction(rules.minimum_payout)
     while True:
-        shares = _water_fill(weights, cap)
+        owner_scores = {owner: sum(held.values(), Fraction(0)) for owner, held in accounts.items()}
+        with localcontext(prec=PRECISION):
+            weights = {owner: Fraction(_owner_score(held, scores) ** rules.alpha) for owner, held in accounts.items()}
+        owner_shares = _water_fill(weights, cap)
+        shares = {
+            creator_id: owner_shares[owner] * score / owner_scores[owner]
+            for owner, held in accounts.items()
+            for creator_id, score in held.items()
+        }
         below_minimum = [creator_id for creator_id, share in shares.items() if share * pool < minimum]
         if not below_minimum:
             break
         for creator_id in below_minimum:
-            del weights[creator_id]
+            owner = owner_of.get(creator_id, creator_id)
+            del accounts[owner][creator_id]
+            if not accounts[owner]:
+                del accounts[owner]
 
     unit = Fraction(rules.unit)
     total_units = int(pool / unit)
-    exact_units = {creator_id: share * pool / unit for creator_id, share in shares.items()}
-    paid_units = {creator_id: math.floor(units) for creator_id, units in exact_units.items()}
-    # Whole units: what flooring left over, plus any money the cap kept from everyone. A unit only goes to a creator
-    # it keeps within the cap, so money carried over (all survivors are then at the cap) stays unallocated.
-    leftover_units = total_units - sum(paid_units.values())
-    cap_units = cap * pool / unit
-    takers = sorted(
-        (creator_id for creator_id, units in paid_units.items() if units + 1 <= cap_units),
-        key=lambda creator_id: (paid_units[creator_id] - exact_units[creator_id], -scores[creator_id], creator_id),
+    # Whole units to each owner: what flooring left over, plus any money the cap kept from everyone. A unit only goes to
+    # an owner it keeps within the cap, so money carried over (all survivors are then at the cap) stays unallocated.
+    exact_owner_units = {owner: share * pool / unit for owner, share in owner_shares.items()}
+    owner_units = _largest_remainder(
+        exact_owner_units,
+        total_units,
+        limit=cap * pool / unit,
+        tie_break={owner: (-owner_scores[owner], owner) for owner in owner_shares},
     )
-    for creator_id in takers[:leftover_units]:
-        paid_units[creator_id] += 1
+    # Then each owner's units among its accounts: floors of their exact amounts, and the rest (fewer units than the
+    # owner has accounts) by largest remainder, so every account is within one unit of its exact amount.
+    paid_units: dict[int, int] = {}
+    for owner, held in accounts.items():
+        exact_units = {creator_id: shares[creator_id] * pool / unit for creator_id in held}
+        paid_units |= _largest_remainder(
+            exact_units,
+            owner_units[owner],
+            limit=None,
+            tie_break={creator_id: (-score, creator_id) for creator_id, score in held.items()},
+        )
 
     with localcontext(prec=PRECISION):
         amounts = {creator_id: units * rules.unit for creator_id, units in sorted(paid_units.items()) if units > 0}
@@ -127,6 +161,44 @@ def _water_fill(weights: Mapping[int, Fraction], cap: Fraction) -> dict[int, Fra
             remaining -= cap
             del uncapped[creator_id]
     return shares
+
+
+def _owner_score(held: Mapping[int, Fraction], scores: Mapping[int, Decimal]) -> Decimal:
+    """An owner's score as a Decimal for the weight; one account's is its own score, untouched."""
+    if len(held) == 1:
+        return scores[next(iter(held))]
+    return _to_decimal(sum(held.values(), Fraction(0)))
+
+
+def _owner_of(owners: Iterable[Iterable[int]]) -> dict[int, int]:
+    """Creator id -> its owner, named by the group's lowest creator id (a creator in no group is its own owner)."""
+    owner_of: dict[int, int] = {}
+    for group in owners:
+        members = sorted(set(group))
+        for creator_id in members:
+            if creator_id in owner_of:
+                raise ValueError(f"creator {creator_id} is in two owner groups; each creator has one owner")
+            owner_of[creator_id] = members[0]
+    return owner_of
+
+
+def _largest_remainder(
+    exact_units: Mapping[int, Fraction],
+    units: int,
+    *,
+    limit: Fraction | None,
+    tie_break: Mapping[int, tuple],
+) -> dict[int, int]:
+    """Floors of `exact_units`, then up to the units left of `units` one each by largest fractional remainder (ties by
+    `tie_break`), never lifting anyone above `limit`."""
+    paid = {key: math.floor(exact) for key, exact in exact_units.items()}
+    takers = sorted(
+        (key for key, floored in paid.items() if limit is None or floored + 1 <= limit),
+        key=lambda key: (paid[key] - exact_units[key], *tie_break[key]),
+    )
+    for key in takers[: max(0, units - sum(paid.values()))]:
+        paid[key] += 1
+    return paid
 
 
 def _is_whole_units(amount: Decimal, unit: Decimal) -> bool:

@@ -22,9 +22,10 @@ class EarningsView(OrbitAPIView):
     @extend_schema(
         summary="Your creator statement",
         description=(
-            "The running week's estimate (counted interactions, what did not count and why, rank band, "
-            "estimated amount), your payouts of the last 12 weeks with their appeal state, and your "
-            "progress towards the next title. `estimate` is null until the week's first estimate ran."
+            "The running week's estimate, coarse on purpose (an amount range, the rank band and the share "
+            "of interactions that did not count), your payouts of the last 12 weeks with what counted and "
+            "why the rest did not, and their appeal state, and your progress towards the next title. "
+            "`estimate` is null until the week's first estimate ran."
         ),
         responses={200: StatementSerializer, **error_responses(401)},
         tags=["earnings"],

@@ -5,15 +5,20 @@ one row per creator, action and reason, so memory does not grow with the number 
 
 1. `inc_pairs`: the week's events grouped by reader, post (or followed creator) and action. One
    group is at most one counted interaction: repeats are discounted as "repeat". An unlike or
-   unfollow cancels its like or follow ("undone").
+   unfollow cancels its like or follow ("undone"). Beside it, `inc_repeats` (the interactions
+   the reader already made in an earlier week: "repeat" too) and `inc_conversions` (trade clicks
+   a fill confirmed; any other click counts as a view).
 2. `inc_devices`, `inc_readers`, `inc_posts`: the readers' devices, each reader's value (0 to
    the maximum of ReaderValueRules, as integer thousandths so sums are exact and the same under
-   any plan), and the posts still earning (published, in their first `post_earning_days`).
+   any plan; from the fees the reader paid and the weeks they traded before the week's end, never
+   from today's profile), and the posts still earning (published, in their first
+   `post_earning_days`).
 3. The integrity rules (`integrity.py`) mark interactions to discount.
 4. One pass classifies every group by the first reason it does not count (signed out, self,
-   undone, past the post's earning window, a rule, a reader of no value), caps each reader's
-   counted interactions with one creator per day (time spent is capped per reader and post
-   instead), keeping the most valuable actions, and sums per creator and action.
+   undone, past the post's earning window, a repeat of an earlier week, a rule, a reader of no
+   value), caps each reader's counted interactions with one creator per day (time spent is capped
+   per reader and post instead), keeping the most valuable actions, and sums per creator and
+   action.
 
 score = Σ over actions of weight * Σ reader value of the counted interactions
       + time-spent weight * Σ reader value * counted minutes.
@@ -25,12 +30,14 @@ See docs/incentives.md#1-what-counts-incentivescontributionspy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils.translation import gettext_lazy as _
+
+from markets.market_data import DOLLARS
 
 from . import integrity
 from .models import ActionWeight, IncentivePolicy, ReaderValueRules
@@ -50,10 +57,21 @@ ACTION_SLUGS = {
 # Engagement kinds read: the counted actions plus unlike (4) and unfollow (9), which undo.
 READ_KINDS = sorted([*ACTION_SLUGS, 4, 9])
 SCORE_PLACES = Decimal("0.000001")
+# A trade click pays as one only when the exchange reports a fill by the reader in the card's
+# instrument within this long after the click (and before the end of the computed week). Any
+# other click is only as good as a view: a click costs nothing, a trade costs fees.
+CONVERSION_WINDOW = timedelta(hours=24)
+# The classification's pseudo-action for a trade click without such a fill: weighed, capped and
+# counted as a view, shown as a trade click among the raw counts.
+UNCONVERTED_CLICK = 0
+# Actions on a post counted once over the post's whole earning window, across weeks (time spent
+# is capped per reader, post and week instead).
+ONCE_PER_POST = [Action.VIEW, Action.LIKE, Action.COMMENT, Action.SHARE, Action.TRADE_CLICK]
 
 # Why an interaction did not count, in words a creator can act on. Never the thresholds.
 DISCOUNT_REASONS = {
     "repeat": _("Repeated interactions: one reader counts once per post and action"),
+    "unconverted_trade_click": _("Trade clicks not followed by a trade, counted as views"),
     "undone": _("Likes and follows that were taken back"),
     "signed_out": _("Readers who were not signed in"),
     "self": _("Your own activity"),
@@ -64,7 +82,8 @@ DISCOUNT_REASONS = {
     "shared_device": _("Several accounts using one device"),
     "new_account_burst": _("Accounts created in a burst, without trading activity"),
     "lockstep": _("Groups of accounts acting in lockstep"),
-    "reciprocal_ring": _("Creators engaging each other in a ring"),
+    "reciprocal_ring": _("Creators engaging each other in a pod"),
+    "dense_block": _("A group of accounts engaging the same few creators"),
     "machine_dwell": _("Time spent that looks automated"),
 }
 
@@ -156,6 +175,7 @@ def compute(week: Week, parameters: Parameters, *, until: datetime | None = None
         # Compiling these wide expressions costs more than it saves (about 1.5 s per statement).
         cursor.execute("SET LOCAL jit = off")
         _build_working_tables(cursor, week, ends_at, parameters)
+        _find_repeats_and_conversions(cursor, week, ends_at, parameters)
         integrity.apply_rules(cursor, parameters.thresholds, week)
         creators = _classify_and_sum(cursor, week, parameters)
         flags = integrity.find_flags(cursor)
@@ -203,19 +223,25 @@ def _build_working_tables(cursor: CursorWrapper, week: Week, ends_at: datetime, 
         FROM inc_pairs, LATERAL (VALUES (fingerprint), (other_fingerprint)) AS devices (device)
         WHERE reader_id IS NOT NULL AND (device IS NOT NULL OR fingerprint IS NULL);
 
+        -- Reader value from the reader's own fills before the week's end, never from today's
+        -- profile: dollar fees paid in the fee window (rebates count as nothing) and the weeks with a
+        -- fill among the last `tenure_weeks`, aggregated per reader in one pass over the fill window.
         CREATE TEMP TABLE inc_readers ON COMMIT DROP AS
         SELECT u.id AS reader_id,
                u.date_joined AS joined_at,
-               coalesce(t.trades_30d > 0 AND t.last_trade_at >= %(ends_at)s - interval '30 days', false) AS trades,
+               coalesce(f.traded, false) AS trades,
                CASE WHEN u.suspended_at IS NOT NULL OR NOT u.is_active OR coalesce(t.is_frozen, false) THEN 0
                ELSE round(1000
                    * least(%(maximum)s,
-                           CASE coalesce(t.kyc_level, 0)
-                               WHEN 0 THEN %(kyc_none)s WHEN 1 THEN %(kyc_basic)s
-                               WHEN 2 THEN %(kyc_verified)s ELSE %(kyc_advanced)s END
-                           + CASE WHEN t.trades_30d > 0 AND t.last_trade_at >= %(ends_at)s - interval '30 days'
-                                  THEN %(active_trader_bonus)s ELSE 0 END
-                           + coalesce(t.volume_tier, 0) * %(volume_tier_bonus)s)
+                           %(base)s
+                           -- Logarithmic in the fees, flat from the full amount: a token trade's
+                           -- cents are worth almost nothing, a month of real trading all of it.
+                           + least(1, ln(1 + coalesce(f.fees_usd, 0) / %(fee_scale_usd)s)
+                                      / ln(1 + %(full_fees_usd)s / %(fee_scale_usd)s))
+                             * (CASE coalesce(t.kyc_level, 0)
+                                    WHEN 0 THEN %(kyc_none)s WHEN 1 THEN %(kyc_basic)s
+                                    WHEN 2 THEN %(kyc_verified)s ELSE %(kyc_advanced)s END
+                                + %(tenure_bonus)s * coalesce(f.tenure_weeks, 0) / %(tenure_weeks)s))
                    -- An exchange account opened long ago makes a new Orbit account an old reader.
                    * CASE WHEN least(u.date_joined, coalesce(t.account_opened_at, u.date_joined))
                                > %(ends_at)s - %(new_account_days)s * interval '1 day'
@@ -223,6 +249,28 @@ def _build_working_tables(cursor: CursorWrapper, week: Week, ends_at: datetime, 
                END::int AS value_milli
         FROM creators_user u
         LEFT JOIN creators_tradingprofile t ON t.user_id = u.id
+        LEFT JOIN (
+            SELECT user_id,
+                   sum(greatest(0, CASE
+                       WHEN fee_currency = ANY(%(dollars)s) THEN fee
+                       WHEN fee_currency = upper(asset) AND upper(quote) = ANY(%(dollars)s) THEN fee * price
+                       ELSE 0 END)) FILTER (WHERE filled_at >= %(ends_at)s - %(fee_window_days)s * interval '1 day')
+                       AS fees_usd,
+                   bool_or(filled_at >= %(ends_at)s - %(fee_window_days)s * interval '1 day') AS traded,
+                   -- Week 0 is the 7 days before the end, week 1 the 7 before those, and so on.
+                   count(DISTINCT floor(extract(epoch FROM %(ends_at)s - filled_at) / 604800))
+                       FILTER (WHERE filled_at >= %(ends_at)s - %(tenure_weeks)s * interval '7 days') AS tenure_weeks
+            FROM (
+                SELECT user_id, fee, price, asset, quote, filled_at,
+                       upper(coalesce(nullif(fee_currency, ''), quote)) AS fee_currency
+                FROM creators_fill
+                WHERE filled_at < %(ends_at)s
+                  AND filled_at >= %(ends_at)s - greatest(%(fee_window_days)s * interval '1 day',
+                                                          %(tenure_weeks)s * interval '7 days')
+                  AND user_id IN (SELECT reader_id FROM inc_devices)
+            ) AS fills
+            GROUP BY user_id
+        ) f ON f.user_id = u.id
         WHERE u.id IN (SELECT reader_id FROM inc_devices);
 
         CREATE TEMP TABLE inc_posts ON COMMIT DROP AS
@@ -240,16 +288,88 @@ def _build_working_tables(cursor: CursorWrapper, week: Week, ends_at: datetime, 
             "kinds": READ_KINDS,
             "dwell_cap_ms": parameters.dwell_cap_seconds * 1000,
             "earning_days": parameters.post_earning_days,
-            "new_account_days": int(rules.pop("new_account_days")),
+            **{name: int(rules.pop(name)) for name in ("new_account_days", "fee_window_days", "tenure_weeks")},
+            "dollars": sorted(DOLLARS),
             **rules,
+        },
+    )
+
+
+def _find_repeats_and_conversions(cursor: CursorWrapper, week: Week, ends_at: datetime, parameters: Parameters) -> None:
+    """Two small tables beside inc_pairs, read by the classification:
+
+    * `inc_repeats`: the week's interactions the reader already made in an earlier week: the same
+      action on the same post since the post was published (only posts still earning this week
+      can matter), or a follow of the same person at any time before. Made, not paid: an earlier
+      week is settled and frozen, and this only ever pays less.
+    * `inc_conversions`: the readers and posts whose trade click the exchange confirmed with a
+      fill in the card's instrument within CONVERSION_WINDOW after a click, before `ends_at`.
+    """
+    cursor.execute(
+        """
+        CREATE TEMP TABLE inc_repeats ON COMMIT DROP AS
+        -- A hash semi-join over the log since the oldest post still earning: at most
+        -- post_earning_days of events, read by the time index, with no new index to keep.
+        SELECT p.reader_id, p.creator_id, p.post_id, p.kind
+        FROM inc_pairs p
+        JOIN feed_post post ON post.id = p.post_id
+        WHERE p.kind = ANY(%(once_per_post)s) AND p.reader_id IS NOT NULL AND p.events > 0
+          AND post.created_at < %(starts_at)s
+          AND post.created_at >= %(starts_at)s - %(earning_days)s * interval '1 day'
+          AND EXISTS (
+              SELECT 1 FROM feed_engagement e
+              WHERE e.actor_id = p.reader_id AND e.post_id = p.post_id AND e.kind = p.kind
+                AND e.kind = ANY(%(once_per_post)s)  -- so time spent is not even read
+                AND e.occurred_at >= post.created_at AND e.occurred_at < %(starts_at)s
+                AND e.occurred_at >= %(starts_at)s - %(earning_days)s * interval '1 day')
+        UNION ALL
+        -- Follows have no earning window: any earlier follow of the person, found through the
+        -- small partial index on follow rows (engagement_follow_pair).
+        SELECT p.reader_id, p.creator_id, NULL, p.kind
+        FROM inc_pairs p
+        WHERE p.kind = 8 AND p.post_id IS NULL AND p.reader_id IS NOT NULL AND p.events > 0
+          AND EXISTS (
+              SELECT 1 FROM feed_engagement e
+              WHERE e.kind = 8 AND e.actor_id = p.reader_id AND e.creator_id = p.creator_id
+                AND e.occurred_at < %(starts_at)s);
+
+        CREATE TEMP TABLE inc_conversions ON COMMIT DROP AS
+        -- Few readers who click also trade the instrument that week: the fills (by user and time)
+        -- narrow the clicks first, then each fill looks back for a click of its own.
+        SELECT DISTINCT p.reader_id, p.post_id
+        FROM inc_pairs p
+        JOIN feed_tradecard card ON card.post_id = p.post_id
+        JOIN creators_fill f
+          ON f.user_id = p.reader_id AND f.instrument = card.instrument
+         AND f.filled_at >= p.first_at AND f.filled_at < %(ends_at)s
+        WHERE p.kind = 10 AND p.reader_id IS NOT NULL AND p.events > 0
+          AND EXISTS (
+              SELECT 1 FROM feed_engagement e
+              WHERE e.actor_id = p.reader_id AND e.post_id = p.post_id AND e.kind = 10
+                AND e.occurred_at >= %(starts_at)s AND e.occurred_at < %(ends_at)s
+                AND e.occurred_at <= f.filled_at
+                AND e.occurred_at > f.filled_at - %(window_seconds)s * interval '1 second');
+
+        ANALYZE inc_repeats; ANALYZE inc_conversions;
+        """,
+        {
+            "starts_at": week.starts_at,
+            "ends_at": ends_at,
+            "earning_days": parameters.post_earning_days,
+            "once_per_post": [int(kind) for kind in ONCE_PER_POST],
+            "window_seconds": int(CONVERSION_WINDOW.total_seconds()),
         },
     )
 
 
 # Ordered by what an action is worth to the creator, so the daily cap keeps the best ones.
 def _cap_order(parameters: Parameters) -> list[int]:
-    counted = [kind for kind in ACTION_SLUGS if kind != Action.TIME_SPENT]
-    return sorted(counted, key=lambda kind: (-parameters.weights.get(kind, Decimal(0)), kind))
+    counted = [kind for kind in ACTION_SLUGS if kind != Action.TIME_SPENT] + [UNCONVERTED_CLICK]
+    return sorted(counted, key=lambda kind: (-parameters.weights.get(_paid_as(kind), Decimal(0)), kind))
+
+
+def _paid_as(kind: int) -> int:
+    return Action.VIEW if kind == UNCONVERTED_CLICK else kind
 
 
 def _classification_sql(parameters: Parameters) -> str:
@@ -277,13 +397,15 @@ def _classification_sql(parameters: Parameters) -> str:
     )
     return f"""
         WITH classified AS (
-            SELECT p.reader_id, p.creator_id, p.kind, p.events,
+            SELECT p.reader_id, p.creator_id, p.events,
+                   CASE WHEN p.kind = 10 AND cv.reader_id IS NULL THEN {UNCONVERTED_CLICK} ELSE p.kind END AS kind,
                    CASE
                        WHEN p.reader_id IS NULL THEN 'signed_out'
                        WHEN p.reader_id = p.creator_id THEN 'self'
                        WHEN p.net <= 0 THEN 'undone'
                        WHEN p.post_id IS NOT NULL AND (ep.post_id IS NULL OR p.first_at >= ep.earns_until)
                            THEN 'post_window'
+                       WHEN rp.reader_id IS NOT NULL THEN 'repeat'
                        WHEN pd.reason IS NOT NULL THEN pd.reason
                        WHEN rd.reason IS NOT NULL THEN rd.reason
                        WHEN dd.reader_id IS NOT NULL THEN 'machine_dwell'
@@ -298,6 +420,10 @@ def _classification_sql(parameters: Parameters) -> str:
             LEFT JOIN inc_pair_discounts pd ON pd.reader_id = p.reader_id AND pd.creator_id = p.creator_id
             LEFT JOIN inc_reader_discounts rd ON rd.reader_id = p.reader_id
             LEFT JOIN inc_dwell_discounts dd ON dd.reader_id = p.reader_id AND p.kind = 2
+            LEFT JOIN inc_repeats rp
+              ON rp.reader_id = p.reader_id AND rp.creator_id = p.creator_id AND rp.kind = p.kind
+             AND coalesce(rp.post_id, 0) = coalesce(p.post_id, 0)
+            LEFT JOIN inc_conversions cv ON cv.reader_id = p.reader_id AND cv.post_id = p.post_id AND p.kind = 10
             WHERE p.events > 0
         ), per_day AS (
             SELECT creator_id, reason, value_milli,
@@ -342,8 +468,10 @@ def _classify_and_sum(cursor: CursorWrapper, week: Week, parameters: Parameters)
                 events, interactions, kept, value_sum = (next(columns) for _ in range(4))
             if not events:
                 continue
-            slug = ACTION_SLUGS[Action(kind)]
-            _add(figures.raw_counts, slug, events)
+            # What happened is shown as it happened; an unconverted click counts as a view.
+            raw_slug = ACTION_SLUGS[Action.TRADE_CLICK if kind == UNCONVERTED_CLICK else Action(kind)]
+            slug = ACTION_SLUGS[Action(_paid_as(kind))]
+            _add(figures.raw_counts, raw_slug, events)
             if kind != Action.TIME_SPENT:  # a reader's visits to one post add up to the cap instead
                 _add(figures.discounts, "repeat", events - interactions)
             if reason is not None:
@@ -351,8 +479,11 @@ def _classify_and_sum(cursor: CursorWrapper, week: Week, parameters: Parameters)
                 continue
             _add(figures.counted_counts, slug, kept)
             _add(figures.discounts, "daily_cap", interactions - kept)
+            if kind == UNCONVERTED_CLICK:
+                _add(figures.discounts, "unconverted_trade_click", kept)
             if value_sum is not None:
-                figures.value_sums[kind] = figures.value_sums.get(kind, 0) + int(value_sum)
+                paid_as = _paid_as(kind)
+                figures.value_sums[paid_as] = figures.value_sums.get(paid_as, 0) + int(value_sum)
         dwell_ms, dwell_value = next(columns), next(columns)
         if reason is None and dwell_ms:
             figures.counted_dwell_ms += int(dwell_ms)
@@ -369,5 +500,5 @@ def _drop_working_tables(cursor: CursorWrapper) -> None:
     # ON COMMIT DROP covers the normal case; a caller's outer transaction may run compute twice.
     cursor.execute(
         "DROP TABLE IF EXISTS inc_pairs, inc_devices, inc_readers, inc_posts, inc_pair_discounts, "
-        "inc_reader_discounts, inc_dwell_discounts, inc_lockstep_members"
+        "inc_reader_discounts, inc_dwell_discounts, inc_lockstep_members, inc_repeats, inc_conversions"
     )

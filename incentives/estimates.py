@@ -4,35 +4,56 @@ Ranks and amounts depend on every creator, so the estimate is computed for all o
 (Celery beat, every 15 minutes) with the same code as the settlement, up to now, and kept in the
 cache per creator. Nothing is written to the database.
 
+What a creator sees while the week runs is deliberately coarse: the amount as a range, the rank
+band and the share of interactions that did not count, never which rule discounted what. A
+statement refreshed every 15 minutes with per-rule reasons and exact figures would let a farm
+tune its behaviour against the detectors; the plain-language reasons come with the settled week.
+
 See docs/incentives.md#7-the-creator-statement.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 from django.core.cache import cache
 from django.utils import timezone
 
 from .allocation import Rules, allocate, rank_band
-from .contributions import Parameters, compute
-from .settlement import ineligible_creators, pool_for, unclaimed_carryover
+from .contributions import CreatorFigures, Parameters, compute
+from .settlement import beneficial_owners, ineligible_creators, pool_for, unclaimed_carryover
 from .weeks import Week
 
 logger = logging.getLogger(__name__)
 # Outlives two missed refreshes; an older estimate is better than none.
 ESTIMATE_TIMEOUT = 3 * 3600
+# The amount is shown as a range this far either side, to two significant figures.
+RANGE_SPREAD = Decimal("0.2")
+# The share of interactions that did not count is shown in steps of this many percent.
+SHARE_STEP = 10
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ExactEstimate:
+    """What the week would pay a creator if it ended now, before it is coarsened for display."""
+
+    figures: CreatorFigures
+    amount: Decimal
+    rank_band: str
+    excluded_reason: str
 
 
 def _key(week: str, creator_id: int | str) -> str:
     return f"incentives:estimate:{week}:{creator_id}"
 
 
-def refresh_estimate(*, now: datetime | None = None) -> int:
-    """Estimate the running week for every creator with engagement; returns how many."""
-    now = now or timezone.now()
+def exact_estimates(*, now: datetime) -> tuple[Week, str, dict[int, ExactEstimate]]:
+    """Every creator's exact estimate of the week containing `now`, computed up to `now` with the
+    settlement's own code; the week, the pool's currency and the estimates by creator id."""
     week = Week.containing(now)
     parameters = Parameters.current()
     figures = compute(week, parameters, until=now)
@@ -40,26 +61,74 @@ def refresh_estimate(*, now: datetime | None = None) -> int:
     ineligible = ineligible_creators(figures.creators.keys())
     scores = {cid: c.score for cid, c in figures.creators.items() if cid not in ineligible and c.score > 0}
     rules = Rules(alpha=parameters.alpha, max_share=parameters.max_share, minimum_payout=parameters.minimum_payout)
-    allocation = allocate(total=pool_amount + unclaimed_carryover(week.label, currency), scores=scores, rules=rules)
+    total = pool_amount + unclaimed_carryover(week.label, currency)
+    allocation = allocate(total=total, scores=scores, rules=rules, owners=beneficial_owners(scores))
     ranked = sorted(figures.creators.values(), key=lambda creator: (-creator.score, creator.creator_id))
-    entries: dict[str, dict[str, object]] = {
-        _key(week.label, creator.creator_id): {
-            "week": week.label,
-            "computed_at": now.isoformat(),
-            "counted": creator.counted_counts,
-            "counted_minutes": str(creator.counted_minutes),
-            "discounts": creator.discounts,
-            "score": str(creator.score),
-            "rank_band": rank_band(rank, len(ranked)),
-            "estimated_amount": str(allocation.amounts.get(creator.creator_id, Decimal("0.00"))),
-            "currency": currency,
-            "excluded_reason": ineligible.get(creator.creator_id, ""),
-        }
-        for rank, creator in enumerate(ranked, start=1)
+    return (
+        week,
+        currency,
+        {
+            creator.creator_id: ExactEstimate(
+                figures=creator,
+                amount=allocation.amounts.get(creator.creator_id, Decimal("0.00")),
+                rank_band=rank_band(rank, len(ranked)),
+                excluded_reason=ineligible.get(creator.creator_id, ""),
+            )
+            for rank, creator in enumerate(ranked, start=1)
+        },
+    )
+
+
+def amount_range(amount: Decimal) -> tuple[Decimal, Decimal]:
+    """The amount widened by RANGE_SPREAD either side and rounded outwards to two significant figures."""
+    if amount <= 0:
+        return Decimal("0.00"), Decimal("0.00")
+    low = _significant(amount * (1 - RANGE_SPREAD), ROUND_FLOOR)
+    high = _significant(amount * (1 + RANGE_SPREAD), ROUND_CEILING)
+    return low.quantize(CENT, rounding=ROUND_FLOOR), high.quantize(CENT, rounding=ROUND_CEILING)
+
+
+def _significant(value: Decimal, rounding: str, digits: int = 2) -> Decimal:
+    step = Decimal(1).scaleb(value.adjusted() - (digits - 1))
+    return (value / step).to_integral_value(rounding=rounding) * step
+
+
+def discounted_percent(figures: CreatorFigures) -> int:
+    """The share of the week's interactions that did not count, whatever the reasons, in SHARE_STEP steps."""
+    # Trade clicks no trade followed did count, as views (the reason only says why they are views).
+    discounted = sum(figures.discounts.values()) - figures.discounts.get("unconverted_trade_click", 0)
+    total = discounted + sum(figures.counted_counts.values())
+    if not total:
+        return 0
+    share = Decimal(100 * discounted) / Decimal(total) / SHARE_STEP
+    return int(share.to_integral_value(rounding=ROUND_HALF_EVEN)) * SHARE_STEP
+
+
+def _shown(week: Week, currency: str, now: datetime, exact: ExactEstimate | None) -> dict[str, object]:
+    low, high = amount_range(exact.amount) if exact else (Decimal("0.00"), Decimal("0.00"))
+    return {
+        "week": week.label,
+        "computed_at": now.isoformat(),
+        "amount_low": str(low),
+        "amount_high": str(high),
+        "currency": currency,
+        "rank_band": exact.rank_band if exact else "rest",
+        "discounted_percent": discounted_percent(exact.figures) if exact else 0,
+        "excluded_reason": exact.excluded_reason if exact else "",
     }
-    entries[_key(week.label, "meta")] = {"computed_at": now.isoformat(), "creators": len(ranked)}
+
+
+def refresh_estimate(*, now: datetime | None = None) -> int:
+    """Estimate the running week for every creator with engagement; returns how many. The cache
+    keeps only what the statement shows."""
+    now = now or timezone.now()
+    week, currency, exact = exact_estimates(now=now)
+    entries: dict[str, dict[str, object]] = {
+        _key(week.label, creator_id): _shown(week, currency, now, estimate) for creator_id, estimate in exact.items()
+    }
+    entries[_key(week.label, "meta")] = {"computed_at": now.isoformat(), "creators": len(exact)}
     cache.set_many(entries, ESTIMATE_TIMEOUT)
-    return len(ranked)
+    return len(exact)
 
 
 def estimate_for(creator_id: int, *, now: datetime | None = None) -> dict | None:
@@ -76,15 +145,4 @@ def estimate_for(creator_id: int, *, now: datetime | None = None) -> dict | None
     meta = found.get(_key(week.label, "meta"))
     if meta is None:
         return None
-    return {
-        "week": week.label,
-        "computed_at": meta["computed_at"],
-        "counted": {},
-        "counted_minutes": "0.00",
-        "discounts": {},
-        "score": "0.000000",
-        "rank_band": "rest",
-        "estimated_amount": "0.00",
-        "currency": pool_for(week)[1],
-        "excluded_reason": "",
-    }
+    return _shown(week, pool_for(week)[1], datetime.fromisoformat(meta["computed_at"]), None)

@@ -22,6 +22,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+import numpy as np
+
+from .graph import densest_block
 from .models import IntegrityFlag
 from .sql import stream
 from .weeks import Week
@@ -39,7 +42,17 @@ class Thresholds:
     lockstep_accounts: int = 5  # accounts acting on one post within lockstep_seconds ...
     lockstep_seconds: int = 600
     lockstep_posts: int = 3  # ... on at least this many posts, with the same partners
-    ring_interactions: int = 3  # a creator's likes, comments, shares on another creator in the week
+    # Pods of creators (`reciprocal_ring`): reciprocal partners, and their flow against outside readers'.
+    pod_partners: int = 1
+    pod_share: float = 0.5
+    # Dense blocks (`dense_block`, FRAUDAR).
+    dense_readers: int = 10
+    dense_creators: int = 2
+    dense_fill: float = 0.6
+    dense_creator_share: float = 0.5
+    dense_ratio: float = 5.0  # times the graph's own fill (edges / reader-creator pairs)
+    dense_rounds: int = 3
+    creator_reader_factor: float = 0.5  # what a creator's engagement with other creators is worth
     dwell_views: int = 10  # posts with time spent before "always the same time spent" is judged
     dwell_hour_seconds: int = 5400  # more counted time in one clock hour than a person can spend
 
@@ -167,35 +180,139 @@ def lockstep(cursor, limits: Thresholds, week: Week) -> None:
     )
 
 
-def reciprocal_ring(cursor, limits: Thresholds, week: Week) -> None:
-    """Creators who like, comment on and share each other's posts, in groups of three or more."""
+# An interaction's worth in score terms, as `contributions` counts it: the action's weight × the
+# reader's value (× counted minutes for time spent). Joined on `incentives_actionweight` (w) and
+# `inc_readers` (r) for a row `p` of `inc_pairs`.
+SCORE_OF_ROW = (
+    "w.weight::float8 * r.value_milli / 1000.0"
+    " * CASE WHEN p.kind = 2 THEN least(p.dwell_ms, w.per_view_cap_seconds * 1000) / 60000.0 ELSE 1 END"
+)
+
+
+def creator_flow(cursor, limits: Thresholds, week: Week) -> None:
+    """Not a rule: the week's flow of score per reader and creator (`inc_flow`), which the rules
+    about creators and the flags' severity read. Signed-out, self and undone interactions carry no
+    flow."""
     cursor.execute(
         """
-        WITH creators AS (
-            SELECT DISTINCT creator_id AS id FROM inc_pairs
-        ), edges AS (
-            SELECT p.reader_id AS giver, p.creator_id AS receiver
-            FROM inc_pairs p JOIN creators c ON c.id = p.reader_id
-            WHERE p.kind IN """
-        + ACTIVE_KINDS
-        + """ AND p.events > 0 AND p.net > 0 AND p.reader_id <> p.creator_id
-            GROUP BY p.reader_id, p.creator_id HAVING count(*) >= %(interactions)s
+        CREATE TEMP TABLE inc_flow ON COMMIT DROP AS
+        SELECT p.reader_id, p.creator_id, sum("""
+        + SCORE_OF_ROW
+        + """) AS flow
+        FROM inc_pairs p
+        JOIN inc_readers r ON r.reader_id = p.reader_id
+        JOIN incentives_actionweight w ON w.kind = p.kind
+        WHERE p.events > 0 AND p.net > 0 AND p.reader_id <> p.creator_id
+        GROUP BY p.reader_id, p.creator_id;
+        -- Creators: authors of posts still earning that someone else engaged with this week (a
+        -- followed account without such posts is a reader, not a creator).
+        CREATE TEMP TABLE inc_creators ON COMMIT DROP AS
+        SELECT DISTINCT p.creator_id FROM inc_pairs p JOIN inc_posts ep ON ep.post_id = p.post_id
+        WHERE p.events > 0 AND p.reader_id <> p.creator_id;
+        ANALYZE inc_flow; ANALYZE inc_creators;
+        """
+    )
+
+
+def reciprocal_ring(cursor, limits: Thresholds, week: Week) -> None:
+    """Creators who feed each other's scores: pods, whatever their shape.
+
+    Over the week's flow between creators (every kind of engagement, in score terms), a creator is
+    pod-fed when it has `pod_partners` or more reciprocal partners (creators it gives flow to and
+    receives flow from) and what those partners give it is at least `pod_share` of what it receives
+    from readers who are not creators. A pair of pod-fed creators who engage each other is
+    discounted both ways. No triangle is needed, so pairs trading two acts a week, cliques and two
+    halves engaging only across are caught alike; friends who read each other beside audiences of
+    their own are not."""
+    cursor.execute(
+        """
+        WITH between_creators AS (
+            SELECT f.reader_id AS giver, f.creator_id AS receiver, f.flow
+            FROM inc_flow f JOIN inc_creators c ON c.creator_id = f.reader_id
+            WHERE f.flow > 0
         ), mutual AS (
-            SELECT e.giver, e.receiver
-            FROM edges e JOIN edges back ON back.giver = e.receiver AND back.receiver = e.giver
-        ), in_triangle AS (
-            -- Two creators who back each other may just be friends; a ring closes: a third creator
-            -- trades interactions with both.
-            SELECT DISTINCT ab.giver, ab.receiver
-            FROM mutual ab
-            JOIN mutual ac ON ac.giver = ab.giver AND ac.receiver <> ab.receiver
-            JOIN mutual bc ON bc.giver = ab.receiver AND bc.receiver = ac.receiver
+            SELECT e.giver, e.receiver, e.flow
+            FROM between_creators e JOIN between_creators back ON back.giver = e.receiver AND back.receiver = e.giver
+        ), outside AS (
+            SELECT f.creator_id, sum(f.flow) AS flow
+            FROM inc_flow f LEFT JOIN inc_creators c ON c.creator_id = f.reader_id
+            WHERE c.creator_id IS NULL
+            GROUP BY f.creator_id
+        ), pod_fed AS (
+            SELECT m.receiver AS creator_id
+            FROM mutual m LEFT JOIN outside o ON o.creator_id = m.receiver
+            GROUP BY m.receiver, o.flow
+            HAVING count(*) >= %(partners)s AND sum(m.flow) >= %(share)s * coalesce(o.flow, 0)
         )
         INSERT INTO inc_pair_discounts (reader_id, creator_id, reason, group_key)
-        SELECT giver, receiver, 'reciprocal_ring', '' FROM in_triangle
+        SELECT m.giver, m.receiver, 'reciprocal_ring', ''
+        FROM mutual m
+        JOIN pod_fed giver ON giver.creator_id = m.giver
+        JOIN pod_fed receiver ON receiver.creator_id = m.receiver
         ON CONFLICT DO NOTHING
         """,
-        {"interactions": limits.ring_interactions},
+        {"partners": limits.pod_partners, "share": limits.pod_share},
+    )
+
+
+def dense_block(cursor, limits: Thresholds, week: Week) -> None:
+    """Many readers engaging the same few creators, far denser than the rest of the graph (FRAUDAR,
+    see `graph.py`). The densest block of the readers-and-creators graph is judged on what a farm
+    cannot avoid: each of its creators gets at least `dense_creator_share` of its readers from the
+    block, its readers engage at least `dense_fill` of its creators, its pairs are at least
+    `dense_ratio` times as filled with engagement as the whole graph's, and it has at least
+    `dense_readers` readers and `dense_creators` creators (a creator and its fans is popularity,
+    not a block). Up to `dense_rounds` blocks are looked for, each without the readers of the last."""
+    cursor.execute(
+        "SELECT f.reader_id, f.creator_id FROM inc_flow f LEFT JOIN inc_creators c ON c.creator_id = f.reader_id"
+        " WHERE f.flow > 0 AND c.creator_id IS NULL"
+    )
+    edges = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+    for round_number in range(limits.dense_rounds):
+        block = densest_block(edges[:, 0], edges[:, 1])
+        if block is None:
+            return
+        in_block = np.isin(edges[:, 0], block.readers)
+        to_block = np.isin(edges[:, 1], block.creators)
+        # Each block creator's share of readers coming from the block.
+        inside = edges[in_block & to_block]
+        creators, from_block = np.unique(inside[:, 1], return_counts=True)
+        audience = np.unique(edges[np.isin(edges[:, 1], creators), 1], return_counts=True)[1]
+        creators = creators[from_block >= limits.dense_creator_share * audience]
+        inside = inside[np.isin(inside[:, 1], creators)]
+        readers, reach = np.unique(inside[:, 0], return_counts=True)
+        readers = readers[reach >= limits.dense_fill * len(creators)]
+        pairs = inside[np.isin(inside[:, 0], readers)]
+        if len(readers) < limits.dense_readers or len(creators) < limits.dense_creators:
+            return
+        # Far denser than the rest: a community where everyone reads everyone is not a block.
+        if len(pairs) < limits.dense_ratio * block.fill * len(readers) * len(creators):
+            return
+        cursor.execute(
+            """
+            INSERT INTO inc_pair_discounts (reader_id, creator_id, reason, group_key)
+            SELECT reader_id, creator_id, 'dense_block', %(group)s
+            FROM unnest(%(readers)s::bigint[], %(creators)s::bigint[]) AS block (reader_id, creator_id)
+            ON CONFLICT DO NOTHING
+            """,
+            {"group": f"block {round_number + 1}", "readers": pairs[:, 0].tolist(), "creators": pairs[:, 1].tolist()},
+        )
+        edges = edges[~np.isin(edges[:, 0], readers)]
+
+
+def creators_as_readers(cursor, limits: Thresholds, week: Week) -> None:
+    """Not a rule: creators reading creators count at `creator_reader_factor` of their value. A
+    creator is paid from the pool; what its engagement adds to a rival's score is paid from the same
+    pool, so mutual support is worth less than an outside reader's. Runs after the rules above,
+    which judge flow at full value."""
+    cursor.execute(
+        """
+        UPDATE inc_readers r SET value_milli = greatest(1, round(r.value_milli * %(factor)s))::int
+        FROM inc_creators c WHERE c.creator_id = r.reader_id AND r.value_milli > 0;
+        -- The flow the flags' severity is measured against, on the same footing.
+        UPDATE inc_flow f SET flow = f.flow * %(factor)s FROM inc_creators c WHERE c.creator_id = f.reader_id;
+        """,
+        {"factor": limits.creator_reader_factor},
     )
 
 
@@ -223,18 +340,23 @@ def machine_dwell(cursor, limits: Thresholds, week: Week) -> None:
 
 
 RULES: tuple[tuple[str, Callable], ...] = (
+    ("", creator_flow),
     (Rule.SAME_DEVICE, shared_creator_device),
     (Rule.NEW_ACCOUNT_BURST, new_account_burst),
     (Rule.SHARED_DEVICE, shared_device),
     (Rule.LOCKSTEP, lockstep),
     (Rule.RECIPROCAL_RING, reciprocal_ring),
+    (Rule.DENSE_BLOCK, dense_block),
     (Rule.MACHINE_DWELL, machine_dwell),
+    ("", creators_as_readers),
 )
 
 
 def apply_rules(cursor, limits: Thresholds, week: Week) -> None:
     cursor.execute(
         """
+        -- This module's own working tables, left over when a caller's transaction computes twice.
+        DROP TABLE IF EXISTS inc_flow, inc_creators, inc_discounted, inc_tied;
         CREATE TEMP TABLE inc_pair_discounts (
             reader_id bigint, creator_id bigint, reason text, group_key text, PRIMARY KEY (reader_id, creator_id)
         ) ON COMMIT DROP;
@@ -257,16 +379,25 @@ class FlagFinding:
     discounted_interactions: int
     evidence: dict
     severity: int
+    # Whether the creator is tied to the accounts (a shared device, or engagement the creator gave
+    # them). A finding that is not tied was done to the creator, not by them: it is discounted and
+    # recorded, but never holds the payout.
+    tied_to_creator: bool = True
 
 
-def _severity(rule: str, actor_count: int, discounted: int, creator_total: int) -> int:
-    """How much of the creator's week the finding explains: a creator whose readers include a few
-    cheaters elsewhere is not a cheat; one whose week is mostly discounted is held for review."""
-    fraction = discounted / creator_total if creator_total else 1
-    enough_accounts = actor_count >= 5 or (rule == Rule.SAME_DEVICE and discounted >= 5)
-    if rule != Rule.MACHINE_DWELL and fraction >= 0.2 and enough_accounts:
+# Rules that are about the creator's own behaviour: tied by definition.
+CREATOR_RULES = (Rule.SAME_DEVICE, Rule.RECIPROCAL_RING)
+
+
+def _severity(rule: str, actor_count: int, removed_share: float) -> int:
+    """How much of the creator's week the finding explains, as the share of the creator's score the
+    rule removed: a creator whose readers include a few cheaters elsewhere is not a cheat; one whose
+    score was mostly discounted is held for review. Self, signed-out and undone interactions are
+    worth nothing to the score, so padding with them cannot dilute the share."""
+    enough_accounts = actor_count >= 5 or rule in CREATOR_RULES
+    if rule != Rule.MACHINE_DWELL and removed_share >= 0.2 and enough_accounts:
         return IntegrityFlag.Severity.HIGH
-    if fraction >= 0.05:
+    if removed_share >= 0.05:
         return IntegrityFlag.Severity.MEDIUM
     return IntegrityFlag.Severity.LOW
 
@@ -274,38 +405,70 @@ def _severity(rule: str, actor_count: int, discounted: int, creator_total: int) 
 def find_flags(cursor, actor_sample: int = 20) -> list[FlagFinding]:
     """One finding per rule and creator that benefited, from the discount tables."""
     cursor.execute(
-        # Judged on chosen interactions (likes, comments, shares, follows, trade clicks), which views
-        # and time spent would otherwise drown.
-        "SELECT creator_id, count(*) FROM inc_pairs WHERE events > 0 AND kind NOT IN (1, 2) GROUP BY creator_id"
-    )
-    creator_totals = dict(stream(cursor))
-    cursor.execute(
         """
-        SELECT p.creator_id,
+        CREATE TEMP TABLE inc_discounted ON COMMIT DROP AS
+        SELECT p.creator_id, p.reader_id, p.kind, p.net,
                coalesce(pd.reason, rd.reason, 'machine_dwell') AS rule,
-               count(DISTINCT p.reader_id) AS actor_count,
-               (array_agg(DISTINCT p.reader_id))[1:%(sample)s] AS actors,
-               count(*) FILTER (WHERE p.kind NOT IN (1, 2)) AS interactions,
-               count(*) FILTER (WHERE p.kind = 1) AS views,
-               count(*) FILTER (WHERE p.kind = 2) AS dwell_views,
-               (array_agg(DISTINCT coalesce(pd.group_key, rd.group_key, dd.group_key)))[1:21] AS groups
+               coalesce(pd.group_key, rd.group_key, dd.group_key) AS group_key,
+               -- The score this interaction would have brought (nothing when undone).
+               CASE WHEN p.net > 0 THEN coalesce("""
+        + SCORE_OF_ROW
+        + """, 0) ELSE 0 END AS removed
         FROM inc_pairs p
+        LEFT JOIN inc_readers r ON r.reader_id = p.reader_id
+        LEFT JOIN incentives_actionweight w ON w.kind = p.kind
         LEFT JOIN inc_pair_discounts pd ON pd.reader_id = p.reader_id AND pd.creator_id = p.creator_id
         LEFT JOIN inc_reader_discounts rd ON rd.reader_id = p.reader_id
         LEFT JOIN inc_dwell_discounts dd ON dd.reader_id = p.reader_id AND p.kind = 2
         WHERE p.events > 0 AND p.reader_id <> p.creator_id
-          AND (pd.reader_id IS NOT NULL OR rd.reader_id IS NOT NULL OR dd.reader_id IS NOT NULL)
+          AND (pd.reader_id IS NOT NULL OR rd.reader_id IS NOT NULL OR dd.reader_id IS NOT NULL);
+        ANALYZE inc_discounted;
+
+        -- Findings the creator is tied to: an account on one of the creator's devices, or one the
+        -- creator engaged with (reciprocal flow). Hash joins over the discounted accounts only.
+        CREATE TEMP TABLE inc_tied ON COMMIT DROP AS
+        WITH accounts AS (SELECT DISTINCT creator_id, reader_id, rule FROM inc_discounted)
+        SELECT a.creator_id, a.rule FROM accounts a
+        JOIN inc_devices cd ON cd.reader_id = a.creator_id
+        JOIN inc_devices ad ON ad.reader_id = a.reader_id AND ad.fingerprint = cd.fingerprint
+        UNION
+        SELECT a.creator_id, a.rule FROM accounts a
+        JOIN inc_flow back ON back.reader_id = a.creator_id AND back.creator_id = a.reader_id;
+
+        SELECT d.creator_id, d.rule,
+               count(DISTINCT d.reader_id) AS actor_count,
+               (array_agg(DISTINCT d.reader_id))[1:%(sample)s] AS actors,
+               count(*) FILTER (WHERE d.kind NOT IN (1, 2)) AS interactions,
+               count(*) FILTER (WHERE d.kind = 1) AS views,
+               count(*) FILTER (WHERE d.kind = 2) AS dwell_views,
+               (array_agg(DISTINCT d.group_key))[1:21] AS groups,
+               sum(d.removed) AS removed,
+               bool_or(t.creator_id IS NOT NULL) AS tied
+        FROM inc_discounted d LEFT JOIN inc_tied t ON t.creator_id = d.creator_id AND t.rule = d.rule
         GROUP BY 1, 2
         ORDER BY 1, 2
         """,
         {"sample": actor_sample},
     )
+    rows = list(stream(cursor))
+    # Each flagged creator's whole score before any rule: every interaction that is not signed out,
+    # self or undone (the same flow the creator rules read).
+    cursor.execute(
+        "SELECT creator_id, sum(flow) FROM inc_flow WHERE creator_id = ANY(%(creators)s) GROUP BY creator_id",
+        {"creators": sorted({row[0] for row in rows})},
+    )
+    creator_totals = {creator_id: float(total or 0) for creator_id, total in stream(cursor)}
     findings = []
-    for creator_id, rule, actor_count, actors, interactions, views, dwell_views, groups in stream(cursor):
+    for creator_id, rule, actor_count, actors, interactions, views, dwell_views, groups, removed, tied in rows:
         evidence = {"accounts": actor_count, "interactions": interactions, "views": views, "time_spent": dwell_views}
         groups = sorted(group for group in groups if group)
         if groups:
             evidence["groups"] = groups[:20]
+        tied = bool(tied) or rule in CREATOR_RULES
+        if not tied:
+            evidence["tied_to_creator"] = False
+        total = creator_totals.get(creator_id, 0.0)
+        removed_share = float(removed) / total if total > 0 else 0.0
         findings.append(
             FlagFinding(
                 rule=rule,
@@ -314,9 +477,8 @@ def find_flags(cursor, actor_sample: int = 20) -> list[FlagFinding]:
                 actor_count=actor_count,
                 discounted_interactions=interactions + views + dwell_views,
                 evidence=evidence,
-                severity=_severity(
-                    rule, actor_count, interactions or dwell_views, creator_totals.get(creator_id, 0) or dwell_views
-                ),
+                severity=_severity(rule, actor_count, removed_share),
+                tied_to_creator=tied,
             )
         )
     return findings

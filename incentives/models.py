@@ -168,21 +168,61 @@ def _value_field(label, default, help_text=""):
 
 
 class ReaderValueRules(SingletonModel):
-    """How much one reader's interactions weigh, from 0 (nothing) to `maximum`.
+    """How much one reader's interactions weigh, from 0 (nothing) to `maximum`, as of the week.
 
-    value = min(maximum, KYC value + active-trader bonus + volume-tier bonus * tier),
+    fee share = min(1, ln(1 + fees / `fee_scale_usd`) / ln(1 + `full_fees_usd` / `fee_scale_usd`)), fees
+                being the dollar fees paid in the `fee_window_days` before the week ended
+    tenure share = min(1, weeks with a fill among the `tenure_weeks` before the week ended / `tenure_weeks`)
+    value = min(maximum, base + fee share * (KYC value + tenure bonus * tenure share)),
     times the new-account factor for accounts younger than `new_account_days`;
-    0 for suspended, deactivated or frozen accounts and for signed-out readers.
+    0 for suspended, deactivated or frozen accounts and for signed-out readers. Only fills before
+    the week's end count, so a trade made after it never raises that week's value.
     """
 
-    kyc_none = _value_field(_("KYC none"), "0.100")
-    kyc_basic = _value_field(_("KYC basic"), "0.400")
-    kyc_verified = _value_field(_("KYC verified"), "0.600")
-    kyc_advanced = _value_field(_("KYC advanced"), "0.700")
-    active_trader_bonus = _value_field(
-        _("active trader bonus"), "0.200", _("Added when the reader traded in the 30 days before the week ended.")
+    base = _value_field(_("base value"), "0.025", _("What every reader in good standing is worth, trading or not."))
+    kyc_none = _value_field(_("KYC none"), "0.075", _("Added for a reader at this KYC level, times the fee share."))
+    kyc_basic = _value_field(_("KYC basic"), "0.375", _("Added for a reader at this KYC level, times the fee share."))
+    kyc_verified = _value_field(
+        _("KYC verified"), "0.575", _("Added for a reader at this KYC level, times the fee share.")
     )
-    volume_tier_bonus = _value_field(_("bonus per volume tier"), "0.050", _("Times the volume tier (0 to 4)."))
+    kyc_advanced = _value_field(
+        _("KYC advanced"), "0.675", _("Added for a reader at this KYC level, times the fee share.")
+    )
+    full_fees_usd = models.DecimalField(
+        _("fees for the full fee share (USD)"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("20.00"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_(
+            "Trading fees paid in the fee window, in US dollars, at which the fee share reaches 1 "
+            "(rebates count as nothing)."
+        ),
+    )
+    fee_scale_usd = models.DecimalField(
+        _("fee scale (USD)"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.50"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_(
+            "The fee share grows with the logarithm of the fees over this scale: fees well below it "
+            "count almost nothing, and each doubling above it adds about the same."
+        ),
+    )
+    fee_window_days = models.PositiveSmallIntegerField(
+        _("fee window (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text=_("Fees paid in this many days before the week ended count."),
+    )
+    tenure_bonus = _value_field(_("tenure bonus"), "0.300", _("Added times the fee share and the tenure share."))
+    tenure_weeks = models.PositiveSmallIntegerField(
+        _("tenure (weeks)"),
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(52)],
+        help_text=_("The tenure share is the weeks with a trade among this many weeks before the week ended."),
+    )
     new_account_days = models.PositiveSmallIntegerField(_("new account age (days)"), default=14)
     new_account_factor = _value_field(
         _("new account factor"), "0.250", _("Multiplies the value of accounts younger than the age above.")
@@ -375,6 +415,7 @@ class IntegrityFlag(models.Model):
         NEW_ACCOUNT_BURST = "new_account_burst", _("Burst of new non-trading accounts")
         LOCKSTEP = "lockstep", _("Accounts acting in lockstep")
         RECIPROCAL_RING = "reciprocal_ring", _("Reciprocal ring of creators")
+        DENSE_BLOCK = "dense_block", _("Dense block of readers and creators")
         MACHINE_DWELL = "machine_dwell", _("Machine-like time spent")
 
     class Severity(models.IntegerChoices):

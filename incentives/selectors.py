@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, JSONField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -80,16 +80,16 @@ class Line:
 
 @dataclass(frozen=True)
 class Estimate:
+    """The running week, coarse on purpose (incentives.estimates): a range, a band and one share."""
+
     week: str
     computed_at: datetime
-    counted: list[Line]
-    counted_minutes: Decimal
-    discounts: list[Line]
-    score: Decimal
+    amount_low: Decimal
+    amount_high: Decimal
+    currency: str
     rank_band: str
     rank_band_label: str | Promise
-    estimated_amount: Decimal
-    currency: str
+    discounted_percent: int
     excluded_reason: str
     excluded_label: str | Promise
 
@@ -104,6 +104,9 @@ class PayoutLine:
     status_label: str
     hold_reason: str | Promise
     score: Decimal | None
+    # The settled week's interactions: what counted per action and, in plain words, what did not.
+    counted: list[Line]
+    discounts: list[Line]
     appeal_state: str
     appeal_state_label: str | Promise
     appealed_at: datetime | None
@@ -219,6 +222,8 @@ def statement_payout(*, user: User, payout_id: int) -> PayoutLine:
 
 class _ContributionScore(TypedDict):
     score: Decimal | None
+    counted_counts: dict | None
+    discounts: dict | None
 
 
 def _payouts(user: User) -> QuerySet[WithAnnotations[Payout, _ContributionScore]]:
@@ -227,7 +232,11 @@ def _payouts(user: User) -> QuerySet[WithAnnotations[Payout, _ContributionScore]
     return (
         Payout.objects.filter(creator=user)
         .select_related("settlement")
-        .annotate(score=Subquery(contribution.values("score")[:1]))
+        .annotate(
+            score=Subquery(contribution.values("score")[:1]),
+            counted_counts=Subquery(contribution.values("counted_counts")[:1], output_field=JSONField()),
+            discounts=Subquery(contribution.values("discounts")[:1], output_field=JSONField()),
+        )
         .order_by("-settlement__week")
     )
 
@@ -251,6 +260,8 @@ def _payout_line(payout: WithAnnotations[Payout, _ContributionScore]) -> PayoutL
         status_label=payout.get_status_display(),
         hold_reason=HELD_FOR_REVIEW if was_held else "",
         score=payout.score,
+        counted=_counted_lines(payout.counted_counts or {}),
+        discounts=_discount_lines(payout.discounts or {}),
         appeal_state=appeal,
         appeal_state_label=dict(AppealState.CHOICES)[appeal],
         appealed_at=payout.appealed_at,
@@ -258,30 +269,34 @@ def _payout_line(payout: WithAnnotations[Payout, _ContributionScore]) -> PayoutL
     )
 
 
+def _counted_lines(counted: dict) -> list[Line]:
+    return [Line(slug, ACTION_LABELS[slug], counted.get(slug, 0)) for slug in LISTED_ACTIONS]
+
+
+def _discount_lines(discounts: dict) -> list[Line]:
+    # Known reasons in the catalogue's order; a reason added later without a label still counts.
+    lines = [
+        Line(reason, label, discounts[reason]) for reason, label in DISCOUNT_REASONS.items() if discounts.get(reason)
+    ]
+    unknown = sum(count for reason, count in discounts.items() if reason not in DISCOUNT_REASONS)
+    if unknown:
+        lines.append(Line("other", OTHER_DISCOUNT, unknown))
+    return lines
+
+
 def _estimate(raw: dict | None) -> Estimate | None:
     if raw is None:
         return None
-    counted = raw.get("counted") or {}
-    discounts = raw.get("discounts") or {}
-    # Known reasons in the catalogue's order; a reason added later without a label still counts.
-    unknown = sum(count for reason, count in discounts.items() if reason not in DISCOUNT_REASONS)
-    discount_lines = [
-        Line(reason, label, discounts[reason]) for reason, label in DISCOUNT_REASONS.items() if discounts.get(reason)
-    ]
-    if unknown:
-        discount_lines.append(Line("other", OTHER_DISCOUNT, unknown))
     excluded = raw.get("excluded_reason") or ""
     return Estimate(
         week=raw["week"],
         computed_at=datetime.fromisoformat(raw["computed_at"]),
-        counted=[Line(slug, ACTION_LABELS[slug], counted.get(slug, 0)) for slug in LISTED_ACTIONS],
-        counted_minutes=Decimal(raw["counted_minutes"]),
-        discounts=discount_lines,
-        score=Decimal(raw["score"]),
+        amount_low=Decimal(raw["amount_low"]),
+        amount_high=Decimal(raw["amount_high"]),
+        currency=raw["currency"],
         rank_band=raw["rank_band"],
         rank_band_label=RANK_BANDS.get(raw["rank_band"], RANK_BANDS["rest"]),
-        estimated_amount=Decimal(raw["estimated_amount"]),
-        currency=raw["currency"],
+        discounted_percent=int(raw["discounted_percent"]),
         excluded_reason=excluded,
         excluded_label=EXCLUDED_REASONS.get(excluded, "") if excluded else "",
     )

@@ -19,22 +19,20 @@ class LineSerializer(serializers.Serializer):
 
 
 class EstimateSerializer(serializers.Serializer):
+    """Coarse on purpose while the week runs; the settled week's payout carries the reasons."""
+
     week = serializers.CharField(help_text="The running ISO week, e.g. 2026-W47.")
     computed_at = serializers.DateTimeField(help_text="When the estimate was computed (every 15 minutes).")
-    counted = LineSerializer(many=True, help_text="Interactions that counted, per action.")
-    counted_minutes = serializers.DecimalField(
-        max_digits=14, decimal_places=2, help_text="Minutes of reading that counted."
+    amount_low = serializers.DecimalField(
+        max_digits=18, decimal_places=2, help_text="What the week may pay if it ended now: the low end of the range."
     )
-    discounts = LineSerializer(
-        many=True, help_text="Interactions that did not count, per reason in plain words; only reasons that occurred."
-    )
-    score = serializers.DecimalField(max_digits=20, decimal_places=6)
+    amount_high = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="The high end of the range.")
+    currency = serializers.CharField()
     rank_band = NamedChoiceField(enum_name="RankBandEnum", choices=list(RANK_BANDS.items()))
     rank_band_label = serializers.CharField()
-    estimated_amount = serializers.DecimalField(
-        max_digits=18, decimal_places=2, help_text="What the week would pay if it ended now; final only once settled."
+    discounted_percent = serializers.IntegerField(
+        help_text="About how many of this week's interactions did not count so far, in percent (steps of 10)."
     )
-    currency = serializers.CharField()
     excluded_reason = serializers.CharField(
         allow_blank=True, help_text="Why this week earns nothing (`account_suspended`, …); empty otherwise."
     )
@@ -52,6 +50,10 @@ class PayoutSerializer(serializers.Serializer):
         allow_blank=True, help_text="Set when the payout was held for review; the same words for every hold."
     )
     score = serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True)
+    counted = LineSerializer(many=True, help_text="The settled week's interactions that counted, per action.")
+    discounts = LineSerializer(
+        many=True, help_text="The settled week's interactions that did not count, per reason in plain words."
+    )
     appeal_state = NamedChoiceField(enum_name="AppealStateEnum", choices=AppealState.CHOICES)
     appeal_state_label = serializers.CharField()
     can_appeal = serializers.BooleanField(help_text="Held and not appealed yet: POST …/appeal/ is open.")

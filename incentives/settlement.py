@@ -110,6 +110,21 @@ def ineligible_creators(creator_ids: Iterable[int]) -> dict[int, str]:
     return reasons
 
 
+def beneficial_owners(creator_ids: Iterable[int]) -> list[list[int]]:
+    """Groups of these creators whose trading profiles carry one KYC identity hash: one person behind
+    several accounts, who gets one cap (allocation.allocate's `owners`). Creators alone with their
+    identity, or without one, are their own owners and are left out. Sorted, so a draft stores the
+    same list every time."""
+    by_identity: dict[str | None, list[int]] = {}
+    for user_id, identity in (
+        TradingProfile.objects.filter(user_id__in=list(creator_ids), kyc_identity__isnull=False)
+        .order_by("user_id")
+        .values_list("user_id", "kyc_identity")
+    ):
+        by_identity.setdefault(identity, []).append(user_id)
+    return sorted(group for group in by_identity.values() if len(group) > 1)
+
+
 def draft_settlement(*, week: Week, now: datetime | None = None) -> Outcome:
     """Compute (or recompute) the week's draft. A week already approved or paid is left alone."""
     now = now or timezone.now()
@@ -154,7 +169,8 @@ def _write_draft(
         if creator_id not in ineligible and creator.score > 0
     }
     rules = Rules(alpha=parameters.alpha, max_share=parameters.max_share, minimum_payout=parameters.minimum_payout)
-    allocation = allocate(total=pool_amount + carried_in, scores=eligible_scores, rules=rules)
+    owners = beneficial_owners(eligible_scores)
+    allocation = allocate(total=pool_amount + carried_in, scores=eligible_scores, rules=rules, owners=owners)
 
     if existing:
         # A draft is recomputed from scratch: its rows go, new ones come, in this transaction.
@@ -177,6 +193,9 @@ def _write_draft(
         "carried_in": str(carried_in),
         "currency": currency,
         "time_zone": week.time_zone,
+        # Who shared one cap, as creator ids (never the identity hashes): with the contributions'
+        # scores and the parameters above, enough to redo the split exactly.
+        "owners": owners,
     }
     settlement.computed_at = now
     settlement.computation_ms = elapsed_ms
@@ -239,7 +258,9 @@ def _write_draft(
 def _holds(figures: WeekFigures, hold_severity: int) -> dict[int, str]:
     rules_by_creator: dict[int, list[str]] = {}
     for flag in figures.flags:
-        if flag.severity >= hold_severity:
+        # Engagement the creator is not tied to (no shared device, no engagement given back) was done
+        # to them: it is discounted, and never a reason to hold them (or sabotage would be free).
+        if flag.severity >= hold_severity and flag.tied_to_creator:
             rules_by_creator.setdefault(flag.creator_id, []).append(str(IntegrityFlag.Rule(flag.rule).label))
     return {creator_id: "; ".join(sorted(labels))[:200] for creator_id, labels in rules_by_creator.items()}
 

@@ -47,7 +47,7 @@ from psycopg2.extras import execute_values
 from orbit import json_input
 
 from . import performance, signals
-from .models import ExchangeEvent, Fill, Position, TradingProfile
+from .models import KYC_IDENTITY_PATTERN, ExchangeEvent, Fill, Position, TradingProfile
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ INSTRUMENT = re.compile(
     r"^(?P<base>[A-Z0-9]{2,20})-(?P<quote>[A-Z0-9]{2,20})"
     r"(?:(?P<swap>-SWAP)|(?P<option>-\d{6}-\d+(?:\.\d+)?-[CP]))?$"
 )
+KYC_IDENTITY = re.compile(KYC_IDENTITY_PATTERN)
 MAX_ID_LENGTH = ExchangeEvent._meta.get_field("key").max_length
 MAX_UID_LENGTH = ExchangeEvent._meta.get_field("exchange_uid").max_length
 MAX_DECIMAL = Decimal("1e20")
@@ -293,6 +294,21 @@ def _moment(value, name: str) -> datetime:
     return moment
 
 
+def _kyc_identity(data: dict) -> str | None:
+    """The optional identity hash: absent or null changes nothing; anything else must be the exchange's
+    opaque hash, never a name or a document number (the pattern keeps those out)."""
+    value = data.get("kyc_identity")
+    if value is None:
+        return None
+    # fullmatch: `$` alone would let a trailing newline through (the database's check would not).
+    if not isinstance(value, str) or not KYC_IDENTITY.fullmatch(value):
+        raise EventRefused(
+            "invalid_field",
+            "data.kyc_identity must be the exchange's identity hash: 16 to 128 letters, digits, '-' or '_'.",
+        )
+    return value
+
+
 def _instrument(data: dict, name: str = "instrument") -> tuple[str, str, str, str]:
     """(instrument, type, base asset, quote) from an OKX instrument id."""
     instrument = _text(data, name, max_length=48).upper()
@@ -343,11 +359,13 @@ def check_shape(index: int, raw) -> Event:
         if level is not None and (isinstance(level, bool) or level not in TradingProfile.KycLevel.values):
             raise EventRefused("invalid_field", "data.kyc_level must be 0, 1, 2 or 3.")
         parsed["kyc_level"] = level
+        parsed["kyc_identity"] = _kyc_identity(data)
     elif event_type == "kyc.changed":
         level = data.get("level")
         if isinstance(level, bool) or level not in TradingProfile.KycLevel.values:
             raise EventRefused("invalid_field", "data.level must be 0, 1, 2 or 3.")
         parsed["level"] = level
+        parsed["kyc_identity"] = _kyc_identity(data)
     elif event_type == "trade.filled":
         parsed["fill_id"] = _text(data, "fill_id")
         parsed["instrument"], parsed["kind"], parsed["asset"], parsed["quote"] = _instrument(data)
@@ -584,6 +602,11 @@ def _link(event: Event, profiles: dict[str, TradingProfile]) -> Result:
         )
     if profile.linked_at is not None and profile.exchange_uid == event.uid:
         profiles[event.uid] = profile
+        # A link sent again may carry a newer identity hash (the exchange re-verified the person).
+        if data["kyc_identity"] is not None:
+            result = _newer(event, profile, "kyc_identity_changed_at", {"kyc_identity": data["kyc_identity"]})
+            if result.status == "applied":
+                return result
         return Result(event.id, "outdated", "already_linked", "This account is already linked; nothing changed.")
     profile.exchange_uid = event.uid
     profile.linked_at = event.occurred_at
@@ -593,6 +616,10 @@ def _link(event: Event, profiles: dict[str, TradingProfile]) -> Result:
     if data["kyc_level"] is not None and kyc_is_newer:
         profile.kyc_level = data["kyc_level"]
         profile.kyc_changed_at = event.occurred_at
+    identity_is_newer = profile.kyc_identity_changed_at is None or profile.kyc_identity_changed_at <= event.occurred_at
+    if data["kyc_identity"] is not None and identity_is_newer:
+        profile.kyc_identity = data["kyc_identity"]
+        profile.kyc_identity_changed_at = event.occurred_at
     profile.save()
     profiles[event.uid] = profile
     return Result(event.id, "applied")
@@ -613,7 +640,12 @@ def _newer(event: Event, profile: TradingProfile, field_name: str, changes: dict
 
 
 def _kyc(event: Event, profile: TradingProfile) -> Result:
-    return _newer(event, profile, "kyc_changed_at", {"kyc_level": event.data["level"]})
+    level = _newer(event, profile, "kyc_changed_at", {"kyc_level": event.data["level"]})
+    if event.data["kyc_identity"] is None:
+        return level
+    # The level and the identity hash each keep their own time: a late event rolls back neither.
+    identity = _newer(event, profile, "kyc_identity_changed_at", {"kyc_identity": event.data["kyc_identity"]})
+    return level if level.status == "applied" else identity
 
 
 def _frozen(event: Event, profile: TradingProfile) -> Result:

@@ -38,6 +38,10 @@ class Asset(models.Model):
         return f"${self.symbol}"
 
 
+# The shape of an exchange identity hash: 16 to 128 URL-safe characters (hex, base64url).
+KYC_IDENTITY_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
+
+
 class TradingProfile(models.Model):
     """What the exchange reports about a user's trading; never edited by the user."""
 
@@ -78,10 +82,16 @@ class TradingProfile(models.Model):
     volume_by_asset = models.JSONField(default=dict, blank=True)
     # A frozen exchange account earns nothing and its reading counts for nothing.
     is_frozen = models.BooleanField(default=False)
+    # An opaque hash the exchange derives from the verified identity behind the account (never the
+    # identity itself): accounts sharing it belong to one person, whose payouts are capped together.
+    # Private: in the person's export, never on a page or in the API. Null when the exchange sent
+    # none, never "": accounts without one must not all look like one person.
+    kyc_identity = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
     # When the exchange linked the account, and the time of the last event applied to each
     # state, so that an event delivered late never overwrites a newer one.
     linked_at = models.DateTimeField(null=True, blank=True)
     kyc_changed_at = models.DateTimeField(null=True, blank=True)
+    kyc_identity_changed_at = models.DateTimeField(null=True, blank=True)
     frozen_changed_at = models.DateTimeField(null=True, blank=True)
     positions_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -92,6 +102,14 @@ class TradingProfile(models.Model):
             models.CheckConstraint(condition=Q(kyc_level__lte=3), name="trading_kyc_level_known"),
             models.CheckConstraint(condition=Q(volume_tier__lte=4), name="trading_volume_tier_known"),
             models.CheckConstraint(condition=Q(volume_30d_usd__gte=0), name="trading_volume_not_negative"),
+            models.CheckConstraint(
+                condition=Q(kyc_identity__isnull=True) | Q(kyc_identity__regex=KYC_IDENTITY_PATTERN),
+                name="trading_kyc_identity_shape",
+            ),
+        ]
+        indexes = [
+            # The settlement groups this week's creators by identity; operators look up one identity.
+            models.Index(fields=["kyc_identity"], condition=Q(kyc_identity__isnull=False), name="trading_kyc_identity"),
         ]
         verbose_name = _("trading profile")
         verbose_name_plural = _("trading profiles")

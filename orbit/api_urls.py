@@ -41,6 +41,7 @@ urlpatterns = [
     path("auth/token/", people.TokenView.as_view(), name="token"),
     path("auth/tokens/", people.TokenListView.as_view(), name="tokens"),
     path("auth/tokens/<int:token_id>/", people.TokenDetailView.as_view(), name="token-detail"),
+    path("devices/", people.DeviceView.as_view(), name="devices"),
     path("me/", people.MeView.as_view(), name="me"),
     path("me/export/", people.MeExportView.as_view(), name="me_export"),
     path("users/<str:username>/", people.UserDetailView.as_view(), name="user"),

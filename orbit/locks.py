@@ -46,6 +46,8 @@ class Namespace(enum.IntEnum):
 
     # One signed-in viewer's view of one post: record_view's check-then-insert (one view per day).
     VIEW = 7_101
+    # One signed-in reader's time spent: record_dwell reads what was credited, then adds to it.
+    DWELL = 7_102
     # One network's signed-out event of one kind on one post: the same check-then-insert, per `fp`.
     SIGNED_OUT_EVENT = 7_501
     # One settlement week: draft, approve, pay and reopen of that week run one at a time.

@@ -491,6 +491,9 @@ REST_FRAMEWORK = {
         # Signed-out beacons (view, time spent, trade click, share open) per client address; over
         # it they are answered as usual but not recorded (feed.services.signed_out_fingerprint).
         "anon_beacon": env.str("THROTTLE_ANON_BEACON", default="120/hour"),
+        # New device tokens (POST /api/v1/devices/) per client address (IPv6: per /64), so one
+        # machine cannot mint itself a device per fake reader.
+        "device": env.str("THROTTLE_DEVICE", default="20/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

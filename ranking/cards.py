@@ -19,7 +19,7 @@ from django.db import connection
 
 from creators.models import User
 from creators.selectors import hidden_authors_sql
-from feed import selectors
+from feed import render_tokens, selectors
 from feed.models import Engagement, Like
 from feed.serializers import PostSerializer
 
@@ -120,6 +120,8 @@ class CachedCards:
             "liked": liked,
             "author": {**author, "avatar_url": absolute(author["avatar_url"]) if author["avatar_url"] else None},
             "images": [absolute(url) for url in card["images"]],
+            # The shared card has none: a render token is this reader's, issued now.
+            "dwell_token": render_tokens.issue(reader=self.user, post_id=card["id"]),
         }
 
 

@@ -4,9 +4,13 @@
 
   // --- Time spent on a post -------------------------------------------------------------
   // Counts the milliseconds a post is on screen while the tab is visible, and reports them in
-  // one batch with navigator.sendBeacon when the page hides (tab switch, app switch, close).
+  // one batch with navigator.sendBeacon when the page hides (tab switch, app switch, close), and
+  // every few minutes while it shows. Each post goes back with the render token the server put in
+  // its data-dwell-token: the server counts time only against it, and only for 30 minutes after
+  // the page was served, so a long read is reported before the token runs out.
   // sendBeacon cannot set headers, so the CSRF token travels as a form field.
   var MIN_REPORT_MS = 500;
+  var REPORT_EVERY_MS = 4 * 60 * 1000;
   var tracked = [];
 
   function csrfToken() {
@@ -21,7 +25,14 @@
   function startTracking() {
     var elements = document.querySelectorAll("[data-dwell-post]");
     elements.forEach(function (element) {
-      var entry = { post: Number(element.dataset.dwellPost), url: element.dataset.dwellUrl, ms: 0, since: null, onScreen: true };
+      var entry = {
+        post: Number(element.dataset.dwellPost),
+        url: element.dataset.dwellUrl,
+        token: element.dataset.dwellToken || "",
+        ms: 0,
+        since: null,
+        onScreen: true
+      };
       tracked.push(entry);
       if ("IntersectionObserver" in window) {
         new IntersectionObserver(function (changes) {
@@ -56,7 +67,7 @@
         entry.since = null;
       }
       if (entry.ms >= MIN_REPORT_MS) {
-        (batches[entry.url] = batches[entry.url] || []).push({ post: entry.post, ms: Math.round(entry.ms) });
+        (batches[entry.url] = batches[entry.url] || []).push({ post: entry.post, ms: Math.round(entry.ms), token: entry.token });
         entry.ms = 0;
       }
       if (running) {
@@ -80,6 +91,11 @@
     tracked.forEach(update);
   });
   window.addEventListener("pagehide", flush);
+  window.setInterval(function () {
+    if (tracked.length && pageVisible()) {
+      flush();
+    }
+  }, REPORT_EVERY_MS);
 
   // --- Small conveniences ---------------------------------------------------------------
   document.addEventListener("focusin", function (event) {

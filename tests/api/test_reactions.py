@@ -1,7 +1,10 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
+from feed import render_tokens
 from feed.models import Comment, Engagement, Like, Notification, Post, Report, Share
 from tests.factories import PostFactory, TradeCardFactory
 
@@ -153,14 +156,47 @@ def test_a_view_is_counted_once_per_viewer_and_day(as_bob, anon):
     assert Engagement.objects.filter(kind=Engagement.Kind.VIEW).count() == 2
 
 
-def test_dwell_reports_are_recorded_and_capped(as_bob):
+def test_dwell_reports_are_recorded_and_capped(as_bob, bob):
     first, second = PostFactory(), PostFactory()
-    items = [{"post": first.pk, "ms": 4000}, {"post": first.pk, "ms": 1000}, {"post": second.pk, "ms": 99_000_000}]
-    items.append({"post": 987654321, "ms": 1000})
+    # Tokens as the API gave them with the posts a while ago: 29 and 20 minutes.
+    now = timezone.now()
+    first_token = render_tokens.issue(reader=bob, post_id=first.pk, now=now - timedelta(minutes=29))
+    second_token = render_tokens.issue(reader=bob, post_id=second.pk, now=now - timedelta(minutes=20))
+    unknown_token = render_tokens.issue(reader=bob, post_id=987654321, now=now - timedelta(seconds=10))
+    items = [
+        {"post": first.pk, "ms": 4000, "token": first_token},
+        {"post": first.pk, "ms": 1000, "token": first_token},
+        {"post": second.pk, "ms": 99_000_000, "token": second_token},
+        {"post": 987654321, "ms": 1000, "token": unknown_token},
+    ]
     response = as_bob.post("/api/v1/engagement/dwell/", {"items": items}, format="json")
     assert response.json() == {"recorded": 2}
     dwell = dict(Engagement.objects.filter(kind=Engagement.Kind.DWELL).values_list("post_id", "dwell_ms"))
-    assert dwell == {first.pk: 5000, second.pk: 30 * 60 * 1000}
+    assert dwell[first.pk] == 5000
+    # Claimed 27 hours: counted no more than the 20 minutes since the token was issued, less the
+    # 5 seconds of them already counted on the first post (one reader reads one post at a time).
+    assert 20 * 60 * 1000 - 5000 <= dwell[second.pk] < 20 * 60 * 1000
+
+
+def test_posts_come_with_a_render_token_and_time_counts_only_against_it(as_bob, bob, anon):
+    post = PostFactory()
+    token = as_bob.get(f"/api/v1/posts/{post.pk}/").json()["dwell_token"]
+    listed = {item["id"]: item["dwell_token"] for item in as_bob.get("/api/v1/posts/").json()["results"]}
+    assert render_tokens.issued_at(token, reader=bob, post_id=post.pk, now=timezone.now())
+    assert render_tokens.issued_at(listed[post.pk], reader=bob, post_id=post.pk, now=timezone.now())
+    signed_out = anon.get(f"/api/v1/posts/{post.pk}/").json()["dwell_token"]
+    assert render_tokens.issued_at(signed_out, reader=None, post_id=post.pk, now=timezone.now())
+
+    claim = {"items": [{"post": post.pk, "ms": 30 * 60 * 1000, "token": token}]}
+    for _ in range(3):  # a replay adds only the time that passed since
+        assert as_bob.post("/api/v1/engagement/dwell/", claim, format="json").status_code == 200
+    without = {"items": [{"post": post.pk, "ms": 30 * 60 * 1000}]}
+    assert as_bob.post("/api/v1/engagement/dwell/", without, format="json").json() == {"recorded": 0}
+    someone_elses = {"items": [{"post": post.pk, "ms": 30 * 60 * 1000, "token": signed_out}]}
+    assert as_bob.post("/api/v1/engagement/dwell/", someone_elses, format="json").json() == {"recorded": 0}
+
+    counted = sum(Engagement.objects.filter(kind=Engagement.Kind.DWELL).values_list("dwell_ms", flat=True))
+    assert counted < 5_000
 
 
 @pytest.mark.parametrize(

@@ -27,29 +27,30 @@ SEED_ARGUMENTS = ["--users=120", "--posts=300", "--events=3000", "--seed=7", f"-
 
 EXPECTED = {
     "Asset": (32, "97b52b54eb14a98191de6e140a44760d"),
-    "Call": (17, "38e4471790aa78e2e5b0c8d6599e5847"),
-    "Candle": (34968, "35aff0143846dcaddfef525d8d45566c"),
-    "Comment": (74, "af230a467bb16f9c02eb4fd2df99a824"),
-    "Engagement": (3000, "b89020c306dae27a523abac6ec543f3c"),
-    "Fill": (1180, "0009022e0f9b88cacdaf35718bd502fa"),
-    "Follow": (645, "3db07a31a14bca314e2239dc04b6e0a8"),
+    "Call": (17, "e92da2676d130ff2f45438da98d71971"),
+    "Candle": (43152, "df74c63bff0db90f0198659a0f2d756a"),
+    "Comment": (74, "b1d05164133eddf855007d0767d6fa69"),
+    "Engagement": (3000, "9346b2117fff10d47b270214f8a88740"),
+    "Fill": (4229, "a970a41efe2d8224286685366b20a754"),
+    "Follow": (645, "7847192d0280336add1d09a4b6a29d9a"),
     "Hashtag": (51, "83183cb16d2b29f6eaa5116ec915e098"),
-    "Like": (323, "a9010350d8673b835c6eaf94912d4181"),
-    "Post": (300, "8b2dd884c420cf56ad168c7cc0ed67b5"),
+    "Like": (323, "dde314fe94c2ee988434ba2a05847acb"),
+    "Post": (300, "3fa54aa2e7c5dd0544d2e7c8b4e6ca7f"),
     "Post_assets": (309, "3a0886b84df63dd00deed3b98d0355a2"),
     "Post_hashtags": (695, "2130f2dc08f4a7da8c75ee4593a8e343"),
     "Profile": (122, "3224ef957ad02c134a947fd3027c8cc0"),
-    "Report": (2, "eb18a68353f612a72d5ed1d4ef49fdb1"),
-    "Share": (27, "2a27e61bb59f23c02a65c8b6a3e87ba5"),
-    "TradeCard": (10, "b7fe03d9fed1c78274939adfd4f69afd"),
-    "TradeCard_fills": (17, "43ac166b051cb3c2e0973901deeb77ae"),
-    "TradingProfile": (122, "9413824ec3e6b3dc8d3a418d946bec59"),
+    "Report": (2, "83f163d3e1ff7dacf24bb6860e315910"),
+    "Share": (27, "fabbd78c0811a93a2cc624b8fd63c10c"),
+    "TradeCard": (10, "9527571bf7290f52a5e54fc0e5439f5f"),
+    "TradeCard_fills": (18, "aa3b5b1650f60921c17831ad12ea6c2a"),
+    "TradingProfile": (122, "09b7ce6bffe041d58d0b732c5f195e70"),
     "User": (122, "b7e244b8c29ee65755ff9f926d12213b"),
 }
 
 EXPECTED_PLANTED = (
-    "\n  self-likers (14 rows): swingclub2930, 0x_ape\n"
-    "  like ring (119 rows): haoranbi, solarmaxi, fangfangbi, haoran_eth913, xiaoyu_btc602, eth_defi\n"
+    "\n"
+    "  self-likers (14 rows): haoran_eth913, eth_defi\n"
+    "  like ring (119 rows): mingyue_eth690, vegawizard, tiantian88335, haoranbi, solarmaxi, hongli666\n"
     "  sign-up burst (72 rows): 24 accounts joined from 2026-02-25T22:43:00+00:00, beneficiary 0x_onchain\n"
     "Log in as 'demo' (reader) or 'operator' (staff) with password 'orbit-demo-2026'."
 )

@@ -240,6 +240,7 @@ def test_the_planted_cheaters_are_in_the_data():
         trading_profile__trades_30d=0,
         trading_profile__traded_assets=[],
     ).exists()
+    assert not Fill.objects.filter(user__in=burst).exists()  # so they stay near-worthless as readers
     burst_likes = Like.objects.filter(user__in=burst)
     assert set(burst_likes.values_list("post__author__username", flat=True)) == {planted.burst_beneficiary}
     burst_events = Engagement.objects.filter(actor__in=burst)
@@ -345,9 +346,19 @@ def test_fills_belong_to_linked_accounts_at_prices_inside_their_hour():
         suffix = "-USDT-SWAP" if fill.instrument_type == "perpetual" else "-USDT"
         assert fill.instrument == fill.asset + suffix
         assert fill.notional_usd == (fill.quantity * fill.price).quantize(Decimal("0.01"))
-        assert fill.fee == (fill.quantity * fill.price / 1000).quantize(Decimal("0.00000001"))
+        # A taker's 0.1%, a maker's 0.08%, or a whale maker's 0.005% rebate.
+        assert fill.fee in {
+            (fill.quantity * fill.price * rate).quantize(Decimal("0.00000001"))
+            for rate in (Decimal("0.001"), Decimal("0.0008"), Decimal("-0.00005"))
+        }
         assert fill.filled_at < ANCHOR
     assert fills_outside_their_hours_candle() == 0
+    taker = fills.filter(fee__gt=0).exclude(fee__lt=F("notional_usd") / 1000 - Decimal("0.01"))
+    assert taker.count() > 0.7 * fills.count()
+    # Rebates are rare, and only whales (seeded volume tier 4, active or whale after the rebuild) get them.
+    rebates = fills.filter(fee__lt=0)
+    assert 0 < rebates.count() < 0.1 * fills.count()
+    assert not rebates.filter(user__trading_profile__volume_tier__lt=3).exists()
     demo = User.objects.get(username="demo")
     assert demo.fills.count() > 40
     assert not User.objects.get(username="operator").fills.exists()
@@ -446,12 +457,34 @@ def test_trading_profiles_of_accounts_with_fills_are_rebuilt_from_them_and_the_o
         assert profile.trades_30d == month.filter(user_id=profile.user_id).count()
     demo = TradingProfile.objects.get(user__username="demo")
     assert demo.trades_30d == 46 and abs(demo.volume_30d_usd - Decimal(184_250)) < 1
-    # Accounts without fills keep the seeded figures, and their volume splits over their assets.
+    # Every linked account whose seeded profile says it trades has fills, readers as much as creators;
+    # the others (frozen on the exchange) keep the seeded figures, their volume split over their assets.
     others = TradingProfile.objects.filter(user__fills__isnull=True, volume_tier__gt=0)
-    assert others.count() > 100
-    for profile in others[:100]:
+    assert not others.exclude(exchange_uid="").exclude(is_frozen=True).exists()
+    assert traders.filter(user__posts__isnull=True).count() > 100
+    for profile in others:
         assert set(profile.volume_by_asset) == set(profile.traded_assets)
         assert sum(Decimal(volume) for volume in profile.volume_by_asset.values()) == profile.volume_30d_usd
+
+
+def test_readers_trade_over_eight_weeks_active_traders_most_weeks_and_light_ones_some():
+    run_seed_demo()
+
+    weeks: dict[int, set[int]] = {}
+    for user_id, filled_at in Fill.objects.filter(
+        user__posts__isnull=True, filled_at__gte=ANCHOR - timedelta(weeks=8)
+    ).values_list("user_id", "filled_at"):
+        weeks.setdefault(user_id, set()).add((ANCHOR - filled_at) // timedelta(weeks=1))
+    tiers = dict(TradingProfile.objects.filter(user_id__in=weeks).values_list("user_id", "volume_tier"))
+    assert len(weeks) > 100
+    assert max(len(active) for active in weeks.values()) == 8
+    assert sum(len(active) <= 3 for active in weeks.values()) > 10
+
+    def mean_weeks(chosen) -> float:
+        counts = [len(active) for user_id, active in weeks.items() if chosen(tiers[user_id])]
+        return sum(counts) / len(counts)
+
+    assert mean_weeks(lambda tier: tier >= 3) > mean_weeks(lambda tier: tier == 1) + 2
 
 
 def test_seeding_again_reuses_the_stored_candles_and_adds_fills_with_new_ids():

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from creators.models import Block
 from creators.services import block_user
-from feed import selectors, services
+from feed import render_tokens, selectors, services
 from feed.models import Comment, Engagement, Like, Notification, Post, PostRevision, TradeCard
 from markets.models import Asset
 from tests.concurrency import race
@@ -239,9 +239,13 @@ def test_a_view_counts_once_per_viewer_post_and_day():
 
 def test_time_spent_is_clamped_and_unknown_posts_are_skipped():
     post, reader = PostFactory(), UserFactory()
-    written = services.record_dwell(
-        viewer=reader, items=[{"post": post.pk, "ms": 99_000_000}, {"post": 987654321, "ms": 5000}]
-    )
+    rendered = timezone.now()
+    items = [
+        {"post": post.pk, "ms": 99_000_000, "token": render_tokens.issue(reader=reader, post_id=post.pk, now=rendered)},
+        {"post": 987654321, "ms": 5000, "token": render_tokens.issue(reader=reader, post_id=987654321, now=rendered)},
+    ]
+    # Reported the moment the token runs out: as much as one post's time can count.
+    written = services.record_dwell(viewer=reader, items=items, now=rendered + render_tokens.LIFETIME)
     assert written == 1
     assert Engagement.objects.get(kind=Engagement.Kind.DWELL).dwell_ms == services.MAX_DWELL_MS
 

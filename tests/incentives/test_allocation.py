@@ -336,3 +336,210 @@ def test_the_order_of_the_scores_does_not_change_the_split(total, scores, rules,
     assert reordered == in_order
     assert list(reordered.amounts.items()) == list(in_order.amounts.items())
     assert list(reordered.shares.items()) == list(in_order.shares.items())
+
+
+# Beneficial owners: accounts of one verified person share one cap.
+
+
+def test_one_person_with_five_accounts_gets_one_cap_and_the_honest_creators_get_the_rest():
+    # Five accounts of score 10 and fifteen honest creators of score 1. Capped per account, the five would take 10
+    # each, half the pool; as one owner they take 10 in all, 2 each, and the honest fifteen share the other 90.
+    scores = {creator_id: D(10) for creator_id in range(1, 6)} | {creator_id: D(1) for creator_id in range(6, 21)}
+    capped = rules(max_share="0.1")
+
+    per_account = allocate(total=D("100.00"), scores=scores, rules=capped)
+    per_owner = allocate(total=D("100.00"), scores=scores, rules=capped, owners=[[1, 2, 3, 4, 5]])
+
+    assert sum(per_account.amounts[creator_id] for creator_id in range(1, 6)) == D("50.00")
+    assert per_owner.amounts == {creator_id: D("2.00") for creator_id in range(1, 6)} | {
+        creator_id: D("6.00") for creator_id in range(6, 21)
+    }
+    assert per_owner.unallocated == 0
+
+
+def test_an_owners_amount_is_split_by_score_and_its_spare_cent_goes_to_the_higher_score():
+    # The owner is capped at 10.00; its accounts' exact amounts are 10 × 1/7, 2/7 and 4/7.
+    scores = {1: D(1), 2: D(2), 3: D(4)} | {creator_id: D(1) for creator_id in range(4, 20)}
+
+    result = allocate(total=D("100.00"), scores=scores, rules=rules(max_share="0.1"), owners=[[3, 1, 2]])
+
+    assert [result.amounts[creator_id] for creator_id in (1, 2, 3)] == [D("1.43"), D("2.86"), D("5.71")]
+    with localcontext(prec=60):
+        assert sum(result.shares[creator_id] for creator_id in (1, 2, 3)) == D("0.1")
+    assert sum(result.amounts.values()) + result.unallocated == D("100.00")
+
+
+def test_splitting_a_score_across_accounts_gains_nothing_when_alpha_flattens_the_curve():
+    # Weights are sqrt(score): one account of 9 against one of 1 is 3:1. Three accounts of 3 would weigh 5.2 in all;
+    # known as one owner they weigh sqrt(9) = 3 again.
+    flattened = rules(alpha="0.5")
+    alone = allocate(total=D("100.00"), scores={1: D(9), 2: D(1)}, rules=flattened)
+    split = {1: D(3), 3: D(3), 4: D(3), 2: D(1)}
+
+    unknown = allocate(total=D("100.00"), scores=split, rules=flattened)
+    known = allocate(total=D("100.00"), scores=split, rules=flattened, owners=[[1, 3, 4]])
+
+    assert alone.amounts == amounts(c1="75.00", c2="25.00")
+    assert unknown.amounts[2] < D("17.00")
+    assert known.amounts == amounts(c1="25.00", c2="25.00", c3="25.00", c4="25.00")
+
+
+def test_an_owners_account_below_the_minimum_is_dropped_and_its_money_shared_again():
+    # Owner {1, 2} has 62 of 100 by score; account 2's 2.00 is under the minimum of 5, so the split is redone on
+    # scores 6 and 3.8: 61.2244… and 38.7755…, the spare cent to the larger remainder.
+    result = allocate(
+        total=D("100.00"), scores={1: D(6), 2: D("0.2"), 3: D("3.8")}, rules=rules(minimum="5"), owners=[[1, 2]]
+    )
+
+    assert result.amounts == amounts(c1="61.22", c3="38.78")
+    assert result.shares[2] == 0
+    assert result.unallocated == 0
+
+
+def test_rounding_never_lifts_an_owner_over_the_cap():
+    # Cap 0.105 of 1.05: the owner's three accounts are held at 0.10 together; ten others share 0.95.
+    scores = {1: D(500), 2: D(300), 3: D(200)} | {creator_id: D(1) for creator_id in range(4, 14)}
+
+    result = allocate(total=D("1.05"), scores=scores, rules=rules(max_share="0.1"), owners=[[1, 2, 3]])
+
+    assert sum(result.amounts.get(creator_id, D(0)) for creator_id in (1, 2, 3)) == D("0.10")
+    assert result.amounts[1] == D("0.05")
+    assert sum(result.amounts.values()) + result.unallocated == D("1.05")
+
+
+def test_owner_groups_may_name_creators_without_a_score_and_a_group_of_one_changes_nothing():
+    scores = {1: D(6), 2: D(3), 3: D(1)}
+
+    plain = allocate(total=D("100.00"), scores=scores, rules=rules(max_share="0.4"))
+    grouped = allocate(total=D("100.00"), scores=scores, rules=rules(max_share="0.4"), owners=[[1], [2, 99], [3]])
+
+    assert grouped == plain
+
+
+def test_a_creator_in_two_owner_groups_is_refused():
+    with pytest.raises(ValueError, match="creator 2 is in two owner groups"):
+        allocate(total=D("1.00"), scores={1: D(1), 2: D(1), 3: D(1)}, rules=PLAIN, owners=[[1, 2], [2, 3]])
+
+
+# Properties with owners: each creator id is given an owner label, 0 meaning alone.
+
+
+@st.composite
+def scores_and_owners(draw, max_size=40):
+    scores = draw(st.dictionaries(st.integers(min_value=1, max_value=10**6), a_score, max_size=max_size))
+    labels = {creator_id: draw(st.integers(min_value=0, max_value=4)) for creator_id in sorted(scores)}
+    groups: dict[int, list[int]] = {}
+    for creator_id, label in labels.items():
+        if label:
+            groups.setdefault(label, []).append(creator_id)
+    return scores, list(groups.values())
+
+
+def owner_totals(result: Allocation, scores, groups):
+    """Owner -> (score, exact share, amount), an owner named by its lowest creator id."""
+    owner_of = {creator_id: min(group) for group in groups for creator_id in group}
+    totals: dict[int, list] = {}
+    with localcontext(prec=60):
+        for creator_id, score in scores.items():
+            total = totals.setdefault(owner_of.get(creator_id, creator_id), [D(0), D(0), D(0)])
+            total[0] += score
+            total[1] += result.shares[creator_id]
+            total[2] += result.amounts.get(creator_id, D(0))
+    return totals
+
+
+@settings(max_examples=300, deadline=None)
+@given(total=cents, drawn=scores_and_owners(), rules=any_rules)
+def test_every_split_with_owners_adds_up_exactly_and_holds_the_cap_per_owner(total, drawn, rules):
+    scores, groups = drawn
+
+    result = allocate(total=total, scores=scores, rules=rules, owners=groups)
+
+    assert sum(result.amounts.values(), D(0)) + result.unallocated == total
+    assert result.unallocated >= 0 and result.unallocated % rules.unit == 0
+    assert set(result.shares) == set(scores)
+    cap = total if rules.max_share is None else rules.max_share * total
+    with localcontext(prec=60):
+        for creator_id, amount in result.amounts.items():
+            assert amount > 0 and amount % rules.unit == 0 and amount >= rules.minimum_payout
+            assert scores[creator_id] > 0
+        for creator_id, share in result.shares.items():
+            assert 0 <= share <= 1
+            # Each account gets its exact amount floored, or one unit more.
+            assert abs(result.amounts.get(creator_id, 0) - share * total) < rules.unit
+        for _score, share, amount in owner_totals(result, scores, groups).values():
+            assert amount <= cap
+            assert share * total <= cap + D("1e-40")
+            # And each owner too.
+            assert abs(amount - share * total) < rules.unit
+
+
+@settings(max_examples=300, deadline=None)
+@given(total=cents, drawn=scores_and_owners(), rules=any_rules)
+def test_with_owners_a_higher_score_is_never_paid_less_within_an_owner_or_across_owners(total, drawn, rules):
+    scores, groups = drawn
+
+    result = allocate(total=total, scores=scores, rules=rules, owners=groups)
+
+    for group in groups:
+        for lower, higher in itertools.combinations(sorted(group, key=lambda creator_id: scores[creator_id]), 2):
+            if scores[higher] > scores[lower]:
+                assert result.shares[higher] >= result.shares[lower]
+                assert result.amounts.get(higher, 0) >= result.amounts.get(lower, 0)
+    # Across owners, by the scores that stayed in (an account below the minimum takes its score out).
+    kept = {creator_id: score if result.shares[creator_id] > 0 else D(0) for creator_id, score in scores.items()}
+    owners = list(owner_totals(result, kept, groups).values())
+    # Shares are summed from 50-digit Decimals, so two owners both at the cap may differ in the last digits.
+    close = D("1e-40")
+    for (score_a, share_a, amount_a), (score_b, share_b, amount_b) in itertools.combinations(owners, 2):
+        with localcontext(prec=60):
+            if score_a > score_b:
+                assert share_a >= share_b - close and amount_a >= amount_b
+            elif score_b > score_a:
+                assert share_b >= share_a - close and amount_b >= amount_a
+
+
+@settings(max_examples=300, deadline=None)
+@given(total=cents, drawn=scores_and_owners(max_size=25), rules=any_rules, data=st.data())
+def test_with_owners_the_order_of_scores_groups_and_members_does_not_change_the_split(total, drawn, rules, data):
+    scores, groups = drawn
+    shuffled_scores = dict(data.draw(st.permutations(list(scores.items()))))
+    shuffled_groups = [data.draw(st.permutations(group)) for group in data.draw(st.permutations(groups))]
+
+    in_order = allocate(total=total, scores=scores, rules=rules, owners=groups)
+    reordered = allocate(total=total, scores=shuffled_scores, rules=rules, owners=shuffled_groups)
+
+    assert reordered == in_order
+    assert list(reordered.amounts.items()) == list(in_order.amounts.items())
+
+
+@settings(max_examples=300, deadline=None)
+@given(total=cents, scores=score_maps, rules=any_rules)
+def test_groups_of_one_split_exactly_as_no_groups(total, scores, rules):
+    alone = [[creator_id] for creator_id in scores]
+
+    assert allocate(total=total, scores=scores, rules=rules, owners=alone) == allocate(
+        total=total, scores=scores, rules=rules
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    total=cents,
+    drawn=scores_and_owners(max_size=25),
+    rules=any_rules,
+    raise_by=st.decimals(min_value=D("0.000001"), max_value=10**6, places=6),
+    data=st.data(),
+)
+def test_with_owners_raising_a_score_never_lowers_that_accounts_share(total, drawn, rules, raise_by, data):
+    scores, groups = drawn
+    if not scores:
+        return
+    creator_id = data.draw(st.sampled_from(sorted(scores)))
+    raised = scores | {creator_id: scores[creator_id] + raise_by}
+
+    before = allocate(total=total, scores=scores, rules=rules, owners=groups)
+    after = allocate(total=total, scores=raised, rules=rules, owners=groups)
+
+    assert after.shares[creator_id] >= before.shares[creator_id]
+    assert after.amounts.get(creator_id, 0) >= before.amounts.get(creator_id, 0) - rules.unit

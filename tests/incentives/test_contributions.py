@@ -6,8 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from incentives.models import ActionWeight, IncentivePolicy
-from markets.models import TradingProfile
+from incentives.models import ActionWeight, IncentivePolicy, ReaderValueRules
 
 from .world import (
     Kind,
@@ -16,11 +15,13 @@ from .world import (
     creator,
     event,
     figures_of,
+    fill,
     fresh_account,
     non_trader,
     posts,
     real_trader,
     record,
+    trade_card,
     week,
 )
 
@@ -172,7 +173,9 @@ def test_the_daily_cap_puts_a_trade_click_before_shares():
     author = creator()
     fan = real_trader()
     [first, *others] = posts(author, 4)
+    trade_card(first)
     record(event(fan, first, Kind.TRADE_CLICK, at(1)))
+    fill(fan, at(1, hour=13))  # the click led to a trade
     record(event(fan, post, Kind.SHARE, at(1)) for post in others)
 
     figures = figures_of(author)
@@ -253,12 +256,12 @@ def test_a_verified_active_trader_is_worth_more_than_a_non_trading_reader():
 
     figures = compute_week().creators
 
-    # KYC 2 (0.600) + active trader (0.200) + volume tier 2 × 0.050.
+    # Base 0.025 + full fee share × (KYC verified 0.575 + full tenure 0.300).
     assert figures[trader_creator.id].score == D("0.900")
-    # KYC none, no trading.
-    assert figures[non_trader_creator.id].score == D("0.100")
-    # KYC none, younger than 14 days: × 0.25.
-    assert figures[newcomer_creator.id].score == D("0.025")
+    # No fills: the base alone.
+    assert figures[non_trader_creator.id].score == D("0.025")
+    # No fills, younger than 14 days: 0.025 × 0.25, in thousandths.
+    assert figures[newcomer_creator.id].score == D("0.006")
 
 
 def test_a_new_orbit_account_with_an_old_exchange_account_is_not_young():
@@ -268,19 +271,11 @@ def test_a_new_orbit_account_with_an_old_exchange_account_is_not_young():
     assert figures_of(author).score == D("0.900")
 
 
-def test_a_trader_who_last_traded_over_a_month_before_the_week_ended_gets_no_active_bonus():
-    author = creator()
-    lapsed = real_trader(volume_tier=0)
-    TradingProfile.objects.filter(user=lapsed).update(last_trade_at=week().ends_at - timedelta(days=31))
-    record(event(lapsed, posts(author)[0], Kind.LIKE, at(1)))
-
-    assert figures_of(author).score == D("0.600")
-
-
 def test_reader_value_is_capped_at_the_maximum():
     author = creator()
-    # KYC advanced 0.700 + active 0.200 + tier 4 × 0.050 = 1.100, capped at 1.000.
-    whale = real_trader(kyc_level=3, volume_tier=4)
+    ReaderValueRules.objects.update_or_create(pk=1, defaults={"kyc_advanced": D("0.900")})
+    # Base 0.025 + KYC advanced 0.900 + tenure 0.300 = 1.225, capped at 1.000.
+    whale = real_trader(kyc_level=3)
     record(event(whale, posts(author)[0], Kind.LIKE, at(1)))
 
     assert figures_of(author).score == D("1.000")
@@ -319,7 +314,7 @@ def test_the_score_is_the_sum_of_weight_times_reader_value():
     author = creator()
     first, second = posts(author, 2)
     trader, bystander, newcomer = real_trader(), non_trader(), fresh_account()
-    whale = real_trader(kyc_level=3, volume_tier=4)
+    whale = real_trader(kyc_level=3)
     record(
         event(trader, first, Kind.LIKE, at(1)),
         event(trader, first, Kind.COMMENT, at(1)),
@@ -327,8 +322,9 @@ def test_the_score_is_the_sum_of_weight_times_reader_value():
         event(trader, second, Kind.DWELL, at(1), dwell_ms=600_000),
         event(bystander, first, Kind.SHARE, at(2)),
         event(newcomer, second, Kind.VIEW, at(3)),
-        event(whale, second, Kind.TRADE_CLICK, at(4)),
+        event(whale, trade_card(second), Kind.TRADE_CLICK, at(4)),
     )
+    fill(whale, at(4, hour=15))  # the click led to a trade
 
     figures = figures_of(author)
 
@@ -337,11 +333,11 @@ def test_the_score_is_the_sum_of_weight_times_reader_value():
         + D("2.000") * D("0.900")  # comment
         + D("3.000") * D("0.900")  # follow
         + D("0.500") * D("0.900") * 5  # time spent: 5 capped minutes
-        + D("3.000") * D("0.100")  # share from an old account without KYC
-        + D("0.100") * D("0.025")  # view from a week-old account without KYC
-        + D("4.000") * D("1.000")  # trade click from a reader at the maximum
+        + D("3.000") * D("0.025")  # share from an old account that never traded
+        + D("0.100") * D("0.006")  # view from a week-old account that never traded
+        + D("4.000") * D("1.000")  # trade click from an advanced trader (0.025 + 0.675 + 0.300)
     )
-    assert figures.score == expected == D("11.9525")
+    assert figures.score == expected == D("11.7256")
     assert figures.counted_counts == {
         "like": 1,
         "comment": 1,
@@ -433,9 +429,9 @@ def test_a_creator_with_no_engagement_in_the_week_is_absent():
 
 def test_scores_are_exact_decimals_and_the_same_on_every_run():
     authors = [creator() for _ in range(3)]
-    # Reader values 0.900, 0.100, 0.025 and 0.650 (KYC basic 0.400 + active 0.200 + tier 1 × 0.050).
-    readers = [real_trader(), non_trader(), fresh_account(), real_trader(kyc_level=1, volume_tier=1)]
-    values = [D("0.900"), D("0.100"), D("0.025"), D("0.650")]
+    # Reader values 0.900, 0.025, 0.006 and 0.700 (base 0.025 + KYC basic 0.375 + tenure 0.300).
+    readers = [real_trader(), non_trader(), fresh_account(), real_trader(kyc_level=1)]
+    values = [D("0.900"), D("0.025"), D("0.006"), D("0.700")]
     dwell_ms = [7_800, 15_600, 23_400, 31_200]  # 0.13, 0.26, 0.39 and 0.52 minutes
     for number, author in enumerate(authors):
         for post in posts(author, 3):

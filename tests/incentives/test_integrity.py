@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from incentives.models import IntegrityFlag
+from incentives.settlement import _holds
 
 from .world import (
     Kind,
@@ -16,6 +17,7 @@ from .world import (
     event,
     flags_of,
     fresh_account,
+    non_trader,
     posts,
     real_trader,
     record,
@@ -46,7 +48,16 @@ def test_four_accounts_on_one_device_count_as_the_oldest_only():
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_hex(hashtextextended('farmphone01', 0))")
         [device] = cursor.fetchone()
-    assert flag.evidence == {"accounts": 3, "interactions": 3, "views": 0, "time_spent": 0, "groups": [device]}
+    # The creator never used that device nor engaged with those accounts: done to them, not by them.
+    assert flag.evidence == {
+        "accounts": 3,
+        "interactions": 3,
+        "views": 0,
+        "time_spent": 0,
+        "groups": [device],
+        "tied_to_creator": False,
+    }
+    assert not flag.tied_to_creator
     # Three accounts are most of this small creator's week, but too few to hold the payout.
     assert flag.severity == Severity.MEDIUM
 
@@ -193,20 +204,44 @@ def test_three_creators_liking_each_others_posts_count_for_nothing_to_each_other
         assert flag.actors == sorted(other.id for other in ring if other != member)
 
 
-def test_two_creators_trading_likes_still_count():
+def audience_for(author, count: int = 6):
+    """`count` real readers, each liking one of the author's posts on their own day and hour."""
+    [post] = posts(author, 1, published_at=at(0, hour=7))
+    record(event(real_trader(), post, Kind.LIKE, at(1 + n % 5, hour=n + 1)) for n in range(count))
+
+
+def test_two_friends_with_audiences_of_their_own_trading_likes_still_count():
     one, other = creator(), creator()
-    record(trade_likes(one, posts(other, 3)), trade_likes(other, posts(one, 3)))
+    audience_for(one)
+    audience_for(other)
+    # A like a day from the other, against six readers' likes: well under half of their own audience.
+    record(trade_likes(one, posts(other, 1)), trade_likes(other, posts(one, 1)))
 
     week = compute_week()
 
-    assert week.creators[one.id].counted_counts == {"like": 3}
-    assert week.creators[other.id].counted_counts == {"like": 3}
+    assert week.creators[one.id].counted_counts == {"like": 7}
+    assert week.creators[other.id].counted_counts == {"like": 7}
     assert week.flags == []
 
 
-def test_a_creator_trading_likes_with_two_others_who_do_not_engage_each_other_is_not_a_ring():
+def test_two_creators_with_no_audience_but_each_other_count_for_nothing_to_each_other():
+    # The smallest pod: two acts a week each way, and nobody else reads them.
+    one, other = creator(), creator()
+    record(trade_likes(one, posts(other, 2)), trade_likes(other, posts(one, 2)))
+
+    week = compute_week()
+
+    for member, partner in ((one, other), (other, one)):
+        assert week.creators[member.id].counted_counts == {}
+        assert week.creators[member.id].discounts == {"reciprocal_ring": 2}
+        assert flags_of(week, member)["reciprocal_ring"].actors == [partner.id]
+
+
+def test_a_creator_trading_likes_with_two_others_who_have_audiences_is_not_a_pod():
     hub, left, right = creator(), creator(), creator()
-    hub_posts, left_posts, right_posts = posts(hub, 3), posts(left, 3), posts(right, 3)
+    for member in (hub, left, right):
+        audience_for(member, count=8)
+    hub_posts, left_posts, right_posts = posts(hub, 1), posts(left, 1), posts(right, 1)
     record(
         trade_likes(hub, left_posts),
         trade_likes(left, hub_posts),
@@ -216,7 +251,7 @@ def test_a_creator_trading_likes_with_two_others_who_do_not_engage_each_other_is
 
     week = compute_week()
 
-    assert week.creators[hub.id].counted_counts == {"like": 6}
+    assert week.creators[hub.id].counted_counts == {"like": 10}
     assert week.flags == []
 
 
@@ -298,10 +333,12 @@ def test_a_big_creator_with_one_shared_device_fan_gets_a_low_severity_flag():
     assert flag.severity == Severity.LOW
 
 
-def test_a_creator_whose_week_is_mostly_discounted_gets_a_high_severity_flag():
+def test_a_creator_whose_score_is_mostly_discounted_gets_a_high_severity_flag():
     author = creator()
     [post] = posts(author)
-    record(event(real_trader(), post, Kind.LIKE, at(1)) for _ in range(3))
+    # Severity is the share of the score removed: twelve comments from new accounts (value 0.006,
+    # weight 2) outweigh three likes from old accounts that never traded (value 0.025, weight 1).
+    record(event(non_trader(), post, Kind.LIKE, at(1)) for _ in range(3))
     record(event(account, post, Kind.COMMENT, at(2, hour=9)) for account in burst(fresh_account))
 
     week = compute_week()
@@ -336,3 +373,215 @@ def test_an_organic_week_raises_no_flags():
 
     assert week.flags == []
     assert all(set(figures.discounts) <= {"repeat"} for figures in week.creators.values())
+
+
+# Pods of creators, whatever their shape (flow in score terms, every kind of engagement).
+
+
+def test_a_pod_trading_two_likes_per_pair_counts_for_nothing_to_each_other():
+    # Two acts per pair and week: under any "three interactions per pair" threshold.
+    pod = [creator() for _ in range(5)]
+    their_posts = {member.id: posts(member, 2) for member in pod}
+    for giver in pod:
+        for receiver in pod:
+            if giver != receiver:
+                record(trade_likes(giver, their_posts[receiver.id]))
+        record(event(real_trader(), their_posts[giver.id][0], Kind.LIKE, at(3)))
+
+    week = compute_week()
+
+    for member in pod:
+        figures = week.creators[member.id]
+        assert figures.discounts == {"reciprocal_ring": 8}
+        assert figures.counted_counts == {"like": 1}
+        flag = flags_of(week, member)["reciprocal_ring"]
+        assert flag.actors == sorted(other.id for other in pod if other != member)
+        assert flag.severity == Severity.HIGH
+
+
+def test_two_halves_reading_and_following_only_across_count_for_nothing():
+    # No triangle anywhere (every creator of one half engages every creator of the other, never its
+    # own half), and no like: views, time spent and follows.
+    left, right = [creator() for _ in range(3)], [creator() for _ in range(3)]
+    their_posts = {member.id: posts(member, 2) for member in left + right}
+    for half, other_half in ((left, right), (right, left)):
+        for giver in half:
+            for receiver in other_half:
+                record(event(giver, receiver, Kind.FOLLOW, at(1, hour=8)))
+                for n, post in enumerate(their_posts[receiver.id]):
+                    record(
+                        event(giver, post, Kind.VIEW, at(1, hour=9 + n)),
+                        event(giver, post, Kind.DWELL, at(1, hour=9 + n), dwell_ms=95_000 + 7_919 * n + giver.id),
+                    )
+
+    week = compute_week()
+
+    for member in left + right:
+        figures = week.creators[member.id]
+        assert figures.counted_counts == {}
+        assert figures.score == 0
+        assert set(figures.discounts) == {"reciprocal_ring", "repeat"} or set(figures.discounts) == {"reciprocal_ring"}
+        assert figures.discounts["reciprocal_ring"] == 3 * (1 + 2 + 2)
+        assert flags_of(week, member)["reciprocal_ring"].actor_count == 3
+
+
+def test_creators_who_read_each_other_beside_their_own_audience_still_count():
+    circle = [creator() for _ in range(3)]
+    their_posts = {member.id: posts(member, 2) for member in circle}
+    audience = [real_trader() for _ in range(6)]
+    for member in circle:
+        # Now and then, a look at the others' posts and a like.
+        for other in circle:
+            if other != member:
+                record(
+                    event(member, their_posts[other.id][0], Kind.VIEW, at(2, hour=7)),
+                    event(member, their_posts[other.id][0], Kind.LIKE, at(2, hour=7)),
+                )
+        record(
+            event(reader, their_posts[member.id][1], Kind.LIKE, at(2 + circle.index(member), hour=2 * n))
+            for n, reader in enumerate(audience)
+        )
+
+    week = compute_week()
+
+    for member in circle:
+        assert week.creators[member.id].counted_counts == {"like": 8, "view": 2}
+    assert week.flags == []
+
+
+def test_a_creator_s_like_on_another_creator_is_worth_half_a_reader_s():
+    author, peer = creator(), creator()
+    [first, second] = posts(author, 2)
+    [peer_post] = posts(peer)
+    fan = real_trader()
+    record(
+        event(fan, first, Kind.LIKE, at(1)),
+        event(fan, peer_post, Kind.LIKE, at(1)),
+        event(peer, second, Kind.LIKE, at(1)),
+    )
+
+    week = compute_week()
+
+    fan_value = week.creators[peer.id].value_sums[Kind.LIKE]
+    assert fan_value > 0
+    assert week.creators[author.id].value_sums[Kind.LIKE] == fan_value + round(fan_value * 0.5)
+
+
+# Dense blocks (FRAUDAR).
+
+
+def farm_and_community(farm_size: int = 25):
+    """Twelve creators read by a hundred people, two posts each, and three creators read by nobody
+    but a farm of old accounts that look at and like every post of all three."""
+    community = [creator() for _ in range(12)]
+    community_posts = [posts(member, 1)[0] for member in community]
+    for index in range(100):
+        reader = non_trader()
+        for post in {community_posts[index % 12], community_posts[(5 * index + 3) % 12]}:
+            record(event(reader, post, Kind.LIKE, at(1 + index % 5, hour=index % 24, minute=index % 60)))
+    farmed = [creator() for _ in range(3)]
+    farmed_posts = [post for member in farmed for post in posts(member, 2)]
+    farm = [non_trader() for _ in range(farm_size)]
+    for index, account in enumerate(farm):
+        for n, post in enumerate(farmed_posts):
+            when = at(1 + index % 5, hour=(index + 3 * n) % 24, minute=index)
+            record(event(account, post, Kind.VIEW, when), event(account, post, Kind.LIKE, when))
+    return community, farmed, farm
+
+
+def test_a_farm_reading_the_same_few_creators_counts_for_nothing():
+    community, farmed, farm = farm_and_community()
+
+    week = compute_week()
+
+    for member in farmed:
+        figures = week.creators[member.id]
+        assert figures.counted_counts == {}
+        assert figures.discounts == {"dense_block": 2 * 2 * len(farm)}
+        flag = flags_of(week, member)["dense_block"]
+        assert flag.actor_count == len(farm)
+        assert flag.evidence["groups"] == ["block 1"]
+    for member in community:
+        assert "dense_block" not in week.creators[member.id].discounts
+        assert flags_of(week, member) == {}
+
+
+def test_a_small_community_where_everyone_reads_everyone_is_not_a_block():
+    # The whole graph is one block: nothing is denser than the rest.
+    authors = [creator() for _ in range(3)]
+    the_posts = [post for author in authors for post in posts(author, 2)]
+    for index in range(30):
+        reader = non_trader()
+        record(
+            event(reader, post, Kind.LIKE, at(1 + index % 5, hour=(index + n) % 24)) for n, post in enumerate(the_posts)
+        )
+
+    week = compute_week()
+
+    assert week.flags == []
+
+
+# Holds: severity is the share of the score removed, and only what the creator is tied to holds.
+
+
+def test_padding_with_self_signed_out_and_undone_interactions_does_not_lower_severity():
+    author = creator()
+    [post, *own_posts] = posts(author, 41)
+    record(event(author, post, Kind.VIEW, at(0, hour=9), fingerprint="creatorphone"))
+    record(event(real_trader(), post, Kind.LIKE, at(1, minute=n), fingerprint="creatorphone") for n in range(6))
+    record(event(real_trader(), post, Kind.LIKE, at(1, hour=14, minute=n)) for n in range(2))
+    # The padding: the creator's own likes, signed-out shares, likes taken back.
+    record(event(author, own, Kind.LIKE, at(2, minute=n)) for n, own in enumerate(own_posts))
+    record(event(None, own, Kind.SHARE, at(2, hour=15, minute=n)) for n, own in enumerate(own_posts))
+    for n in range(30):
+        taker = real_trader()
+        record(
+            event(taker, post, Kind.LIKE, at(3, minute=n)),
+            event(taker, post, Kind.UNLIKE, at(3, minute=n + 1)),
+        )
+
+    week = compute_week()
+
+    flag = flags_of(week, author)["same_device"]
+    assert flag.actor_count == 6
+    assert flag.tied_to_creator
+    assert flag.severity == Severity.HIGH
+    assert _holds(week, Severity.HIGH) == {author.id: str(IntegrityFlag.Rule.SAME_DEVICE.label)}
+
+
+def sabotage(rival, *, make_account):
+    [post] = posts(rival)
+    record(event(real_trader(), post, Kind.LIKE, at(1, minute=n)) for n in range(5))
+    throwaways = [make_account(joined_at=at(1, hour=9) + timedelta(seconds=60 * n)) for n in range(12)]
+    record(
+        event(account, post, Kind.LIKE, at(2, minute=n), fingerprint="attackerphone")
+        for n, account in enumerate(throwaways)
+    )
+    return throwaways
+
+
+@pytest.mark.parametrize("make_account", [fresh_account, real_trader], ids=["new-accounts", "aged-traders"])
+def test_twelve_throwaway_accounts_liking_a_rival_are_discounted_but_do_not_hold_the_rival(make_account):
+    rival = creator()
+    sabotage(rival, make_account=make_account)
+
+    week = compute_week()
+
+    assert week.creators[rival.id].counted_counts["like"] in (5, 6)  # the device's oldest account counts
+    [flag] = flags_of(week, rival).values()
+    assert not flag.tied_to_creator
+    assert _holds(week, Severity.LOW) == {}
+
+
+def test_accounts_the_creator_engages_with_are_not_sabotage():
+    rival = creator()
+    throwaways = sabotage(rival, make_account=real_trader)
+    # The creator follows the accounts that like them: they are the creator's own.
+    record(event(rival, account, Kind.FOLLOW, at(0, hour=10)) for account in throwaways)
+
+    week = compute_week()
+
+    [flag] = flags_of(week, rival).values()
+    assert flag.tied_to_creator
+    assert flag.severity == Severity.HIGH
+    assert rival.id in _holds(week, Severity.HIGH)

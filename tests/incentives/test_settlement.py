@@ -17,8 +17,16 @@ from feed.models import Engagement
 from incentives import ledger, settlement, tasks
 from incentives.models import Contribution, IncentivePolicy, IntegrityFlag, LedgerEntry, Payout, Settlement
 from incentives.weeks import Week
+from markets.models import Fill
 from tests.concurrency import race
-from tests.factories import EngagementFactory, PostFactory, PrizePoolFactory, TradingProfileFactory, UserFactory
+from tests.factories import (
+    EngagementFactory,
+    FillFactory,
+    PostFactory,
+    PrizePoolFactory,
+    TradingProfileFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 WEEK = Week.parse("2026-W47", "UTC")
@@ -27,15 +35,12 @@ Kind = Engagement.Kind
 
 
 def trader():
-    """A reader the exchange knows: verified, trading this month, account a year old."""
+    """A reader the exchange knows: verified, paying fees every few days for months, account a year old."""
     user = UserFactory(date_joined=WEEK.starts_at - timedelta(days=365))
-    TradingProfileFactory(
-        user=user,
-        kyc_level=2,
-        volume_tier=2,
-        trades_30d=20,
-        last_trade_at=WEEK.starts_at + timedelta(days=1),
-        account_opened_at=WEEK.starts_at - timedelta(days=400),
+    TradingProfileFactory(user=user, kyc_level=2, account_opened_at=WEEK.starts_at - timedelta(days=400))
+    Fill.objects.bulk_create(
+        FillFactory.build(user=user, fee=Decimal(5), filled_at=WEEK.starts_at + timedelta(days=1) - timedelta(days=day))
+        for day in range(0, 63, 3)
     )
     return user
 
@@ -324,8 +329,15 @@ def test_fifty_fresh_non_trading_accounts_earn_far_less_than_fifty_real_traders(
 
 def test_a_creator_above_the_hold_severity_is_held_and_paid_only_after_release(readers):
     ringed_post = creator_post()
-    ring = [fresh_account(WEEK.starts_at + timedelta(seconds=20 * i)) for i in range(15)]
+    # Sixty accounts a day old (0.006 each) are over a fifth of what the creator's week was worth.
+    ring = [fresh_account(WEEK.starts_at + timedelta(seconds=20 * i)) for i in range(60)]
     engage(ring + readers[:1], ringed_post, spread_minutes=1)
+    # The creator follows the accounts, so is tied to them: a burst alone, which anyone can aim at
+    # a rival, never holds.
+    Engagement.objects.bulk_create(
+        Engagement(actor=ringed_post.author, creator=account, kind=Kind.FOLLOW, occurred_at=WEEK.starts_at)
+        for account in ring
+    )
     engage(readers, creator_post())
 
     paid = settlement.settle_week(week=WEEK, now=AFTER).settlement

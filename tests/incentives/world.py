@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from creators.models import User
 from feed.models import Engagement, Post
 from incentives.contributions import CreatorFigures, Parameters, WeekFigures, compute
 from incentives.integrity import FlagFinding
 from incentives.weeks import Week
-from tests.factories import PostFactory, TradingProfileFactory, UserFactory
+from markets.models import Fill
+from tests.factories import FillFactory, PostFactory, TradeCardFactory, TradingProfileFactory, UserFactory
 
 Kind = Engagement.Kind
 WEEK = "2026-W47"
@@ -35,24 +37,27 @@ A_YEAR_BEFORE = at(0, hour=0) - timedelta(days=365)
 # People.
 
 
-def real_trader(*, joined_at: datetime = A_YEAR_BEFORE, kyc_level: int = 2, volume_tier: int = 2, **trading) -> User:
-    """An established, verified reader who traded during the week."""
-    # Value: KYC verified 0.600 + active trader 0.200 + volume tier 2 × 0.050 = 0.900.
+def real_trader(*, joined_at: datetime = A_YEAR_BEFORE, kyc_level: int = 2, **trading) -> User:
+    """An established, verified reader who has traded for months before the week."""
+    # Value: base 0.025 + fee share 1 × (KYC verified 0.575 + tenure 8/8 × 0.300) = 0.900.
     user = UserFactory(date_joined=joined_at)
-    TradingProfileFactory(
-        user=user,
-        kyc_level=kyc_level,
-        volume_tier=volume_tier,
-        trades_30d=20,
-        last_trade_at=at(2),
-        account_opened_at=A_YEAR_BEFORE,
-        **trading,
-    )
+    TradingProfileFactory(user=user, kyc_level=kyc_level, account_opened_at=A_YEAR_BEFORE, **trading)
+    trade_every_few_days(user)
     return user
 
 
+def trade_every_few_days(user: User, *, fee: Decimal = Decimal(5), weeks: int = 9) -> None:
+    """A fill every third day for `weeks` weeks up to the week's last hour, each paying $5 of fees:
+    over $20 in any 30 days and a trade in each of the 8 weeks before whatever moment of the week
+    the value is taken at."""
+    last = week().ends_at - timedelta(hours=1)
+    Fill.objects.bulk_create(
+        FillFactory.build(user=user, fee=fee, filled_at=last - timedelta(days=day)) for day in range(0, 7 * weeks, 3)
+    )
+
+
 def non_trader(*, joined_at: datetime = A_YEAR_BEFORE) -> User:
-    """An old account that never passed KYC nor traded: value 0.100."""
+    """An old account that never passed KYC nor traded: value 0.025 (the base)."""
     user = UserFactory(date_joined=joined_at)
     TradingProfileFactory(user=user, kyc_level=0, volume_tier=0, trades_30d=0)
     return user
@@ -60,7 +65,7 @@ def non_trader(*, joined_at: datetime = A_YEAR_BEFORE) -> User:
 
 def fresh_account(*, joined_at: datetime | None = None) -> User:
     """Signed up during the week, no trading profile."""
-    # Value: KYC none 0.100 × the young-account factor 0.25 = 0.025.
+    # Value: the base 0.025 × the young-account factor 0.25 = 0.00625, rounded to 0.006.
     return UserFactory(date_joined=joined_at or at(1, hour=9))
 
 
@@ -73,6 +78,18 @@ def creator() -> User:
 
 def posts(author: User, count: int = 1, *, published_at: datetime | None = None, **fields) -> list[Post]:
     return PostFactory.create_batch(count, author=author, created_at=published_at or at(0, hour=8), **fields)
+
+
+def trade_card(post: Post, instrument: str = "ETH-USDT") -> Post:
+    """Put a trade card in `instrument` on the post (its Trade button opens that market). Not
+    BTC-USDT, which `real_trader` trades every few days."""
+    TradeCardFactory(post=post, instrument=instrument)
+    return post
+
+
+def fill(trader: User, when: datetime, instrument: str = "ETH-USDT") -> None:
+    """The exchange reports that `trader` traded `instrument` at `when`."""
+    FillFactory(user=trader, instrument=instrument, filled_at=when)
 
 
 def event(actor: User | None, target: Post | User, kind: int, when: datetime, *, dwell_ms: int = 0, fingerprint=""):

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from creators.privacy import delete_account, export_account_data
 from incentives.settlement import ineligible_creators
 from markets import exchange
 from markets.models import ExchangeEvent, Fill, Position, TradingProfile
@@ -489,3 +490,135 @@ def test_the_command_rebuilds_profiles_from_fills(client, trader):
     assert (profile.volume_30d_usd, profile.volume_tier, profile.traded_assets) == (Decimal("20000.00"), 2, ["BTC"])
     with pytest.raises(CommandError, match="No such user: ghost"):
         call_command("refresh_trading_profiles", "ghost")
+
+
+# --- The KYC identity hash: one person behind several accounts ------------------------------------
+
+IDENTITY = "kyc-7f3a9c0e5b1d4e2f8a6c"
+NEWER_IDENTITY = "kyc-0b1c2d3e4f5a6b7c8d9e"
+
+
+def identified(event_id="link-id", *, user, uid="U7", identity=IDENTITY, minutes_ago=5):
+    event = linked(event_id, user=user, uid=uid)
+    event["occurred_at"] = iso(timezone.now() - timedelta(minutes=minutes_ago))
+    event["data"]["kyc_identity"] = identity
+    return event
+
+
+@pytest.mark.django_db
+def test_linking_stores_the_identity_hash_privately_and_erasing_the_account_removes_it(client):
+    user = UserFactory()
+    response = deliver(client, [identified(user=user)])
+
+    assert response.json()["results"][0]["status"] == "applied"
+    profile = TradingProfile.objects.get(user=user)
+    assert profile.kyc_identity == IDENTITY and profile.kyc_identity_changed_at is not None
+    # Theirs to see in their export; on no page or API answer, not even their own.
+    assert export_account_data(user=user)["trading_profile"]["kyc_identity"] == IDENTITY
+    client.force_login(user)
+    for url in (
+        f"/@{user.username}/",
+        f"/api/v1/users/{user.username}/",
+        f"/api/v1/users/{user.username}/performance/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200 and IDENTITY not in page.content.decode()
+    delete_account(user=user)
+    assert not TradingProfile.objects.filter(kyc_identity=IDENTITY).exists()
+
+
+@pytest.mark.django_db
+def test_a_link_without_an_identity_hash_stores_none(client, trader):
+    assert TradingProfile.objects.get(user=trader).kyc_identity is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "identity",
+    [
+        "",
+        "fifteen-chars-x",
+        "a" * 129,
+        "has spaces in the middle",
+        "base64+with/slash=padding",
+        "Zhang San 110101199003077777",
+        "kyc-7f3a9c0e5b1d4e2f8a6c\n",
+        "ünïcödé-identity-hash",
+        12345678901234567890,
+        ["kyc-7f3a9c0e5b1d4e2f8a6c"],
+        True,
+    ],
+)
+def test_a_malformed_identity_hash_is_refused_with_a_reason_and_changes_nothing(client, identity):
+    user = UserFactory()
+    before = snapshot()
+
+    response = deliver(client, [identified(user=user, identity=identity)])
+
+    result = response.json()["results"][0]
+    assert (result["status"], result["code"]) == ("refused", "invalid_field")
+    assert "data.kyc_identity" in result["reason"] and "16 to 128" in result["reason"]
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_a_null_identity_hash_is_no_identity(client):
+    user = UserFactory()
+    assert deliver(client, [identified(user=user, identity=None)]).json()["applied"] == 1
+    assert TradingProfile.objects.get(user=user).kyc_identity is None
+
+
+@pytest.mark.django_db
+def test_a_kyc_change_may_carry_the_identity_hash_and_a_late_one_never_rolls_it_back(client):
+    user = UserFactory()
+    now = timezone.now()
+    deliver(client, [identified(user=user, minutes_ago=60)])
+
+    newer = state(
+        "k-id-new", "kyc.changed", uid="U7", at=now - timedelta(minutes=1), level=2, kyc_identity=NEWER_IDENTITY
+    )
+    late = state("k-id-old", "kyc.changed", uid="U7", at=now - timedelta(minutes=30), level=1, kyc_identity=IDENTITY)
+    level_only = state("k-level", "kyc.changed", uid="U7", at=now, level=3)
+    results = deliver(client, [newer, late, level_only]).json()["results"]
+
+    assert [(r["status"], r.get("code")) for r in results] == [
+        ("applied", None),
+        ("outdated", "newer_state"),
+        ("applied", None),
+    ]
+    profile = TradingProfile.objects.get(user=user)
+    # The level-only event moved the level and left the identity as the newest event with one set it.
+    assert (profile.kyc_identity, profile.kyc_level) == (NEWER_IDENTITY, 3)
+    assert profile.kyc_identity_changed_at == now - timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+def test_the_identity_and_the_level_each_keep_their_own_time(client):
+    user = UserFactory()
+    now = timezone.now()
+    deliver(client, [identified(user=user, minutes_ago=60)])
+    deliver(client, [state("k-level", "kyc.changed", uid="U7", at=now - timedelta(minutes=1), level=3)])
+
+    # Older than the level, newer than the identity: the identity moves, the level stays.
+    mixed = state(
+        "k-mixed", "kyc.changed", uid="U7", at=now - timedelta(minutes=10), level=0, kyc_identity=NEWER_IDENTITY
+    )
+    result = deliver(client, [mixed]).json()["results"][0]
+
+    assert result["status"] == "applied"
+    profile = TradingProfile.objects.get(user=user)
+    assert (profile.kyc_identity, profile.kyc_level) == (NEWER_IDENTITY, 3)
+
+
+@pytest.mark.django_db
+def test_a_link_sent_again_updates_the_identity_only_when_it_is_newer(client):
+    user = UserFactory()
+    deliver(client, [identified(user=user, minutes_ago=30)])
+
+    older = deliver(client, [identified("relink-old", user=user, identity=NEWER_IDENTITY, minutes_ago=45)])
+    assert TradingProfile.objects.get(user=user).kyc_identity == IDENTITY
+    same_hash = deliver(client, [identified("relink-same", user=user, minutes_ago=20)])
+    newer = deliver(client, [identified("relink-new", user=user, identity=NEWER_IDENTITY, minutes_ago=10)])
+
+    assert [r.json()["results"][0]["status"] for r in (older, same_hash, newer)] == ["outdated", "applied", "applied"]
+    assert TradingProfile.objects.get(user=user).kyc_identity == NEWER_IDENTITY

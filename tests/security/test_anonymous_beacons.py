@@ -8,7 +8,9 @@ network, post, kind and day, and weigh ANONYMOUS_WEIGHT of a signed-in reader's 
 
 from __future__ import annotations
 
+import html
 import itertools
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from feed import services
+from feed import render_tokens, services
 from feed.models import Engagement, Post, TradeCard
 from markets.models import Asset
 from orbit import fingerprints
@@ -50,12 +52,16 @@ def attacked_post() -> tuple[Post, str]:
 
 
 def beacons(address: str, post: Post, code: str, times: int) -> None:
-    """Every signed-out beacon a page or an app can send, `times` over, from `address`."""
+    """Every signed-out beacon a page or an app can send, `times` over, from `address`; time spent
+    with a signed-out render token issued half an hour ago, so that it claims all it can."""
     client = Client(REMOTE_ADDR=address)
+    token = render_tokens.issue(reader=None, post_id=post.pk, now=timezone.now() - render_tokens.LIFETIME / 2)
     for _ in range(times):
         assert client.post(reverse("api:view", args=[post.pk])).status_code == 200
         dwell = client.post(
-            reverse("api:dwell"), {"items": [{"post": post.pk, "ms": 30 * 60 * 1000}]}, content_type="application/json"
+            reverse("api:dwell"),
+            {"items": [{"post": post.pk, "ms": 15 * 60 * 1000, "token": token}]},
+            content_type="application/json",
         )
         assert dwell.status_code == 200
         assert client.post(reverse("api:trade_click", args=[post.pk])).status_code == 200
@@ -95,7 +101,26 @@ def test_each_network_counts_once_per_post_kind_and_day():
     assert signed_out_rows(post).count() == 3 * len(BEACON_KINDS)
     assert signed_out_rows(post).values("fingerprint").distinct().count() == 3
     # The time reported is the first report's, never the sum of replays.
-    assert set(signed_out_rows(post).filter(kind=Kind.DWELL).values_list("dwell_ms", flat=True)) == {1_800_000}
+    assert set(signed_out_rows(post).filter(kind=Kind.DWELL).values_list("dwell_ms", flat=True)) == {900_000}
+
+
+def test_signed_out_time_spent_needs_a_render_token_of_the_signed_out_page():
+    post, _code = attacked_post()
+    client = Client(REMOTE_ADDR=new_network()[0])
+    page = client.get(reverse("feed:post", args=[post.pk])).content.decode()
+    token = re.search(r'data-dwell-token="([^"]+)"', page).group(1)
+    claim = 30 * 60 * 1000
+
+    def report(token=None):
+        item = {"post": post.pk, "ms": claim} | ({"token": token} if token is not None else {})
+        return client.post(reverse("api:dwell"), {"items": [item]}, content_type="application/json")
+
+    assert report().json() == {"recorded": 0}
+    signed_in = render_tokens.issue(reader=reader("member"), post_id=post.pk)
+    assert report(signed_in).json() == {"recorded": 0}
+    assert report(html.unescape(token)).json() == {"recorded": 1}
+    # Counted: the moment between serving the page and the report, not the half hour claimed.
+    assert signed_out_rows(post).get(kind=Kind.DWELL).dwell_ms < 5_000
 
 
 def test_yesterdays_view_from_a_network_does_not_hide_todays():
@@ -158,9 +183,11 @@ def test_racing_signed_out_beacons_from_one_network_write_one_row_per_kind():
     post, code = attacked_post()
     fp = fingerprints.network_fingerprint(ip=new_network()[0])
 
+    token = render_tokens.issue(reader=None, post_id=post.pk, now=timezone.now() - timedelta(minutes=2))
+
     def every_beacon():
         services.record_view(viewer=None, post=post, fp=fp)
-        services.record_dwell(viewer=None, items=[{"post": post.pk, "ms": 60_000}], fp=fp)
+        services.record_dwell(viewer=None, items=[{"post": post.pk, "ms": 60_000, "token": token}], fp=fp)
         services.trade_redirect_url(viewer=None, post_id=post.pk, fp=fp)
         services.open_share(code=code, fp=fp)
 
