@@ -68,14 +68,8 @@ def network_prefix(*, ip: str | None) -> str:
     """A salted hash of the client's network prefix (IPv4 /24, IPv6 /48): stored beside the
     fingerprint as a second signal, the same for every device and address a home, office or farm
     gets from its provider ("" without a readable address)."""
-    try:
-        address = ipaddress.ip_address((ip or "").strip())
-    except ValueError:
-        return ""
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    network = ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 48}", strict=False)
-    return fingerprint(ip=f"prefix:{network}", device_id=None)
+    network = _network(ip, ipv6_bits=48)
+    return fingerprint(ip=f"prefix:{network}", device_id=None) if network else ""
 
 
 def _with_prefix(fp: str, *, ip: str | None) -> Fingerprint:
@@ -93,14 +87,19 @@ def fingerprint(*, ip: str | None, device_id: str | None) -> str:
 def network_fingerprint(*, ip: str | None) -> str:
     """A salted hash of the client's network (IPv4 /24, IPv6 /64): signed-out events count once
     per network, so neither one address nor its neighbours can replay beacons into a ranking."""
+    network = _network(ip, ipv6_bits=64)
+    return fingerprint(ip=f"net:{network}", device_id=None) if network else ""
+
+
+def _network(ip: str | None, *, ipv6_bits: int) -> str:
+    """The IPv4 /24 or IPv6 /`ipv6_bits` holding `ip` (an IPv4-mapped IPv6 address as IPv4); "" when unreadable."""
     try:
         address = ipaddress.ip_address((ip or "").strip())
     except ValueError:
         return ""
     if address.version == 6 and address.ipv4_mapped:
         address = address.ipv4_mapped
-    network = ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 64}", strict=False)
-    return fingerprint(ip=f"net:{network}", device_id=None)
+    return str(ipaddress.ip_network(f"{address}/{24 if address.version == 4 else ipv6_bits}", strict=False))
 
 
 def signed_out_fingerprint(*, ip: str | None) -> str:

@@ -25,6 +25,7 @@ from incentives.settlement import draft_settlement
 from incentives.weeks import Week
 from markets.models import Fill, TradingProfile
 from orbit.fingerprints import fingerprint
+from tests.incentives.world import event
 
 Kind = Engagement.Kind
 WEEK = Week.parse("2026-W47", "UTC")
@@ -143,17 +144,7 @@ def publish_many(specs: list[tuple[User, datetime, bool]]) -> list[Post]:
 
 
 def row(actor: User | None, target: Post | User, kind: int, when: datetime, fp: str, dwell_ms: int = 0) -> Engagement:
-    if isinstance(target, Post):
-        return Engagement(
-            actor=actor,
-            post=target,
-            creator_id=target.author_id,
-            kind=kind,
-            dwell_ms=dwell_ms,
-            occurred_at=when,
-            fingerprint=fp,
-        )
-    return Engagement(actor=actor, creator=target, kind=kind, occurred_at=when, fingerprint=fp)
+    return event(actor, target, kind, when, dwell_ms=dwell_ms, fingerprint=fp)
 
 
 def insert_engagement(rows: list[Engagement]) -> None:
