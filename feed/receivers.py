@@ -11,7 +11,6 @@ from django.utils import timezone
 from creators.privacy import account_erasing, account_exporting, scrub_identifiers
 from creators.services import user_followed, user_unfollowed
 from markets.signals import fills_stored
-from orbit.fingerprints import network_prefix_of
 
 from . import verification
 from .models import (
@@ -28,30 +27,18 @@ from .models import (
     Share,
     TradeCard,
 )
-from .services import card_snapshot, post_removed
+from .services import card_snapshot, log_engagement, post_removed
 
 
 @receiver(user_followed, dispatch_uid="feed.log_follow")
 def log_follow(sender, *, follower, followee, fp="", **kwargs):
-    Engagement.objects.create(
-        kind=Engagement.Kind.FOLLOW,
-        actor=follower,
-        creator=followee,
-        fingerprint=fp,
-        network_prefix=network_prefix_of(fp),
-    )
+    log_engagement(kind=Engagement.Kind.FOLLOW, actor=follower, post=None, creator_id=followee.pk, fp=fp)
     Notification.objects.create(recipient=followee, actor=follower, verb=Notification.Verb.FOLLOW)
 
 
 @receiver(user_unfollowed, dispatch_uid="feed.log_unfollow")
 def log_unfollow(sender, *, follower, followee, fp="", **kwargs):
-    Engagement.objects.create(
-        kind=Engagement.Kind.UNFOLLOW,
-        actor=follower,
-        creator=followee,
-        fingerprint=fp,
-        network_prefix=network_prefix_of(fp),
-    )
+    log_engagement(kind=Engagement.Kind.UNFOLLOW, actor=follower, post=None, creator_id=followee.pk, fp=fp)
 
 
 @receiver(fills_stored, dispatch_uid="feed.verify_cards_of_new_fills")

@@ -81,11 +81,13 @@ def _log_signed_out_once(*, kind: int, post: Post, fp: str, dwell_ms: int = 0, s
         ).exists()
         if seen:
             return False
-        _log(kind=kind, actor=None, post=post, creator_id=post.author_id, fp=fp, dwell_ms=dwell_ms, share=share)
+        log_engagement(
+            kind=kind, actor=None, post=post, creator_id=post.author_id, fp=fp, dwell_ms=dwell_ms, share=share
+        )
     return True
 
 
-def _log(
+def log_engagement(
     *,
     kind: int,
     actor: User | AnonymousUser | None,
@@ -432,7 +434,7 @@ def like_post(*, user: User, post_id: int, fp: str = "") -> bool:
         except IntegrityError:
             return False  # already liked: the unique constraint decided the race
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
-        _log(kind=Engagement.Kind.LIKE, actor=user, post=post, creator_id=post.author_id, fp=fp)
+        log_engagement(kind=Engagement.Kind.LIKE, actor=user, post=post, creator_id=post.author_id, fp=fp)
         if post.author_id != user.pk:
             # One like notification per reader and post, ever: like/unlike cycling must not spam the
             # author. The partial unique constraint decides, so racing likes cannot add a second.
@@ -450,7 +452,7 @@ def unlike_post(*, user: User, post_id: int, fp: str = "") -> bool:
         if not deleted:
             return False
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
-        _log(kind=Engagement.Kind.UNLIKE, actor=user, post=post, creator_id=post.author_id, fp=fp)
+        log_engagement(kind=Engagement.Kind.UNLIKE, actor=user, post=post, creator_id=post.author_id, fp=fp)
     return True
 
 
@@ -469,7 +471,7 @@ def comment_on_post(*, author: User, post_id: int, body: str, parent_id: int | N
     with transaction.atomic():
         comment = Comment.objects.create(post=post, author=author, parent=parent, body=body)
         Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
-        _log(kind=Engagement.Kind.COMMENT, actor=author, post=post, creator_id=post.author_id, fp=fp)
+        log_engagement(kind=Engagement.Kind.COMMENT, actor=author, post=post, creator_id=post.author_id, fp=fp)
         recipients = {post.author_id: Notification.Verb.COMMENT}
         if parent is not None:
             recipients[parent.author_id] = Notification.Verb.REPLY
@@ -485,7 +487,7 @@ def share_post(*, user: User, post_id: int, channel: str = "", fp: str = "") -> 
     post = _interactable(user, post_id)
     with transaction.atomic():
         share = Share.objects.create(user=user, post=post, code=secrets.token_urlsafe(9)[:12], channel=channel[:20])
-        _log(kind=Engagement.Kind.SHARE, actor=user, post=post, creator_id=post.author_id, fp=fp)
+        log_engagement(kind=Engagement.Kind.SHARE, actor=user, post=post, creator_id=post.author_id, fp=fp)
     return share
 
 
@@ -496,7 +498,7 @@ def open_share(*, code: str, viewer: User | AnonymousUser | None = None, fp: str
     if viewer is None or not viewer.is_authenticated:
         _log_signed_out_once(kind=Engagement.Kind.SHARE_OPEN, post=share.post, fp=fp, share=share)
         return share.post
-    _log(
+    log_engagement(
         kind=Engagement.Kind.SHARE_OPEN,
         actor=viewer,
         post=share.post,
@@ -520,7 +522,7 @@ def report_post(*, reporter: User, post_id: int, reason: str, details: str = "")
     try:
         with transaction.atomic():
             report = Report.objects.create(reporter=reporter, post=post, reason=reason, details=details)
-            _log(kind=Engagement.Kind.REPORT, actor=reporter, post=post, creator_id=post.author_id)
+            log_engagement(kind=Engagement.Kind.REPORT, actor=reporter, post=post, creator_id=post.author_id)
     except IntegrityError:
         raise ValidationError({"post": _("You already reported this post; moderators will look at it.")}) from None
     return report
@@ -529,7 +531,7 @@ def report_post(*, reporter: User, post_id: int, reason: str, details: str = "")
 def hide_post_for_viewer(*, user: User, post_id: int) -> None:
     """'Not interested': recorded in the log; ranking reads it."""
     post = readable_post(viewer=user, post_id=post_id)
-    _log(kind=Engagement.Kind.HIDE, actor=user, post=post, creator_id=post.author_id)
+    log_engagement(kind=Engagement.Kind.HIDE, actor=user, post=post, creator_id=post.author_id)
 
 
 # --- Reading -------------------------------------------------------------------------
@@ -549,7 +551,7 @@ def record_view(*, viewer: User | AnonymousUser | None, post: Post, fp: str = ""
         ).exists()
         if seen:
             return False
-        _log(kind=Engagement.Kind.VIEW, actor=viewer, post=post, creator_id=post.author_id, fp=fp)
+        log_engagement(kind=Engagement.Kind.VIEW, actor=viewer, post=post, creator_id=post.author_id, fp=fp)
     return True
 
 
@@ -660,7 +662,7 @@ def trade_redirect_url(*, viewer: User | AnonymousUser | None, post_id: int, fp:
     if viewer is None or not viewer.is_authenticated:
         _log_signed_out_once(kind=Engagement.Kind.TRADE_CLICK, post=post, fp=fp)
     else:
-        _log(kind=Engagement.Kind.TRADE_CLICK, actor=viewer, post=post, creator_id=post.author_id, fp=fp)
+        log_engagement(kind=Engagement.Kind.TRADE_CLICK, actor=viewer, post=post, creator_id=post.author_id, fp=fp)
     if settings.ORBIT_DEMO_TRADE_TICKET:
         # The demo has no exchange to send people to: Orbit's own ticket ends the journey.
         return f"{reverse('feed:demo_trade', args=[instrument])}?{urlencode({'post': post.pk})}"
