@@ -44,7 +44,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from demo.tables import ASSETS, CLOSERS, OPENERS, TEMPLATES, TIMEFRAMES, TYPE_HASHTAGS  # noqa: E402
+from demo.posts import framed_body  # noqa: E402
+from demo.tables import ASSETS, TEMPLATES, TIMEFRAMES, TYPE_HASHTAGS  # noqa: E402
 from ranking.tagging import CORPUS_PATH, clean_text, extract_assets, features_text, load_corpus, train  # noqa: E402
 
 BATCH = 500
@@ -85,11 +86,7 @@ def demo_posts(count: int, rand: random.Random) -> tuple[list[str], list[str]]:
             "amt": rand.randint(80, 950),
             "amt_yi": f"{rand.uniform(0.8, 9.5):.1f}",
         }
-        body = rand.choice(TEMPLATES[slug, language]).format(**fields)
-        if rand.random() < 0.2:
-            body = f"{rand.choice(OPENERS[language])}\n\n{body}"
-        if rand.random() < 0.4:
-            body = f"{body}\n\n{rand.choice(CLOSERS[language])}"
+        body = framed_body(rand.choice(TEMPLATES[slug, language]).format(**fields), rand=rand, language=language)
         body = f"{body}\n\n#{rand.choice(TYPE_HASHTAGS[slug, language])}"
         bodies.append(body)
         types.append(slug)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 import re
 import time
 
@@ -26,6 +27,15 @@ from markets.market_data import DOLLARS
 
 # Hashtags as publishing reads them (feed.markdown); cashtags are read with feed.cashtags.
 HASHTAG = re.compile(markdown.HASHTAG)
+
+
+def framed_body(body: str, *, rand: random.Random, language: str) -> str:
+    """A template's text with, sometimes, an opening and a closing line, as people write them."""
+    if rand.random() < 0.2:
+        body = f"{rand.choice(OPENERS[language])}\n\n{body}"
+    if rand.random() < 0.4:
+        body = f"{body}\n\n{rand.choice(CLOSERS[language])}"
+    return body
 
 
 class PostGenerator(GeneratorBase):
@@ -162,11 +172,7 @@ class PostGenerator(GeneratorBase):
                 "amt": int(amount[index]),
                 "amt_yi": f"{amount[index] / 100:.1f}",
             }
-            body = rand.choice(TEMPLATES[slug, language]).format(**fields)
-            if rand.random() < 0.2:
-                body = f"{rand.choice(OPENERS[language])}\n\n{body}"
-            if rand.random() < 0.4:
-                body = f"{body}\n\n{rand.choice(CLOSERS[language])}"
+            body = framed_body(rand.choice(TEMPLATES[slug, language]).format(**fields), rand=rand, language=language)
             tags = rand.sample(
                 TYPE_HASHTAGS[slug, language], k=min(len(TYPE_HASHTAGS[slug, language]), rand.choice([1, 1, 2, 2, 3]))
             )
