@@ -8,14 +8,16 @@ Data. The database orbit_bench_settlement (other sizes get orbit_bench_settlemen
 server of DATABASE_URL, migrated, then filled by INSERT ... SELECT from generate_series (no Python
 per row): --users accounts (60% with a trading profile, KYC and volume tiers spread, a few frozen),
 --posts posts by the first --creators accounts (a few creators have most posts), published over the
-settled week and the 7 days before it, and --events engagement rows all inside the settled ISO
+settled week and the 7 days before it, fills paying fees over the 12 weeks before the week's end
+for two thirds of the trading profiles, and --events engagement rows all inside the settled ISO
 week 2026-W47: views 50%, time spent 25%, likes 12%, comments 3%, shares 2%, trade clicks 4%,
 follows 2%, unlikes 2%; readers and posts skewed (popular posts, heavy readers) but drawn
 independently, so a reader, post and action almost never repeat: nearly every row is an
 interaction of its own, the hardest case for the settlement (on seed_demo's data, 96% of a week's
 rows are distinct readers, posts and actions, and 19% distinct readers and creators). Planted: 1%
 of rows are creators on their own posts, 2% of readers share one of 200 device fingerprints (about
-20 accounts each), and 300 bot readers give the same dwell every time.
+20 accounts each) and its network prefix (other readers share a prefix by four, as behind a
+carrier's NAT), and 300 bot readers give the same dwell every time.
 Engagement indexes are dropped during the load and rebuilt after it (foreign keys unchecked), then
 the table is VACUUM ANALYZEd. A later run with the same sizes reuses the database; --reseed
 rebuilds it, --drop removes it at the end.
@@ -27,6 +29,9 @@ Measured, --repeat times each, in this run, on the same rows (the median is comp
   daily cap, sums), reading only;
 * settlement: incentives.settlement.draft_settlement, the whole draft including allocation and
   writing contributions, flags and payouts (each repeat recomputes the draft).
+compute is also shown by pass (compute's `timings`: working tables, repeats and conversions, each
+integrity rule by its function's name, classification and sums, flags), each pass's median and its
+share of compute's median.
 Target: settlement within 3x of the plain GROUP BY.
 
 Memory: the peak of Python allocations (tracemalloc) and the process's resident set while
@@ -129,6 +134,20 @@ def seed(args, week) -> None:
             SELECT setval(pg_get_serial_sequence('feed_post', 'id'), %(posts)s);
             """,
         ),
+        (
+            "fills",
+            # Reader value comes from the fees paid: the traders among the trading profiles fill
+            # in 1 to 12 of the 12 weeks before the week ends, paying 0.20 to 10 USDT a fill.
+            """
+            INSERT INTO creators_fill (fill_id, instrument, instrument_type, asset, quote, side, quantity, price,
+                                       fee, fee_currency, notional_usd, filled_at, user_id)
+            SELECT 'bench-' || i || '-' || n, 'BTC-USDT', 'spot', 'BTC', 'USDT',
+                   CASE WHEN n %% 2 = 0 THEN 'buy' ELSE 'sell' END, 0.01, 50000, 0.2 * (1 + i %% 50), 'USDT', 500,
+                   %(ends_at)s - (n * 7 + i %% 7) * interval '1 day' - (1 + i %% 1440) * interval '1 minute', i
+            FROM generate_series(1, %(users)s) AS i CROSS JOIN generate_series(0, 11) AS n
+            WHERE i %% 5 <> 0 AND i %% 5 <> 1 AND i %% 3 <> 0 AND n <= i %% 12;
+            """,
+        ),
     ]
     with connection.cursor() as cursor:
         for label, sql in steps:
@@ -148,7 +167,8 @@ def seed(args, week) -> None:
         cursor.execute("SET session_replication_role = replica")
         cursor.execute(
             """
-            INSERT INTO feed_engagement (actor_id, post_id, creator_id, kind, dwell_ms, occurred_at, fingerprint)
+            INSERT INTO feed_engagement (actor_id, post_id, creator_id, kind, dwell_ms, occurred_at, fingerprint,
+                                         network_prefix)
             SELECT CASE WHEN e.roll < 0.01 THEN p.author_id ELSE e.actor END,
                    CASE WHEN e.kind = 8 THEN NULL ELSE p.id END,
                    p.author_id,
@@ -159,7 +179,9 @@ def seed(args, week) -> None:
                    greatest(p.created_at, %(starts_at)s)
                        + e.at * (%(ends_at)s - greatest(p.created_at, %(starts_at)s) - interval '1 second'),
                    CASE WHEN e.actor %% 50 = 0 THEN md5('shared-device-' || (e.actor / 50) %% 200)
-                        ELSE md5('device-' || e.actor) END
+                        ELSE md5('device-' || e.actor) END,
+                   CASE WHEN e.actor %% 50 = 0 THEN md5('shared-network-' || (e.actor / 50) %% 200)
+                        ELSE md5('network-' || e.actor %% (%(users)s / 4 + 1)) END
             FROM (
                 SELECT 1 + floor(%(users)s * power(random(), 1.6))::int AS actor,
                        1 + floor(%(posts)s * power(random(), 2))::int AS post,
@@ -200,6 +222,20 @@ def timed(function, repeat: int) -> list[float]:
         function()
         times.append(time.perf_counter() - began)
     return times
+
+
+def print_passes(pass_times: list[dict[str, float]], compute_times: list[float]) -> None:
+    """Each pass of compute (integrity rules by function name), median over the runs, and its share
+    of compute's median; "rest" is what no pass covers (transaction, temp tables, ANALYZE, scores)."""
+    for timings, total in zip(pass_times, compute_times, strict=True):
+        timings["rest"] = total - sum(timings.values())
+    compute_median = statistics.median(compute_times)
+    print("contributions.compute by pass (median of the runs)")
+    print(f"{'pass':<28}{'median s':>10}{'share':>9}")
+    for name in pass_times[0]:
+        median = statistics.median(timings[name] for timings in pass_times)
+        print(f"{name:<28}{median:>10.3f}{median / compute_median:>9.1%}")
+    print()
 
 
 def main() -> int:
@@ -261,10 +297,16 @@ def main() -> int:
 
         parameters = Parameters.current()
         now = week.ends_at + timedelta(hours=1)
+        pass_times: list[dict[str, float]] = []  # one per run of compute
+
+        def compute_by_pass():
+            pass_times.append({})
+            compute(week, parameters, timings=pass_times[-1])
+
         results = {
             "plain GROUP BY creator": timed(plain, args.repeat),
             "weighted GROUP BY creator": timed(weighted, args.repeat),
-            "contributions.compute": timed(lambda: compute(week, parameters), args.repeat),
+            "contributions.compute": timed(compute_by_pass, args.repeat),
             "draft_settlement (all)": timed(lambda: settlement.draft_settlement(week=week, now=now), args.repeat),
         }
         baseline = statistics.median(results["plain GROUP BY creator"])
@@ -280,6 +322,7 @@ def main() -> int:
             f"Draft: {drafted.creator_count:,} creators paid, {drafted.flags.count():,} flags, "
             f"{drafted.payouts.filter(status='held').count():,} held, {drafted.total_allocated} allocated\n"
         )
+        print_passes(pass_times, results["contributions.compute"])
 
         print("Memory while computing part of the week (Python allocations and the process's resident set)")
         print(f"{'part of week':<14}{'events':>13}{'peak alloc MB':>15}{'RSS MB':>9}")

@@ -90,7 +90,18 @@ class SingletonAdmin(AuditedAdmin):
 class IncentivePolicyAdmin(SingletonAdmin):
     fieldsets = [
         (_("Allocation"), {"fields": ["alpha", "max_share", "minimum_payout"]}),
-        (_("Counting"), {"fields": ["daily_cap", "post_earning_days"]}),
+        (
+            _("Counting"),
+            {
+                "fields": [
+                    "daily_cap",
+                    "reader_week_points",
+                    "reader_creator_share",
+                    "time_spent_week_minutes",
+                    "post_earning_days",
+                ]
+            },
+        ),
         (_("Review"), {"fields": ["hold_severity"]}),
     ]
 

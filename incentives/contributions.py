@@ -42,6 +42,7 @@ from markets.market_data import DOLLARS
 from . import integrity
 from .models import ActionWeight, IncentivePolicy, ReaderValueRules
 from .sql import stream
+from .timing import timed
 from .weeks import Week
 
 Action = ActionWeight.Action
@@ -77,7 +78,9 @@ DISCOUNT_REASONS = {
     "self": _("Your own activity"),
     "post_window": _("Interactions after a post's earning window, or on removed posts"),
     "ineligible_reader": _("Readers whose accounts are suspended or frozen"),
+    "no_trading": _("Readers who have not traded on the exchange recently"),
     "daily_cap": _("Interactions beyond the daily limit from one reader"),
+    "reader_limit": _("One reader's week counts up to a limit, and only part of it for one creator"),
     "same_device": _("Activity from devices you use yourself"),
     "shared_device": _("Several accounts using one device"),
     "new_account_burst": _("Accounts created in a burst, without trading activity"),
@@ -85,6 +88,8 @@ DISCOUNT_REASONS = {
     "reciprocal_ring": _("Creators engaging each other in a pod"),
     "dense_block": _("A group of accounts engaging the same few creators"),
     "machine_dwell": _("Time spent that looks automated"),
+    "shared_network": _("Many accounts from one network"),
+    "low_trust": _("Accounts with no ties to the wider community of traders"),
 }
 
 
@@ -96,6 +101,9 @@ class Parameters:
     dwell_cap_seconds: int
     daily_cap: int
     post_earning_days: int
+    reader_week_points: int
+    reader_creator_share: Decimal
+    time_spent_week_seconds: int
     reader_value: dict[str, str]
     alpha: Decimal
     max_share: Decimal | None
@@ -113,6 +121,9 @@ class Parameters:
             dwell_cap_seconds=dwell.per_view_cap_seconds if dwell else 300,
             daily_cap=policy.daily_cap,
             post_earning_days=policy.post_earning_days,
+            reader_week_points=policy.reader_week_points,
+            reader_creator_share=policy.reader_creator_share,
+            time_spent_week_seconds=policy.time_spent_week_minutes * 60,
             # Every rule the operators can set (all fields but the row's id and timestamp).
             reader_value={
                 field.name: str(getattr(rules, field.name))
@@ -130,6 +141,9 @@ class Parameters:
             "weights": {ACTION_SLUGS[Action(kind)]: str(weight) for kind, weight in sorted(self.weights.items())},
             "time_spent_cap_seconds": self.dwell_cap_seconds,
             "daily_cap": self.daily_cap,
+            "reader_week_points": self.reader_week_points,
+            "reader_creator_share": str(self.reader_creator_share),
+            "time_spent_week_seconds": self.time_spent_week_seconds,
             "post_earning_days": self.post_earning_days,
             "reader_value": self.reader_value,
             "alpha": str(self.alpha),
@@ -147,7 +161,8 @@ class CreatorFigures:
     counted_counts: dict[str, int] = field(default_factory=dict)
     discounts: dict[str, int] = field(default_factory=dict)
     counted_dwell_ms: int = 0
-    # Σ reader value (thousandths) per counted action; for time spent, Σ value * milliseconds.
+    # Σ reader value × the reader's limits (millionths) per counted action; for time spent, times
+    # the counted milliseconds.
     value_sums: dict[int, int] = field(default_factory=dict)
     score: Decimal = Decimal(0)
 
@@ -164,9 +179,16 @@ class WeekFigures:
     flags: list[integrity.FlagFinding]
 
 
-def compute(week: Week, parameters: Parameters, *, until: datetime | None = None) -> WeekFigures:
+def compute(
+    week: Week,
+    parameters: Parameters,
+    *,
+    until: datetime | None = None,
+    timings: dict[str, float] | None = None,
+) -> WeekFigures:
     """Contributions of every creator with engagement in `week` (up to `until`, for the live
-    estimate). Reads only; runs in its own transaction (or the caller's)."""
+    estimate). Reads only; runs in its own transaction (or the caller's). Given `timings`, records
+    the wall time of each pass in it (each integrity rule under its function's name)."""
     ends_at = min(until, week.ends_at) if until else week.ends_at
     with transaction.atomic(), connection.cursor() as cursor:
         # The aggregations below are hash tables over millions of rows: give them room for this
@@ -174,11 +196,15 @@ def compute(week: Week, parameters: Parameters, *, until: datetime | None = None
         cursor.execute("SET LOCAL work_mem = '256MB'")
         # Compiling these wide expressions costs more than it saves (about 1.5 s per statement).
         cursor.execute("SET LOCAL jit = off")
-        _build_working_tables(cursor, week, ends_at, parameters)
-        _find_repeats_and_conversions(cursor, week, ends_at, parameters)
-        integrity.apply_rules(cursor, parameters.thresholds, week)
-        creators = _classify_and_sum(cursor, week, parameters)
-        flags = integrity.find_flags(cursor)
+        with timed(timings, "working tables"):
+            _build_working_tables(cursor, week, ends_at, parameters)
+        with timed(timings, "repeats and conversions"):
+            _find_repeats_and_conversions(cursor, week, ends_at, parameters)
+        integrity.apply_rules(cursor, parameters.thresholds, week, timings=timings)
+        with timed(timings, "classification and sums"):
+            creators = _classify_and_sum(cursor, week, parameters)
+        with timed(timings, "flags"):
+            flags = integrity.find_flags(cursor)
         _drop_working_tables(cursor)
     for figures in creators.values():
         figures.score = score_of(figures, parameters)
@@ -189,8 +215,8 @@ def score_of(figures: CreatorFigures, parameters: Parameters) -> Decimal:
     total = Decimal(0)
     for kind, value_sum in figures.value_sums.items():
         weight = parameters.weights.get(kind, Decimal(0))
-        # Time spent: value thousandths * milliseconds → value * minutes.
-        unit = Decimal(60_000_000) if kind == Action.TIME_SPENT else Decimal(1_000)
+        # Time spent: value * limits (millionths) * milliseconds → value * minutes.
+        unit = TIME_SPENT_UNIT if kind == Action.TIME_SPENT else VALUE_UNIT
         total += weight * Decimal(value_sum) / unit
     return total.quantize(SCORE_PLACES, rounding=ROUND_HALF_EVEN)
 
@@ -213,7 +239,9 @@ def _build_working_tables(cursor: CursorWrapper, week: Week, ends_at: datetime, 
                -- enough to tie a creator's laptop and phone together without a second pass. As
                -- 64-bit hashes, which aggregate and join far faster than text.
                min(hashtextextended(nullif(e.fingerprint, ''), 0)) AS fingerprint,
-               max(hashtextextended(nullif(e.fingerprint, ''), 0)) AS other_fingerprint
+               max(hashtextextended(nullif(e.fingerprint, ''), 0)) AS other_fingerprint,
+               -- The network prefix (IPv4 /24, IPv6 /48) the reader came from; NULL without one.
+               min(hashtextextended(nullif(e.network_prefix, ''), 0)) AS network
         FROM feed_engagement e
         WHERE e.occurred_at >= %(starts_at)s AND e.occurred_at < %(ends_at)s AND e.kind = ANY(%(kinds)s)
         GROUP BY e.actor_id, e.creator_id, e.post_id, 4;
@@ -230,6 +258,9 @@ def _build_working_tables(cursor: CursorWrapper, week: Week, ends_at: datetime, 
         SELECT u.id AS reader_id,
                u.date_joined AS joined_at,
                coalesce(f.traded, false) AS trades,
+               coalesce(f.tenure_weeks, 0) AS tenure_weeks,
+               least(u.date_joined, coalesce(t.account_opened_at, u.date_joined)) AS opened_at,
+               (u.suspended_at IS NULL AND u.is_active AND NOT coalesce(t.is_frozen, false)) AS eligible,
                CASE WHEN u.suspended_at IS NOT NULL OR NOT u.is_active OR coalesce(t.is_frozen, false) THEN 0
                ELSE round(1000
                    * least(%(maximum)s,
@@ -362,9 +393,10 @@ def _find_repeats_and_conversions(cursor: CursorWrapper, week: Week, ends_at: da
     )
 
 
-# Ordered by what an action is worth to the creator, so the daily cap keeps the best ones.
+# Ordered by what an action is worth to the creator, so the daily cap keeps the best ones. A post's
+# time spent is one interaction of the cap too, ordered by its weight per minute.
 def _cap_order(parameters: Parameters) -> list[int]:
-    counted = [kind for kind in ACTION_SLUGS if kind != Action.TIME_SPENT] + [UNCONVERTED_CLICK]
+    counted = [*ACTION_SLUGS, UNCONVERTED_CLICK]
     return sorted(counted, key=lambda kind: (-parameters.weights.get(_paid_as(kind), Decimal(0)), kind))
 
 
@@ -372,14 +404,27 @@ def _paid_as(kind: int) -> int:
     return Action.VIEW if kind == UNCONVERTED_CLICK else kind
 
 
+# Units of CreatorFigures.value_sums: reader value and the reader's limits are integer thousandths
+# each; time spent is in milliseconds besides.
+VALUE_UNIT = Decimal(1_000_000)
+TIME_SPENT_UNIT = VALUE_UNIT * 60_000
+
+
 def _classification_sql(parameters: Parameters) -> str:
     """One pass over inc_pairs: classify, group per reader, creator and day with one column per
-    action (a hash aggregate, no sort), cap, then sum per creator and reason."""
+    action (a hash aggregate, no sort), cap the day, then the reader's week, then sum per creator
+    and reason.
+
+    The reader's week: each reader gives at most `reader_week_points` points a week (Σ weight of
+    the counted interactions, time spent by the minute up to `time_spent_week_seconds` per
+    creator), shared in proportion across the creators engaged, and at most
+    `reader_creator_share` of them to one creator. Each pair (reader, creator) keeps an integer
+    thousandth `keep_milli` of its interactions' worth, so sums stay exact."""
     order = _cap_order(parameters)
     per_day = ",\n".join(
         f"sum(events) FILTER (WHERE kind = {k}) AS events_{k}, "
         f"sum(CASE WHEN reader_id IS NULL THEN events ELSE 1 END) FILTER (WHERE kind = {k}) AS n_{k}"
-        for k in [*order, Action.TIME_SPENT]
+        for k in order
     )
     # kept_k = least(n_k, what the cap leaves after the more valuable actions), in cap order. Most
     # readers stay under the cap, and CASE evaluates the chain only for those who do not.
@@ -392,9 +437,24 @@ def _classification_sql(parameters: Parameters) -> str:
             f"ELSE {chain} END AS kept_{k}"
         )
         used = f"{used} + {chain}"
-    totals = ",\n".join(
-        f"sum(events_{k}), sum(n_{k}), sum(kept_{k}), sum(kept_{k}::bigint * value_milli)" for k in order
+    per_pair = ",\n".join(
+        f"sum(events_{k}) AS events_{k}, sum(n_{k}) AS n_{k}, sum(kept_{k}) AS kept_{k}" for k in order
     )
+    points = " + ".join(
+        f"coalesce(kept_{k}, 0) * {parameters.weights.get(_paid_as(k), Decimal(0))}::numeric"
+        for k in order
+        if k != Action.TIME_SPENT
+    )
+    worth = ",\n".join(
+        f"sum(events_{k}), sum(n_{k}), sum(kept_{k}), "
+        + (
+            "sum(dwell_kept_ms * value_milli * keep_milli)"
+            if k == Action.TIME_SPENT
+            else f"sum(kept_{k}::bigint * value_milli * keep_milli)"
+        )
+        for k in order
+    )
+    kept_all = " + ".join(f"coalesce(kept_{k}, 0)" for k in order)
     return f"""
         WITH classified AS (
             SELECT p.reader_id, p.creator_id, p.events,
@@ -409,7 +469,8 @@ def _classification_sql(parameters: Parameters) -> str:
                        WHEN pd.reason IS NOT NULL THEN pd.reason
                        WHEN rd.reason IS NOT NULL THEN rd.reason
                        WHEN dd.reader_id IS NOT NULL THEN 'machine_dwell'
-                       WHEN coalesce(r.value_milli, 0) = 0 THEN 'ineligible_reader'
+                       WHEN NOT coalesce(r.eligible, false) THEN 'ineligible_reader'
+                       WHEN coalesce(r.value_milli, 0) = 0 THEN 'no_trading'
                    END AS reason,
                    coalesce(r.value_milli, 0) AS value_milli,
                    least(p.dwell_ms, %(dwell_cap_ms)s) AS dwell_ms,
@@ -426,20 +487,45 @@ def _classification_sql(parameters: Parameters) -> str:
             LEFT JOIN inc_conversions cv ON cv.reader_id = p.reader_id AND cv.post_id = p.post_id AND p.kind = 10
             WHERE p.events > 0
         ), per_day AS (
-            SELECT creator_id, reason, value_milli,
+            SELECT creator_id, reader_id, reason, value_milli,
                    {per_day},
                    sum(dwell_ms) FILTER (WHERE kind = 2) AS dwell_ms
             FROM classified
             GROUP BY creator_id, reader_id, day, reason, value_milli
         ), capped AS (
             SELECT *, {", ".join(kept)} FROM per_day
+        ), per_pair AS (
+            -- The reader's week with the creator: what the daily caps kept, and the time spent on
+            -- the posts the caps kept, up to the weekly limit.
+            SELECT creator_id, reader_id, reason, value_milli,
+                   {per_pair},
+                   least(coalesce(sum(dwell_ms * kept_{Action.TIME_SPENT} / nullif(n_{Action.TIME_SPENT}, 0)), 0),
+                         %(dwell_week_ms)s)::bigint AS dwell_kept_ms
+            FROM capped
+            GROUP BY creator_id, reader_id, reason, value_milli
+        ), pointed AS (
+            SELECT *, {points}
+                      + dwell_kept_ms * {parameters.weights.get(Action.TIME_SPENT, Decimal(0))}::numeric / 60000
+                      AS points
+            FROM per_pair
+        ), reader_weeks AS (
+            -- Each reader's counted points over the week (a hash aggregate and a hash join, not a
+            -- window over millions of pairs sorted by reader).
+            SELECT reader_id, sum(points) AS week_points FROM pointed WHERE reason IS NULL GROUP BY reader_id
+        ), budgeted AS (
+            SELECT p.*,
+                   CASE WHEN p.reason IS NOT NULL OR p.points = 0 THEN 1000
+                   ELSE floor(1000 * least(
+                       1, %(week_points)s / w.week_points, %(creator_share)s * %(week_points)s / p.points))
+                   END::bigint AS keep_milli
+            FROM pointed p LEFT JOIN reader_weeks w ON w.reader_id = p.reader_id AND p.reason IS NULL
         )
         SELECT creator_id, reason,
-               {totals},
-               sum(events_2), sum(n_2),
-               sum(dwell_ms) FILTER (WHERE reason IS NULL),
-               sum(dwell_ms * value_milli) FILTER (WHERE reason IS NULL)
-        FROM capped
+               {worth},
+               sum(dwell_kept_ms),
+               -- Interactions the reader's limits took away, in thousandths of an interaction.
+               sum(({kept_all}) * (1000 - keep_milli))
+        FROM budgeted
         GROUP BY creator_id, reason
     """
 
@@ -450,8 +536,11 @@ def _classify_and_sum(cursor: CursorWrapper, week: Week, parameters: Parameters)
         _classification_sql(parameters),
         {
             "dwell_cap_ms": parameters.dwell_cap_seconds * 1000,
+            "dwell_week_ms": parameters.time_spent_week_seconds * 1000,
             "time_zone": week.time_zone,
             "daily_cap": parameters.daily_cap,
+            "week_points": parameters.reader_week_points,
+            "creator_share": parameters.reader_creator_share,
         },
     )
     creators: dict[int, CreatorFigures] = {}
@@ -459,13 +548,8 @@ def _classify_and_sum(cursor: CursorWrapper, week: Week, parameters: Parameters)
         creator_id, reason = row[0], row[1]
         figures = creators.get(creator_id) or creators.setdefault(creator_id, CreatorFigures(creator_id))
         columns = iter(row[2:])
-        for kind in [*order, Action.TIME_SPENT]:
-            if kind == Action.TIME_SPENT:
-                events, interactions = next(columns), next(columns)
-                kept = interactions if reason is None else 0
-                value_sum = None
-            else:
-                events, interactions, kept, value_sum = (next(columns) for _ in range(4))
+        for kind in order:
+            events, interactions, kept, value_sum = (next(columns) for _ in range(4))
             if not events:
                 continue
             # What happened is shown as it happened; an unconverted click counts as a view.
@@ -481,13 +565,12 @@ def _classify_and_sum(cursor: CursorWrapper, week: Week, parameters: Parameters)
             _add(figures.discounts, "daily_cap", interactions - kept)
             if kind == UNCONVERTED_CLICK:
                 _add(figures.discounts, "unconverted_trade_click", kept)
-            if value_sum is not None:
-                paid_as = _paid_as(kind)
-                figures.value_sums[paid_as] = figures.value_sums.get(paid_as, 0) + int(value_sum)
-        dwell_ms, dwell_value = next(columns), next(columns)
-        if reason is None and dwell_ms:
-            figures.counted_dwell_ms += int(dwell_ms)
-            figures.value_sums[Action.TIME_SPENT] = int(dwell_value)
+            paid_as = _paid_as(kind)
+            figures.value_sums[paid_as] = figures.value_sums.get(paid_as, 0) + int(value_sum or 0)
+        dwell_ms, limited_milli = next(columns), next(columns)
+        if reason is None:
+            figures.counted_dwell_ms += int(dwell_ms or 0)
+            _add(figures.discounts, "reader_limit", round(Decimal(limited_milli or 0) / 1000))
     return creators
 
 

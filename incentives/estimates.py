@@ -97,7 +97,9 @@ def discounted_percent(figures: CreatorFigures) -> int:
     """The share of the week's interactions that did not count, whatever the reasons, in SHARE_STEP steps."""
     # Trade clicks no trade followed did count, as views (the reason only says why they are views).
     discounted = sum(figures.discounts.values()) - figures.discounts.get("unconverted_trade_click", 0)
-    total = discounted + sum(figures.counted_counts.values())
+    # What the reader limits took away is part of interactions that counted (at reduced weight):
+    # it is in the counted ones already, so the whole is counted once.
+    total = discounted - figures.discounts.get("reader_limit", 0) + sum(figures.counted_counts.values())
     if not total:
         return 0
     share = Decimal(100 * discounted) / Decimal(total) / SHARE_STEP

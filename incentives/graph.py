@@ -1,4 +1,5 @@
-"""Dense blocks in the graph of readers and creators, with sparse matrices.
+"""The week's graph of readers and creators, with sparse matrices: dense blocks (FRAUDAR) and
+trust from seeds (SybilRank, `degree_normalised_trust`).
 
 FRAUDAR (Hooi, Song, Beutel, Shah, Shin, Faloutsos, "FRAUDAR: Bounding Graph Fraud in the Face of
 Camouflage", KDD 2016) looks for the subgraph S of readers and creators that maximises
@@ -79,3 +80,49 @@ def densest_block(
         density=density,
         fill=len(reader_ids) / (len(readers) * len(creators)),
     )
+
+
+def degree_normalised_trust(
+    sources: np.ndarray, targets: np.ndarray, seeds: np.ndarray, *, iterations: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Trust that short random walks from trusted seeds leave on each account (SybilRank).
+
+    SybilRank (Cao, Sirivianos, Yang, Pregueiro, "Aiding the Detection of Fake Accounts in Large
+    Scale Online Social Services", NSDI 2012) spreads trust from seeds known to be honest along the
+    graph's edges and stops after O(log n) steps, before it mixes into the few edges that join a
+    sybil region to the honest one: accounts reached only through those edges are left with little
+    trust however many of them there are. Ranked by trust over degree, so a hub is not trusted for
+    its many edges.
+
+    The graph here is who engaged whom in the week (readers and creators, undirected, one edge per
+    pair). It is close to bipartite, where a plain walk oscillates between readers and creators, so
+    the walk is lazy (half the trust stays each step) and runs ⌈2 log2 n⌉ steps. Returns the
+    accounts and their trust over degree, scaled so that 1 is what a fully mixed walk leaves on
+    everyone: honest accounts are near 1, accounts the seeds cannot reach are at 0.
+    """
+    nodes, index = np.unique(np.concatenate([sources, targets]), return_inverse=True)
+    count = len(nodes)
+    if count == 0:
+        return nodes, np.zeros(0)
+    head, tail = index[: len(sources)], index[len(sources) :]
+    loops = head == tail
+    adjacency = sparse.coo_matrix(
+        (np.ones(int((~loops).sum())), (head[~loops], tail[~loops])), shape=(count, count)
+    ).tocsr()
+    adjacency = ((adjacency + adjacency.T) > 0).astype(float)
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    has_edges = degree > 0
+    # Row-stochastic walk matrix; an account with no edge keeps its trust.
+    walk = sparse.diags(np.where(has_edges, 1.0 / np.maximum(degree, 1), 0.0)) @ adjacency
+    seeded = np.isin(nodes, seeds) & has_edges
+    trust = np.zeros(count)
+    if not seeded.any():
+        return nodes, trust
+    trust[seeded] = count / seeded.sum()
+    steps = iterations if iterations is not None else int(np.ceil(2 * np.log2(max(count, 2))))
+    transposed = walk.T.tocsr()
+    for _step in range(steps):
+        trust = 0.5 * trust + 0.5 * (transposed @ trust)
+    ratio = np.zeros(count)
+    ratio[has_edges] = trust[has_edges] / degree[has_edges] * (degree.sum() / count)
+    return nodes, ratio

@@ -24,9 +24,10 @@ from datetime import timedelta
 
 import numpy as np
 
-from .graph import densest_block
+from .graph import degree_normalised_trust, densest_block
 from .models import IntegrityFlag
-from .sql import stream
+from .sql import int_columns, stream
+from .timing import timed
 from .weeks import Week
 
 Rule = IntegrityFlag.Rule
@@ -35,6 +36,8 @@ Rule = IntegrityFlag.Rule
 @dataclass(frozen=True)
 class Thresholds:
     shared_device_accounts: int = 3  # accounts on one device before all but the oldest stop counting
+    network_accounts: int = 5  # accounts from one network prefix engaging one creator before all but
+    # the network_accounts - 1 oldest stop counting for that creator
     burst_accounts: int = 10  # new non-trading accounts joining within burst_minutes of each other,
     # all engaging one creator
     burst_minutes: int = 30
@@ -52,6 +55,15 @@ class Thresholds:
     dense_creator_share: float = 0.5
     dense_ratio: float = 5.0  # times the graph's own fill (edges / reader-creator pairs)
     dense_rounds: int = 3
+    # Trust from seeds (`low_trust`, SybilRank): seeds are readers who traded in `trust_seed_weeks`
+    # of the tenure weeks, whose exchange or Orbit account is `trust_seed_days` old, and who engaged
+    # `trust_seed_creators` creators in the week; readers left with less than `trust_floor` of a
+    # mixed walk's trust do not count. Needs `trust_min_seeds` seeds to run at all.
+    trust_seed_weeks: int = 6
+    trust_seed_days: int = 90
+    trust_seed_creators: int = 3
+    trust_min_seeds: int = 20
+    trust_floor: float = 0.25
     creator_reader_factor: float = 0.5  # what a creator's engagement with other creators is worth
     dwell_views: int = 10  # posts with time spent before "always the same time spent" is judged
     dwell_hour_seconds: int = 5400  # more counted time in one clock hour than a person can spend
@@ -100,6 +112,38 @@ def shared_device(cursor, limits: Thresholds, week: Week) -> None:
         ON CONFLICT DO NOTHING
         """,
         {"accounts": limits.shared_device_accounts},
+    )
+
+
+def shared_network(cursor, limits: Thresholds, week: Week) -> None:
+    """Many accounts from one network prefix (IPv4 /24, IPv6 /48) engaging one creator: one address
+    or one provider's block, many accounts, all for the same creator. A farm that gets a fresh
+    device per account (clearing cookies, or one phone each) still shares its address. Carrier-grade
+    NAT, offices and campuses put strangers behind one prefix, so the `network_accounts - 1` oldest
+    accounts from a prefix keep counting for each creator; only the ones beyond them are discounted,
+    for that creator alone. Interactions with no prefix are never grouped."""
+    cursor.execute(
+        """
+        WITH audience AS MATERIALIZED (
+            -- Each account once per creator and prefix (hash aggregates throughout: most pairs are
+            -- one account on its own prefix, and only the crowded prefixes' accounts are sorted).
+            SELECT DISTINCT creator_id, network, reader_id FROM inc_pairs
+            WHERE network IS NOT NULL AND events > 0 AND reader_id <> creator_id
+        ), crowded AS (
+            SELECT creator_id, network FROM audience GROUP BY creator_id, network HAVING count(*) >= %(accounts)s
+        )
+        INSERT INTO inc_pair_discounts (reader_id, creator_id, reason, group_key)
+        SELECT unnest(readers[%(accounts)s:]), creator_id, 'shared_network', to_hex(network)
+        FROM (
+            SELECT a.creator_id, a.network, array_agg(a.reader_id ORDER BY r.joined_at, a.reader_id) AS readers
+            FROM audience a
+            JOIN crowded USING (creator_id, network)
+            JOIN inc_readers r USING (reader_id)
+            GROUP BY a.creator_id, a.network
+        ) AS grouped
+        ON CONFLICT DO NOTHING
+        """,
+        {"accounts": limits.network_accounts},
     )
 
 
@@ -267,7 +311,7 @@ def dense_block(cursor, limits: Thresholds, week: Week) -> None:
         "SELECT f.reader_id, f.creator_id FROM inc_flow f LEFT JOIN inc_creators c ON c.creator_id = f.reader_id"
         " WHERE f.flow > 0 AND c.creator_id IS NULL"
     )
-    edges = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+    edges = int_columns(cursor, 2)
     for round_number in range(limits.dense_rounds):
         block = densest_block(edges[:, 0], edges[:, 1])
         if block is None:
@@ -298,6 +342,49 @@ def dense_block(cursor, limits: Thresholds, week: Week) -> None:
             {"group": f"block {round_number + 1}", "readers": pairs[:, 0].tolist(), "creators": pairs[:, 1].tolist()},
         )
         edges = edges[~np.isin(edges[:, 0], readers)]
+
+
+def low_trust(cursor, limits: Thresholds, week: Week) -> None:
+    """Readers the trusted community does not reach (SybilRank, see `graph.py`).
+
+    Seeds are readers whose trust took time and money to earn and who read widely: trading in most
+    of the tenure weeks, an account months old, engagement with several creators in the week.
+    Trust spreads from them over the week's graph of who engaged whom; a reader who pays fees but
+    engages only creators that no seed reaches, through readers no seed reaches, is left with
+    almost none and does not count. A farm of paid accounts reading only the creators it lifts is
+    such a region whatever each account pays; to join the honest graph it must read widely, and
+    then each account's week is shared across those creators (the reader limits). Readers of no
+    value are left to their own reason."""
+    cursor.execute(
+        """
+        SELECT r.reader_id
+        FROM inc_readers r
+        JOIN (SELECT reader_id FROM inc_flow WHERE flow > 0 GROUP BY reader_id HAVING count(*) >= %(creators)s)
+             AS wide USING (reader_id)
+        WHERE r.value_milli > 0 AND r.tenure_weeks >= %(weeks)s AND r.opened_at <= %(opened_before)s
+        """,
+        {
+            "creators": limits.trust_seed_creators,
+            "weeks": limits.trust_seed_weeks,
+            "opened_before": week.starts_at - timedelta(days=limits.trust_seed_days),
+        },
+    )
+    seeds = int_columns(cursor, 1)[:, 0]
+    if len(seeds) < limits.trust_min_seeds:
+        return
+    cursor.execute("SELECT reader_id, creator_id FROM inc_flow WHERE flow > 0")
+    edges = int_columns(cursor, 2)
+    accounts, trust = degree_normalised_trust(edges[:, 0], edges[:, 1], seeds)
+    untrusted = accounts[(trust < limits.trust_floor) & ~np.isin(accounts, seeds)]
+    cursor.execute(
+        """
+        INSERT INTO inc_reader_discounts (reader_id, reason, group_key)
+        SELECT r.reader_id, 'low_trust', '' FROM inc_readers r
+        WHERE r.reader_id = ANY(%(untrusted)s) AND r.value_milli > 0
+        ON CONFLICT DO NOTHING
+        """,
+        {"untrusted": untrusted.tolist()},
+    )
 
 
 def creators_as_readers(cursor, limits: Thresholds, week: Week) -> None:
@@ -344,15 +431,19 @@ RULES: tuple[tuple[str, Callable], ...] = (
     (Rule.SAME_DEVICE, shared_creator_device),
     (Rule.NEW_ACCOUNT_BURST, new_account_burst),
     (Rule.SHARED_DEVICE, shared_device),
+    (Rule.SHARED_NETWORK, shared_network),
     (Rule.LOCKSTEP, lockstep),
     (Rule.RECIPROCAL_RING, reciprocal_ring),
     (Rule.DENSE_BLOCK, dense_block),
+    (Rule.LOW_TRUST, low_trust),
     (Rule.MACHINE_DWELL, machine_dwell),
     ("", creators_as_readers),
 )
 
 
-def apply_rules(cursor, limits: Thresholds, week: Week) -> None:
+def apply_rules(cursor, limits: Thresholds, week: Week, timings: dict[str, float] | None = None) -> None:
+    """Runs every rule of RULES over the working tables; given `timings`, records each rule's wall
+    time under its function's name."""
     cursor.execute(
         """
         -- This module's own working tables, left over when a caller's transaction computes twice.
@@ -366,7 +457,8 @@ def apply_rules(cursor, limits: Thresholds, week: Week) -> None:
         """
     )
     for _name, rule in RULES:
-        rule(cursor, limits, week)
+        with timed(timings, rule.__name__):
+            rule(cursor, limits, week)
     cursor.execute("ANALYZE inc_pair_discounts; ANALYZE inc_reader_discounts; ANALYZE inc_dwell_discounts")
 
 

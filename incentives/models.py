@@ -127,6 +127,28 @@ class IncentivePolicy(SingletonModel):
         default=20,
         validators=[MinValueValidator(1)],
     )
+    reader_week_points = models.PositiveSmallIntegerField(
+        _("points one reader gives in a week"),
+        default=40,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "A reader's counted interactions in a week, weighed by action (a like 1, a comment 2...), "
+            "count up to this many points, shared across the creators they engaged with."
+        ),
+    )
+    reader_creator_share = models.DecimalField(
+        _("largest share of a reader's week for one creator"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.250"),
+        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(Decimal("1"))],
+        help_text=_("For example 0.25: one creator gets at most a quarter of the points above from one reader."),
+    )
+    time_spent_week_minutes = models.PositiveSmallIntegerField(
+        _("counted minutes per reader and creator per week"),
+        default=15,
+        validators=[MinValueValidator(1)],
+    )
     post_earning_days = models.PositiveSmallIntegerField(
         _("days a post earns after publishing"), default=7, validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
@@ -179,14 +201,21 @@ class ReaderValueRules(SingletonModel):
     the week's end count, so a trade made after it never raises that week's value.
     """
 
-    base = _value_field(_("base value"), "0.025", _("What every reader in good standing is worth, trading or not."))
-    kyc_none = _value_field(_("KYC none"), "0.075", _("Added for a reader at this KYC level, times the fee share."))
-    kyc_basic = _value_field(_("KYC basic"), "0.375", _("Added for a reader at this KYC level, times the fee share."))
+    base = _value_field(
+        _("base value"),
+        "0.000",
+        _(
+            "What every reader in good standing is worth, trading or not. 0 by default: a reader who "
+            "pays no trading fees brings the exchange nothing, and an account costs nothing to open."
+        ),
+    )
+    kyc_none = _value_field(_("KYC none"), "0.100", _("Added for a reader at this KYC level, times the fee share."))
+    kyc_basic = _value_field(_("KYC basic"), "0.400", _("Added for a reader at this KYC level, times the fee share."))
     kyc_verified = _value_field(
-        _("KYC verified"), "0.575", _("Added for a reader at this KYC level, times the fee share.")
+        _("KYC verified"), "0.600", _("Added for a reader at this KYC level, times the fee share.")
     )
     kyc_advanced = _value_field(
-        _("KYC advanced"), "0.675", _("Added for a reader at this KYC level, times the fee share.")
+        _("KYC advanced"), "0.700", _("Added for a reader at this KYC level, times the fee share.")
     )
     full_fees_usd = models.DecimalField(
         _("fees for the full fee share (USD)"),
@@ -417,6 +446,8 @@ class IntegrityFlag(models.Model):
         RECIPROCAL_RING = "reciprocal_ring", _("Reciprocal ring of creators")
         DENSE_BLOCK = "dense_block", _("Dense block of readers and creators")
         MACHINE_DWELL = "machine_dwell", _("Machine-like time spent")
+        SHARED_NETWORK = "shared_network", _("Many accounts from one network")
+        LOW_TRUST = "low_trust", _("Accounts the trusted community does not reach")
 
     class Severity(models.IntegerChoices):
         LOW = 1, _("low")

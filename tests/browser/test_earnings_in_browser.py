@@ -1,6 +1,7 @@
 """The creator statement in a real Chromium: this week's estimate, a held payout and its appeal, Chinese."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -10,7 +11,7 @@ from incentives import estimates, settlement
 from incentives.models import Payout
 from incentives.weeks import Week
 from tests.browser.conftest import sign_in
-from tests.factories import PostFactory, UserFactory
+from tests.factories import FillFactory, PostFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -25,6 +26,14 @@ def _liked(post, readers, at):
 def test_a_creator_reads_the_statement_and_appeals_a_held_payout(browse, now):
     me = UserFactory(username="writer")
     readers = UserFactory.create_batch(3)
+    # Readers who trade (reader value comes from the fees of their fills before the week's end).
+    for reader in readers:
+        for days_before in (1, 8, 15):
+            FillFactory(
+                user=reader,
+                fee=Decimal(5),
+                filled_at=Week.containing(now).previous().starts_at - timedelta(days=days_before),
+            )
     # Last week: paid, then held for review (as a high-severity flag would).
     last_week = Week.containing(now).previous()
     old_post = PostFactory(author=me)

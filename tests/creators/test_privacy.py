@@ -55,6 +55,9 @@ def trader(**fields):
     TradingProfileFactory(
         user=user, kyc_level=2, volume_tier=2, trades_30d=20, last_trade_at=WEEK.starts_at + timedelta(days=1)
     )
+    # Reader value comes from the fees of the reader's own fills before the week's end.
+    for days_before in (1, 8, 15):
+        FillFactory(user=user, fee=Decimal(5), filled_at=WEEK.starts_at - timedelta(days=days_before))
     return user
 
 

@@ -10,6 +10,8 @@ from incentives.weeks import Week
 from tests.factories import EngagementFactory, PostFactory, UserFactory
 from tests.security.helpers import staff_client
 
+from .world import real_trader
+
 WEEK = Week.parse("2026-W47", "UTC")
 AFTER = WEEK.ends_at + timedelta(hours=1)
 
@@ -26,9 +28,9 @@ def admin_client(operator):
 
 @pytest.fixture
 def drafted():
-    """The draft of WEEK: one post liked by three readers."""
+    """The draft of WEEK: one post liked by three readers who trade (so the post's author is paid)."""
     post = PostFactory(created_at=WEEK.starts_at + timedelta(hours=1))
-    for i, reader in enumerate(UserFactory.create_batch(3)):
+    for i, reader in enumerate(real_trader() for _ in range(3)):
         EngagementFactory(
             actor=reader,
             post=post,

@@ -80,6 +80,9 @@ def test_the_payout_policy_is_one_row_edited_in_place(admin_client):
             "max_share": "",
             "minimum_payout": "2.00",
             "daily_cap": "10",
+            "reader_week_points": "30",
+            "reader_creator_share": "0.250",
+            "time_spent_week_minutes": "12",
             "post_earning_days": "7",
             "hold_severity": "3",
         },
@@ -87,6 +90,33 @@ def test_the_payout_policy_is_one_row_edited_in_place(admin_client):
     assert response.status_code == 302
     policy = IncentivePolicy.current()
     assert policy.alpha == Decimal("0.5") and policy.max_share is None and policy.daily_cap == 10
+    assert (policy.reader_week_points, policy.reader_creator_share, policy.time_spent_week_minutes) == (
+        30,
+        Decimal("0.250"),
+        12,
+    )
+
+
+def test_the_reader_limits_refuse_a_share_above_one_and_zero_points(admin_client):
+    url = admin_client.get(reverse("admin:incentives_incentivepolicy_changelist"))["Location"]
+    response = admin_client.post(
+        url,
+        {
+            "alpha": "0.8",
+            "max_share": "",
+            "minimum_payout": "1.00",
+            "daily_cap": "20",
+            "reader_week_points": "0",
+            "reader_creator_share": "1.500",
+            "time_spent_week_minutes": "0",
+            "post_earning_days": "7",
+            "hold_severity": "3",
+        },
+    )
+    assert response.status_code == 200  # the form again, with its errors
+    errors = response.context["adminform"].form.errors
+    assert {"reader_week_points", "reader_creator_share", "time_spent_week_minutes"} <= errors.keys()
+    assert IncentivePolicy.current().reader_week_points == 40
 
 
 def test_held_payouts_are_released_or_forfeited_from_the_review_queue(admin_client, drafted):

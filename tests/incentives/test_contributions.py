@@ -17,6 +17,7 @@ from .world import (
     figures_of,
     fill,
     fresh_account,
+    new_trader,
     non_trader,
     posts,
     real_trader,
@@ -150,7 +151,7 @@ def test_a_hidden_post_earns_nothing():
 def test_the_daily_cap_keeps_the_most_valuable_actions_and_resets_the_next_day():
     IncentivePolicy.objects.update_or_create(pk=1, defaults={"daily_cap": 3})
     author = creator()
-    monday_posts, tuesday_posts = posts(author, 5), posts(author, 2)
+    monday_posts, tuesday_posts = posts(author, 5), posts(author, 1)
     fan = real_trader()
     record(
         event(fan, post, kind, at(1, minute=minute))
@@ -161,11 +162,12 @@ def test_the_daily_cap_keeps_the_most_valuable_actions_and_resets_the_next_day()
 
     figures = figures_of(author)
 
-    assert figures.raw_counts == {"like": 7, "comment": 5, "share": 5}
-    # Monday: three shares (weight 3) before comments (2) and likes (1); Tuesday: two likes.
-    assert figures.counted_counts == {"share": 3, "like": 2}
+    assert figures.raw_counts == {"like": 6, "comment": 5, "share": 5}
+    # Monday: three shares (weight 3) before comments (2) and likes (1); Tuesday: a like. 10 points,
+    # within what one reader can give one creator in a week.
+    assert figures.counted_counts == {"share": 3, "like": 1}
     assert figures.discounts == {"daily_cap": 12}
-    assert figures.score == (3 * D("3.000") + 2 * D("1.000")) * D("0.9")
+    assert figures.score == (3 * D("3.000") + 1 * D("1.000")) * D("0.9")
 
 
 def test_the_daily_cap_puts_a_trade_click_before_shares():
@@ -229,8 +231,8 @@ def test_the_time_spent_cap_is_the_operators_setting():
     assert figures_of(author).counted_minutes == D("2.00")
 
 
-def test_time_spent_does_not_use_up_the_daily_cap():
-    IncentivePolicy.objects.update_or_create(pk=1, defaults={"daily_cap": 1})
+def test_a_posts_time_spent_is_one_interaction_of_the_daily_cap_after_likes():
+    IncentivePolicy.objects.update_or_create(pk=1, defaults={"daily_cap": 2})
     author = creator()
     fan = real_trader()
     two_posts = posts(author, 2)
@@ -239,29 +241,36 @@ def test_time_spent_does_not_use_up_the_daily_cap():
 
     figures = figures_of(author)
 
-    assert figures.counted_counts == {"time_spent": 2, "like": 1}
-    assert figures.counted_minutes == D("2.00")
+    # The like (weight 1) first, then one post's time spent (0.5 a minute); the other's is capped.
+    assert figures.counted_counts == {"like": 1, "time_spent": 1}
+    assert figures.discounts == {"daily_cap": 1}
+    assert figures.counted_minutes == D("1.00")
+    assert figures.score == (D("1.000") + D("0.500") * 1) * D("0.9")
 
 
 # What each reader is worth.
 
 
-def test_a_verified_active_trader_is_worth_more_than_a_non_trading_reader():
-    trader_creator, non_trader_creator, newcomer_creator = creator(), creator(), creator()
+def test_a_verified_active_trader_is_worth_more_than_a_new_trader_and_a_non_trader_nothing():
+    trader_creator, newcomer_creator, non_trader_creator, fresh_creator = creator(), creator(), creator(), creator()
     record(
         event(real_trader(), posts(trader_creator)[0], Kind.LIKE, at(1)),
+        event(new_trader(), posts(newcomer_creator)[0], Kind.LIKE, at(1)),
         event(non_trader(), posts(non_trader_creator)[0], Kind.LIKE, at(1)),
-        event(fresh_account(), posts(newcomer_creator)[0], Kind.LIKE, at(1)),
+        event(fresh_account(), posts(fresh_creator)[0], Kind.LIKE, at(1)),
     )
 
     figures = compute_week().creators
 
-    # Base 0.025 + full fee share × (KYC verified 0.575 + full tenure 0.300).
+    # Full fee share × (KYC verified 0.600 + full tenure 0.300).
     assert figures[trader_creator.id].score == D("0.900")
-    # No fills: the base alone.
-    assert figures[non_trader_creator.id].score == D("0.025")
-    # No fills, younger than 14 days: 0.025 × 0.25, in thousandths.
-    assert figures[newcomer_creator.id].score == D("0.006")
+    # Full fee share × (0.600 + one week of eight × 0.300), younger than 14 days: × 0.25 = 0.159375.
+    assert figures[newcomer_creator.id].score == D("0.159")
+    # No fees paid: worth nothing, old account or new.
+    for silent in (non_trader_creator, fresh_creator):
+        assert figures[silent.id].score == 0
+        assert figures[silent.id].counted_counts == {}
+        assert figures[silent.id].discounts == {"no_trading": 1}
 
 
 def test_a_new_orbit_account_with_an_old_exchange_account_is_not_young():
@@ -274,7 +283,7 @@ def test_a_new_orbit_account_with_an_old_exchange_account_is_not_young():
 def test_reader_value_is_capped_at_the_maximum():
     author = creator()
     ReaderValueRules.objects.update_or_create(pk=1, defaults={"kyc_advanced": D("0.900")})
-    # Base 0.025 + KYC advanced 0.900 + tenure 0.300 = 1.225, capped at 1.000.
+    # Full fee share × (KYC advanced 0.900 + tenure 0.300) = 1.200, capped at 1.000.
     whale = real_trader(kyc_level=3)
     record(event(whale, posts(author)[0], Kind.LIKE, at(1)))
 
@@ -313,14 +322,14 @@ def test_signed_out_readers_count_for_nothing():
 def test_the_score_is_the_sum_of_weight_times_reader_value():
     author = creator()
     first, second = posts(author, 2)
-    trader, bystander, newcomer = real_trader(), non_trader(), fresh_account()
+    trader, unverified, newcomer = real_trader(), real_trader(kyc_level=0), new_trader()
     whale = real_trader(kyc_level=3)
     record(
         event(trader, first, Kind.LIKE, at(1)),
         event(trader, first, Kind.COMMENT, at(1)),
         event(trader, author, Kind.FOLLOW, at(1)),
         event(trader, second, Kind.DWELL, at(1), dwell_ms=600_000),
-        event(bystander, first, Kind.SHARE, at(2)),
+        event(unverified, first, Kind.SHARE, at(2)),
         event(newcomer, second, Kind.VIEW, at(3)),
         event(whale, trade_card(second), Kind.TRADE_CLICK, at(4)),
     )
@@ -333,11 +342,12 @@ def test_the_score_is_the_sum_of_weight_times_reader_value():
         + D("2.000") * D("0.900")  # comment
         + D("3.000") * D("0.900")  # follow
         + D("0.500") * D("0.900") * 5  # time spent: 5 capped minutes
-        + D("3.000") * D("0.025")  # share from an old account that never traded
-        + D("0.100") * D("0.006")  # view from a week-old account that never traded
-        + D("4.000") * D("1.000")  # trade click from an advanced trader (0.025 + 0.675 + 0.300)
+        + D("3.000") * D("0.400")  # share from a trader without KYC (0.100 + 0.300)
+        + D("0.100") * D("0.159")  # view from an account opened this week (0.6375 × 0.25)
+        + D("4.000") * D("1.000")  # trade click from an advanced trader (0.700 + 0.300)
     )
-    assert figures.score == expected == D("11.7256")
+    # The trader gives 1 + 2 + 3 + 0.5 × 5 = 8.5 points: within any reader limit.
+    assert figures.score == expected == D("12.8659")
     assert figures.counted_counts == {
         "like": 1,
         "comment": 1,
@@ -429,16 +439,17 @@ def test_a_creator_with_no_engagement_in_the_week_is_absent():
 
 def test_scores_are_exact_decimals_and_the_same_on_every_run():
     authors = [creator() for _ in range(3)]
-    # Reader values 0.900, 0.025, 0.006 and 0.700 (base 0.025 + KYC basic 0.375 + tenure 0.300).
-    readers = [real_trader(), non_trader(), fresh_account(), real_trader(kyc_level=1)]
-    values = [D("0.900"), D("0.025"), D("0.006"), D("0.700")]
+    # Reader values 0.900, 0.400 (KYC none 0.100 + tenure 0.300), 0.159 (a new trader) and 0.700
+    # (KYC basic 0.400 + tenure 0.300).
+    readers = [real_trader(), real_trader(kyc_level=0), new_trader(), real_trader(kyc_level=1)]
+    values = [D("0.900"), D("0.400"), D("0.159"), D("0.700")]
     dwell_ms = [7_800, 15_600, 23_400, 31_200]  # 0.13, 0.26, 0.39 and 0.52 minutes
     for number, author in enumerate(authors):
         for post in posts(author, 3):
             record(
                 event(reader, post, kind, at(number, minute=index), dwell_ms=dwell_ms[index] if kind == 2 else 0)
                 for index, reader in enumerate(readers)
-                for kind in (Kind.VIEW, Kind.DWELL, Kind.LIKE, Kind.SHARE)
+                for kind in (Kind.VIEW, Kind.DWELL, Kind.LIKE)
             )
 
     first, second = compute_week(), compute_week()
@@ -446,8 +457,10 @@ def test_scores_are_exact_decimals_and_the_same_on_every_run():
     scores = {creator_id: figures.score for creator_id, figures in first.creators.items()}
     assert scores == {creator_id: figures.score for creator_id, figures in second.creators.items()}
     assert all(isinstance(score, Decimal) and score.as_tuple().exponent == -6 for score in scores.values())
-    # Per post: a view (0.1), a like (1) and a share (3) from each reader, plus time spent (0.5 a minute).
-    per_post = (D("0.100") + D("1.000") + D("3.000")) * sum(values) + D("0.500") * sum(
+    # Per post: a view (0.1) and a like (1) from each reader, plus time spent (0.5 a minute). Each
+    # reader gives each creator 3 × (1.1 + 0.5 × at most 0.52) = 4.08 points at most, and 12.24 in
+    # the week: within both reader limits, so nothing is scaled.
+    per_post = (D("0.100") + D("1.000")) * sum(values) + D("0.500") * sum(
         value * D(ms) / 60_000 for value, ms in zip(values, dwell_ms, strict=True)
     )
-    assert set(scores.values()) == {3 * per_post}
+    assert set(scores.values()) == {3 * per_post} == {D("8.095215")}

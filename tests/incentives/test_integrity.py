@@ -2,11 +2,12 @@
 alone; the flags they raise say who, how much, and how serious."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 
-from incentives.models import IntegrityFlag
+from incentives.models import IntegrityFlag, ReaderValueRules
 from incentives.settlement import _holds
 
 from .world import (
@@ -17,9 +18,10 @@ from .world import (
     event,
     flags_of,
     fresh_account,
-    non_trader,
+    new_trader,
     posts,
     real_trader,
+    recent_trader,
     record,
 )
 
@@ -81,7 +83,7 @@ def burst(make_account, count: int = 12):
     return [make_account(joined_at=at(1, hour=9) + timedelta(seconds=100 * n)) for n in range(count)]
 
 
-def test_a_burst_of_new_non_trading_accounts_counts_for_nothing_and_holds_the_creator():
+def test_a_burst_of_new_non_trading_accounts_is_discounted_and_flagged_low_as_it_removed_no_score():
     author = creator()
     [post] = posts(author)
     sockpuppets = burst(fresh_account)
@@ -95,8 +97,29 @@ def test_a_burst_of_new_non_trading_accounts_counts_for_nothing_and_holds_the_cr
     flag = flags_of(week, author)["new_account_burst"]
     assert flag.actors == sorted(account.id for account in sockpuppets)
     assert flag.evidence["groups"] == [f"{at(1, hour=9):%Y-%m-%d %H}:00"]
-    # The creator's whole week, from twelve accounts.
-    assert flag.severity == Severity.HIGH
+    # Accounts that pay no fees are worth nothing: the rule removed none of the creator's score, so
+    # the flag is low and never holds, however many accounts there are.
+    assert flag.severity == Severity.LOW
+    assert _holds(week, Severity.LOW) == {}
+
+
+def test_a_burst_holds_the_creator_when_the_operators_give_every_reader_a_base_value():
+    ReaderValueRules.objects.update_or_create(pk=1, defaults={"base": Decimal("0.025")})
+    author = creator()
+    [post] = posts(author)
+    sockpuppets = burst(fresh_account)
+    record(event(account, post, Kind.LIKE, at(1, hour=11)) for account in sockpuppets)
+    # The creator follows the accounts: tied to them, so the finding can hold.
+    record(event(author, account, Kind.FOLLOW, at(1, hour=12)) for account in sockpuppets)
+
+    week = compute_week()
+
+    assert week.creators[author.id].discounts == {"new_account_burst": 12}
+    flag = flags_of(week, author)["new_account_burst"]
+    # Each account is worth the base 0.025 × the young-account factor 0.25 = 0.006: the creator's
+    # whole score (12 × 0.006 = 0.072) came from the burst.
+    assert flag.severity == Severity.HIGH and flag.tied_to_creator
+    assert _holds(week, Severity.HIGH) == {author.id: str(IntegrityFlag.Rule.NEW_ACCOUNT_BURST.label)}
 
 
 def test_new_accounts_that_trade_are_not_a_burst():
@@ -120,7 +143,9 @@ def test_a_few_new_accounts_joining_together_are_not_a_burst():
 
     week = compute_week()
 
-    assert week.creators[author.id].counted_counts == {"like": 9}
+    # They count for nothing because they pay no fees, not as a burst.
+    assert week.creators[author.id].counted_counts == {}
+    assert week.creators[author.id].discounts == {"no_trading": 9}
     assert week.flags == []
 
 
@@ -263,12 +288,13 @@ def test_time_spent_always_the_same_to_the_millisecond_does_not_count_but_likes_
     twelve_posts = posts(author, 12)
     bot = real_trader()
     record(event(bot, post, Kind.DWELL, at(1, hour=n), dwell_ms=30_000) for n, post in enumerate(twelve_posts))
-    record(event(bot, post, Kind.LIKE, at(1, hour=n)) for n, post in enumerate(twelve_posts))
+    # Likes on eight of the posts: 8 points, within what one reader can give one creator.
+    record(event(bot, post, Kind.LIKE, at(1, hour=n)) for n, post in enumerate(twelve_posts[:8]))
 
     week = compute_week()
 
     figures = week.creators[author.id]
-    assert figures.counted_counts == {"like": 12}
+    assert figures.counted_counts == {"like": 8}
     assert figures.discounts == {"machine_dwell": 12}
     assert figures.counted_minutes == 0
     flag = flags_of(week, author)["machine_dwell"]
@@ -297,7 +323,8 @@ def test_more_time_in_one_hour_than_a_person_can_spend_does_not_count():
     author, other_author = creator(), creator()
     bot, reader = real_trader(), real_trader()
     # Twenty posts read for over five minutes each (capped at five): 100 minutes inside one hour, and
-    # the same reading spread over twenty hours by another reader.
+    # the same reading spread over twenty hours by another reader, which counts up to the weekly
+    # 15 minutes per reader and creator.
     record(
         event(bot, post, Kind.DWELL, at(1, hour=10, minute=2 * n), dwell_ms=400_000 + 1_000 * n)
         for n, post in enumerate(posts(author, 20))
@@ -310,7 +337,10 @@ def test_more_time_in_one_hour_than_a_person_can_spend_does_not_count():
     week = compute_week()
 
     assert week.creators[author.id].discounts == {"machine_dwell": 20}
-    assert week.creators[other_author.id].counted_minutes == 100
+    assert week.creators[author.id].counted_minutes == 0
+    assert week.creators[other_author.id].counted_counts == {"time_spent": 20}
+    assert week.creators[other_author.id].discounts == {}
+    assert week.creators[other_author.id].counted_minutes == 15
     assert list(flags_of(week, other_author)) == []
 
 
@@ -335,24 +365,27 @@ def test_a_big_creator_with_one_shared_device_fan_gets_a_low_severity_flag():
 
 def test_a_creator_whose_score_is_mostly_discounted_gets_a_high_severity_flag():
     author = creator()
-    [post] = posts(author)
-    # Severity is the share of the score removed: twelve comments from new accounts (value 0.006,
-    # weight 2) outweigh three likes from old accounts that never traded (value 0.025, weight 1).
-    record(event(non_trader(), post, Kind.LIKE, at(1)) for _ in range(3))
-    record(event(account, post, Kind.COMMENT, at(2, hour=9)) for account in burst(fresh_account))
+    view_posts, [commented] = posts(author, 30), posts(author)
+    # Severity is the share of the score removed, not of the interactions: thirty views from real
+    # traders (30 × 0.1 × 0.9 = 2.7) and one comment from the oldest of six traders on one phone
+    # (2 × 0.9 = 1.8) count; the five other comments (5 × 1.8 = 9.0) are 5 of 36 interactions but
+    # 9.0 / 13.5 = two thirds of the score.
+    record(event(real_trader(), post, Kind.VIEW, at(1, hour=n % 24, minute=n)) for n, post in enumerate(view_posts))
+    phone = [real_trader(joined_at=at(0) - timedelta(days=400 - n)) for n in range(6)]
+    record(event(account, commented, Kind.COMMENT, at(2, hour=9), fingerprint="farmphone02") for account in phone)
 
     week = compute_week()
 
-    assert week.creators[author.id].counted_counts == {"like": 3}
-    assert week.creators[author.id].discounts == {"new_account_burst": 12}
+    assert week.creators[author.id].counted_counts == {"view": 30, "comment": 1}
+    assert week.creators[author.id].discounts == {"shared_device": 5}
     [flag] = week.flags
-    assert (flag.rule, flag.actor_count, flag.discounted_interactions) == ("new_account_burst", 12, 12)
+    assert (flag.rule, flag.actor_count, flag.discounted_interactions) == ("shared_device", 5, 5)
     assert flag.severity == Severity.HIGH
 
 
 def test_an_organic_week_raises_no_flags():
     authors = [creator() for _ in range(3)]
-    readers = [real_trader() for _ in range(15)] + [fresh_account(joined_at=at(0, hour=n)) for n in range(5)]
+    readers = [real_trader() for _ in range(15)] + [new_trader(joined_at=at(0, hour=n)) for n in range(5)]
     for number, author in enumerate(authors):
         for post_number, post in enumerate(posts(author, 4)):
             record(
@@ -471,17 +504,18 @@ def test_a_creator_s_like_on_another_creator_is_worth_half_a_reader_s():
 
 
 def farm_and_community(farm_size: int = 25):
-    """Twelve creators read by a hundred people, two posts each, and three creators read by nobody
-    but a farm of old accounts that look at and like every post of all three."""
+    """Twelve creators read by a hundred traders, two posts each, and three creators read by nobody
+    but a farm of old accounts, each paying fees this week (so each is worth something), that look
+    at and like every post of all three."""
     community = [creator() for _ in range(12)]
     community_posts = [posts(member, 1)[0] for member in community]
     for index in range(100):
-        reader = non_trader()
+        reader = real_trader()
         for post in {community_posts[index % 12], community_posts[(5 * index + 3) % 12]}:
             record(event(reader, post, Kind.LIKE, at(1 + index % 5, hour=index % 24, minute=index % 60)))
     farmed = [creator() for _ in range(3)]
     farmed_posts = [post for member in farmed for post in posts(member, 2)]
-    farm = [non_trader() for _ in range(farm_size)]
+    farm = [recent_trader() for _ in range(farm_size)]
     for index, account in enumerate(farm):
         for n, post in enumerate(farmed_posts):
             when = at(1 + index % 5, hour=(index + 3 * n) % 24, minute=index)
@@ -511,7 +545,7 @@ def test_a_small_community_where_everyone_reads_everyone_is_not_a_block():
     authors = [creator() for _ in range(3)]
     the_posts = [post for author in authors for post in posts(author, 2)]
     for index in range(30):
-        reader = non_trader()
+        reader = recent_trader()
         record(
             event(reader, post, Kind.LIKE, at(1 + index % 5, hour=(index + n) % 24)) for n, post in enumerate(the_posts)
         )

@@ -48,8 +48,8 @@ def test_a_token_trade_sybil_is_worth_under_five_percent_of_a_fee_paying_trader(
     sybil_value, trader_value = value_of(sybil), value_of(trader)
 
     assert trader_value == D("0.900")
-    # Base 0.025 + fee share ln(1.02) / ln(41) = 0.0053 × (0.575 + 0.300 / 8): 0.0283.
-    assert sybil_value == D("0.028")
+    # Fee share ln(1.02) / ln(41) = 0.00533 × (KYC verified 0.600 + 0.300 / 8): 0.0034.
+    assert sybil_value == D("0.003")
     assert sybil_value < trader_value * D("0.05")
 
 
@@ -67,7 +67,7 @@ def test_twenty_token_trade_sybils_are_worth_less_than_one_real_trader():
 
     creators = compute_week().creators
 
-    assert creators[sybils_author.id].score == 20 * D("0.028") < creators[trader_author.id].score
+    assert creators[sybils_author.id].score == 20 * D("0.003") < creators[trader_author.id].score
 
 
 def test_a_trade_after_the_weeks_end_does_not_raise_that_weeks_value():
@@ -76,16 +76,17 @@ def test_a_trade_after_the_weeks_end_does_not_raise_that_weeks_value():
     # Monday 00:05: the week after.
     fills(after, (week().ends_at + timedelta(minutes=5), D(50)))
 
-    # Full fee share × (KYC verified 0.575 + one week of eight × 0.300) + base 0.025 = 0.6375.
+    # Full fee share × (KYC verified 0.600 + one week of eight × 0.300) = 0.6375.
     assert value_of(before) == D("0.638")
-    assert value_of(after) == D("0.025")
+    # No fees before the week's end: worth nothing.
+    assert value_of(after) == 0
 
 
 def test_the_live_estimate_values_a_reader_as_of_its_moment():
     reader = aged_verified_account()
     fills(reader, (at(4), D(50)))
 
-    assert value_of(reader, until=at(3)) == D("0.025")
+    assert value_of(reader, until=at(3)) == 0
     assert value_of(reader) == D("0.638")
 
 
@@ -95,7 +96,7 @@ def test_fees_paid_before_the_fee_window_do_not_count():
     fills(outside, (week().ends_at - timedelta(days=31), D(50)))
 
     assert value_of(inside) == D("0.638")
-    assert value_of(outside) == D("0.025")
+    assert value_of(outside) == 0
 
 
 def test_tenure_counts_distinct_weeks_with_a_fill_in_the_last_eight():
@@ -109,7 +110,7 @@ def test_tenure_counts_distinct_weeks_with_a_fill_in_the_last_eight():
         with_an_old_one, *[(end - timedelta(days=1 + 7 * n), D(5)) for n in range(4)], (end - timedelta(days=60), D(5))
     )
 
-    # 0.025 + 0.575 + 0.300 × 1/8 and × 4/8.
+    # 0.600 + 0.300 × 1/8 (0.6375) and × 4/8.
     assert value_of(one_week) == D("0.638")
     assert value_of(four_weeks) == D("0.750")
     assert value_of(with_an_old_one) == D("0.750")
@@ -124,7 +125,7 @@ def test_fees_in_the_base_asset_count_at_the_fill_price_and_rebates_count_as_not
     fills(rebated, (at(1), D(-50)), (at(2), D(-50)))
 
     assert value_of(base_fee) == D("0.638")
-    assert value_of(rebated) == D("0.025")
+    assert value_of(rebated) == 0
 
 
 def test_value_grows_with_the_logarithm_of_fees_up_to_the_full_fee_share_then_stays():
@@ -134,8 +135,10 @@ def test_value_grows_with_the_logarithm_of_fees_up_to_the_full_fee_share_then_st
 
     values = [value_of(reader) for reader in readers.values()]
 
-    # 0.025 + ln(1 + fee / $0.50) / ln(1 + $20 / $0.50) × 0.6125, in thousandths; flat from $20.
-    assert values == [D("0.206"), D("0.420"), D("0.527"), D("0.638"), D("0.638")]
+    # ln(1 + fee / $0.50) / ln(1 + $20 / $0.50) × (0.600 + 0.300 / 8), in thousandths; flat from $20.
+    # $1: ln 3 / ln 41 = 0.2958 × 0.6375 = 0.1886; $5: ln 11 / ln 41 = 0.6457 → 0.4116;
+    # $10: ln 21 / ln 41 = 0.8198 → 0.5226.
+    assert values == [D("0.189"), D("0.412"), D("0.523"), D("0.638"), D("0.638")]
 
 
 def test_the_operators_settings_change_the_value():
@@ -147,8 +150,8 @@ def test_the_operators_settings_change_the_value():
     fills(reader, (end - timedelta(days=1), D(25)), (end - timedelta(days=8), D(25)))
 
     # Only the last 7 days' $25 count: fee share ln(51) / ln(201) = 0.741; both weeks of two: tenure
-    # share 1. 0.025 + 0.741 × (0.575 + 0.300) = 0.6737.
-    assert value_of(reader) == D("0.674")
+    # share 1. 0.741 × (0.600 + 0.300) = 0.6673.
+    assert value_of(reader) == D("0.667")
 
 
 def test_frozen_and_suspended_readers_are_worth_nothing_whatever_they_paid():

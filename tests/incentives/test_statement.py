@@ -23,6 +23,8 @@ from incentives.weeks import Week
 from tests.api.conftest import client_for
 from tests.factories import PostFactory, UserFactory
 
+from .world import real_trader
+
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
@@ -65,25 +67,24 @@ def api_client_for(user) -> APIClient:
 
 
 def _engage(creator):
-    """A week so far for `creator`, all likes: one eager reader liking 22 posts (2 over the daily
-    limit of 20), two more readers liking one post (one of them twice: a repeat), and the creator
-    liking their own post. 22 count."""
+    """A week so far for `creator`, from readers who trade: one eager reader viewing 22 posts (2
+    over the daily limit of 20; 20 views are 2 points, well within one reader's weekly limits), two
+    more readers liking one post (one of them twice: a repeat), and the creator liking their own
+    post. 22 count: 20 views and 2 likes."""
     posts = [PostFactory(author=creator) for _ in range(22)]
-    eager, second, third = UserFactory(), UserFactory(), UserFactory()
     now = timezone.now()
+    eager, second, third = (real_trader(trading_until=now) for _ in range(3))
 
-    def like(reader, post, device):
-        return Engagement(
-            actor=reader, post=post, creator=creator, kind=Engagement.Kind.LIKE, occurred_at=now, fingerprint=device
-        )
+    def act(reader, post, device, kind=Engagement.Kind.LIKE):
+        return Engagement(actor=reader, post=post, creator=creator, kind=kind, occurred_at=now, fingerprint=device)
 
     Engagement.objects.bulk_create(
         [
-            *(like(eager, post, "a1") for post in posts),
-            like(second, posts[0], "b1"),
-            like(second, posts[0], "b1"),
-            like(third, posts[0], "c1"),
-            like(creator, posts[1], "d1"),
+            *(act(eager, post, "a1", Engagement.Kind.VIEW) for post in posts),
+            act(second, posts[0], "b1"),
+            act(second, posts[0], "b1"),
+            act(third, posts[0], "c1"),
+            act(creator, posts[1], "d1"),
         ]
     )
 
@@ -160,7 +161,7 @@ def test_the_estimate_shows_a_range_around_the_amount_and_the_rank_band_not_exac
 
     page = alice_client.get(reverse("incentives:statement")).content.decode()
 
-    assert exact.figures.counted_counts["like"] == 22  # 20 from the eager reader (the daily limit), 2 from the others
+    assert exact.figures.counted_counts == {"view": 20, "like": 2}  # 20 views (the daily limit), 2 likes
     low, high = Decimal(estimate["amount_low"]), Decimal(estimate["amount_high"])
     assert 0 < low <= exact.amount <= high
     assert f"{floatformat(low, '2g')} to {floatformat(high, '2g')} USDT" in page
@@ -176,7 +177,7 @@ def test_the_estimate_shows_a_range_around_the_amount_and_the_rank_band_not_exac
         "discounted_percent",
         "excluded_reason",
     }
-    assert "<td>Like</td><td>22</td>" not in page
+    assert "<td>View</td><td>20</td>" not in page
     assert "not ready yet" not in page
 
 

@@ -37,35 +37,61 @@ A_YEAR_BEFORE = at(0, hour=0) - timedelta(days=365)
 # People.
 
 
-def real_trader(*, joined_at: datetime = A_YEAR_BEFORE, kyc_level: int = 2, **trading) -> User:
-    """An established, verified reader who has traded for months before the week."""
-    # Value: base 0.025 + fee share 1 × (KYC verified 0.575 + tenure 8/8 × 0.300) = 0.900.
+def real_trader(
+    *, joined_at: datetime = A_YEAR_BEFORE, kyc_level: int = 2, trading_until: datetime | None = None, **trading
+) -> User:
+    """An established, verified reader who has traded for months before the week (or before
+    `trading_until`, for a week other than WEEK)."""
+    # Value: fee share 1 × (KYC verified 0.600 + tenure 8/8 × 0.300) = 0.900.
     user = UserFactory(date_joined=joined_at)
     TradingProfileFactory(user=user, kyc_level=kyc_level, account_opened_at=A_YEAR_BEFORE, **trading)
-    trade_every_few_days(user)
+    trade_every_few_days(user, until=trading_until)
     return user
 
 
-def trade_every_few_days(user: User, *, fee: Decimal = Decimal(5), weeks: int = 9) -> None:
-    """A fill every third day for `weeks` weeks up to the week's last hour, each paying $5 of fees:
-    over $20 in any 30 days and a trade in each of the 8 weeks before whatever moment of the week
-    the value is taken at."""
-    last = week().ends_at - timedelta(hours=1)
+def recent_trader(*, joined_at: datetime = A_YEAR_BEFORE, kyc_level: int = 2) -> User:
+    """An old, verified account that began trading in the week: $30 of fees in three fills."""
+    # Value: fee share 1 × (KYC verified 0.600 + tenure 1/8 × 0.300) = 0.6375, 0.638 in thousandths.
+    user = UserFactory(date_joined=joined_at)
+    TradingProfileFactory(user=user, kyc_level=kyc_level, account_opened_at=joined_at)
+    trade_every_few_days(user, fee=Decimal(10), weeks=1)
+    return user
+
+
+def new_trader(*, joined_at: datetime | None = None) -> User:
+    """Signed up on the exchange and on Orbit in the week (Monday 09:00 unless told), then paid $20
+    of fees an hour later."""
+    # Value: fee share 1 × (KYC verified 0.600 + tenure 1/8 × 0.300) × the young-account factor 0.25
+    # = 0.159375, 0.159 in thousandths.
+    joined_at = joined_at or at(0, hour=9)
+    user = UserFactory(date_joined=joined_at)
+    TradingProfileFactory(user=user, kyc_level=2, account_opened_at=joined_at)
+    FillFactory(user=user, fee=Decimal(20), filled_at=joined_at + timedelta(hours=1))
+    return user
+
+
+def trade_every_few_days(
+    user: User, *, fee: Decimal = Decimal(5), weeks: int = 9, until: datetime | None = None
+) -> None:
+    """A fill every third day for `weeks` weeks up to the week's last hour (or the hour before
+    `until`), each paying $5 of fees: over $20 in any 30 days and a trade in each of the 8 weeks
+    before whatever moment of the week the value is taken at."""
+    last = (until or week().ends_at) - timedelta(hours=1)
     Fill.objects.bulk_create(
         FillFactory.build(user=user, fee=fee, filled_at=last - timedelta(days=day)) for day in range(0, 7 * weeks, 3)
     )
 
 
 def non_trader(*, joined_at: datetime = A_YEAR_BEFORE) -> User:
-    """An old account that never passed KYC nor traded: value 0.025 (the base)."""
+    """An old account that never passed KYC nor traded: value 0, so nothing it does counts
+    (discounted as "no_trading")."""
     user = UserFactory(date_joined=joined_at)
     TradingProfileFactory(user=user, kyc_level=0, volume_tier=0, trades_30d=0)
     return user
 
 
 def fresh_account(*, joined_at: datetime | None = None) -> User:
-    """Signed up during the week, no trading profile."""
-    # Value: the base 0.025 × the young-account factor 0.25 = 0.00625, rounded to 0.006.
+    """Signed up during the week, no trading profile: value 0 ("no_trading")."""
     return UserFactory(date_joined=joined_at or at(1, hour=9))
 
 

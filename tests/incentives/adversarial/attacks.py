@@ -177,6 +177,7 @@ def replay_at(moment: datetime, call: Callable[[], object]) -> None:
                 dwell_ms=e.dwell_ms,
                 occurred_at=moment,
                 fingerprint=e.fingerprint,
+                network_prefix=e.network_prefix,
             )
             for e in written
         ]
@@ -605,6 +606,26 @@ def paid_sybil_farm(world: Community) -> Attack:
     users, fees = sybils(world, "paidsyb", 10, paid=True)
     insert_engagement(like_people(world, users, world.posts[creator.pk], own_devices(users)))
     return Attack([creator.pk], Cost(11, fees, 11, 11))
+
+
+def paid_sybils_reading_widely(world: Community) -> Attack:
+    """Ten accounts that trade like real traders ($5 of fees every week for 8 weeks each), on their
+    own phones and networks, read posts of four popular creators like people, and give the
+    attacker's twelve posts everything: view, time, like, comment and share. They read widely and
+    the rest of the community reaches them: to every signal they are real readers, and what stands
+    against them is their cost and the reader limits."""
+    creator = creator_account(world, "camouflaged", posts=12)
+    users, fees = sybils(world, "widesyb", 10, paid=True)
+    popular = [world.posts[c.pk][0] for c in world.creators[:4]]
+    fps = own_devices(users)
+    rows = like_people(world, users, popular, fps, like=0.3, comment=0.05, share=0)
+    rows += like_people(world, users, world.posts[creator.pk], fps, like=1, comment=1, share=1)
+    insert_engagement(rows)
+    return Attack([creator.pk], Cost(11, fees, 11, 11))
+
+
+# Not an attack the settlement can tell from honest reading: held to the reader limits instead.
+RESIDUAL: dict[str, Callable[[Community], Attack]] = {"paid_sybils_reading_widely": paid_sybils_reading_widely}
 
 
 ATTACKS: dict[str, Callable[[Community], Attack]] = {

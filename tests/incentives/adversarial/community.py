@@ -24,7 +24,7 @@ from incentives.models import ActionWeight, IncentivePolicy, IntegrityFlag, Payo
 from incentives.settlement import draft_settlement
 from incentives.weeks import Week
 from markets.models import Fill, TradingProfile
-from orbit.fingerprints import fingerprint
+from orbit.fingerprints import Fingerprint, fingerprint, network_prefix, network_prefix_of
 from tests.incentives.world import event
 
 Kind = Engagement.Kind
@@ -52,11 +52,13 @@ def at(day: float, hour: float = 12, minute: float = 0) -> datetime:
     return WEEK.starts_at + timedelta(days=day, hours=hour, minutes=minute)
 
 
-def device_of(label: str, *, ip: str | None = None) -> str:
-    """The fingerprint a server-issued device `label` on `ip` records (orbit.fingerprints)."""
+def device_of(label: str, *, ip: str | None = None) -> Fingerprint:
+    """The fingerprint a server-issued device `label` on `ip` records, carrying the address's network
+    prefix as the feed's does (orbit.fingerprints)."""
     digest = hashlib.sha256(label.encode()).digest()
     ip = ip or f"100.{64 + digest[0] % 64}.{digest[1]}.{1 + digest[2] % 254}"
-    return fingerprint(ip=ip, device_id=hashlib.md5(label.encode()).hexdigest())  # noqa: S324 (an id, not security)
+    device = hashlib.md5(label.encode()).hexdigest()  # noqa: S324 (an id, not security)
+    return Fingerprint(fingerprint(ip=ip, device_id=device), network_prefix=network_prefix(ip=ip))
 
 
 def identity_of(label: str) -> str:
@@ -144,7 +146,10 @@ def publish_many(specs: list[tuple[User, datetime, bool]]) -> list[Post]:
 
 
 def row(actor: User | None, target: Post | User, kind: int, when: datetime, fp: str, dwell_ms: int = 0) -> Engagement:
-    return event(actor, target, kind, when, dwell_ms=dwell_ms, fingerprint=fp)
+    """A log row as the feed writes it: the fingerprint, and the network prefix it carries."""
+    engagement = event(actor, target, kind, when, dwell_ms=dwell_ms, fingerprint=fp)
+    engagement.network_prefix = network_prefix_of(fp)
+    return engagement
 
 
 def insert_engagement(rows: list[Engagement]) -> None:
@@ -154,9 +159,19 @@ def insert_engagement(rows: list[Engagement]) -> None:
         execute_values(
             cursor.cursor,
             "INSERT INTO feed_engagement (actor_id, post_id, creator_id, kind, share_id, dwell_ms, occurred_at, "
-            "fingerprint) VALUES %s",
+            "fingerprint, network_prefix) VALUES %s",
             [
-                (e.actor_id, e.post_id, e.creator_id, e.kind, None, e.dwell_ms, e.occurred_at, e.fingerprint)
+                (
+                    e.actor_id,
+                    e.post_id,
+                    e.creator_id,
+                    e.kind,
+                    None,
+                    e.dwell_ms,
+                    e.occurred_at,
+                    e.fingerprint,
+                    e.network_prefix or network_prefix_of(e.fingerprint),
+                )
                 for e in rows
             ],
             page_size=5000,
