@@ -278,6 +278,28 @@ EXCHANGE_WEBHOOK_PREVIOUS_SECRET = env.str("EXCHANGE_WEBHOOK_PREVIOUS_SECRET", d
 # How far a request's timestamp may be from our clock, in seconds, before it counts as a replay.
 EXCHANGE_WEBHOOK_TOLERANCE = env.int("EXCHANGE_WEBHOOK_TOLERANCE", default=300)
 EXCHANGE_WEBHOOK_MAX_EVENTS = env.int("EXCHANGE_WEBHOOK_MAX_EVENTS", default=5000)
+# The exchange's money API, where Orbit sends payouts and tips (markets/exchange_api.py). Empty turns
+# transfers off: nothing leaves Orbit's ledger. Development and the demo talk to the fake exchange
+# (tools/fake_exchange.py, started by `make run`) with its fixed, published key and secret.
+_DEV_EXCHANGE_API_SECRET = "orbit-dev-api-secret"  # noqa: S105 (published, refused in production below)
+EXCHANGE_API_URL = env.str("EXCHANGE_API_URL", default="http://127.0.0.1:8766" if _LOCAL_MACHINE else "").rstrip("/")
+EXCHANGE_API_KEY = env.str("EXCHANGE_API_KEY", default="orbit-dev" if _LOCAL_MACHINE else "")
+EXCHANGE_API_SECRET = env.str("EXCHANGE_API_SECRET", default=_DEV_EXCHANGE_API_SECRET if _LOCAL_MACHINE else "")
+# Seconds to wait for the exchange's answer (connecting waits at most 3); past it a transfer's
+# outcome is unknown and it is retried under the same idempotency key.
+EXCHANGE_API_TIMEOUT = env.float("EXCHANGE_API_TIMEOUT", default=10.0)
+if EXCHANGE_API_URL and not (EXCHANGE_API_KEY and EXCHANGE_API_SECRET):
+    raise environ.ImproperlyConfigured("EXCHANGE_API_URL is set: set EXCHANGE_API_KEY and EXCHANGE_API_SECRET too.")
+if EXCHANGE_API_SECRET == _DEV_EXCHANGE_API_SECRET and not _LOCAL_MACHINE:
+    raise environ.ImproperlyConfigured("EXCHANGE_API_SECRET is the published development secret: set your own.")
+# Money instructions travel over TLS; plain HTTP only to the fake exchange on a developer's machine.
+if EXCHANGE_API_URL and not EXCHANGE_API_URL.startswith(("https://", "http://") if _LOCAL_MACHINE else "https://"):
+    raise environ.ImproperlyConfigured(
+        "EXCHANGE_API_URL must be an https:// base URL (plain http:// only with DEBUG=1 or ORBIT_DEMO=1), "
+        "or empty to turn transfers off."
+    )
+if EXCHANGE_API_TIMEOUT <= 0:
+    raise environ.ImproperlyConfigured("EXCHANGE_API_TIMEOUT must be a positive number of seconds.")
 # A trade card is verified by the author's own fills of its instrument and side, at a price
 # within this fraction of the card's entry, in the hours before it was posted.
 try:

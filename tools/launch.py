@@ -1,7 +1,8 @@
 """`make run` and `make test`: prepare the data stores, then run Orbit or its tests.
 
 python -m tools.launch run     migrate, compile translations, seed on first
-                               start, then web + worker + beat (honcho)
+                               start, then web + worker + beat (honcho), and the
+                               fake exchange when EXCHANGE_API_URL is its default
 python -m tools.launch test    the test suite (extra arguments go to pytest)
 python -m tools.launch manage ARGS
                                any manage.py command against the same data stores
@@ -21,6 +22,7 @@ import time
 import urllib.request
 from decimal import Decimal
 
+from tools import fake_exchange
 from tools.embedded import ROOT, log, services
 
 PYTHON = sys.executable
@@ -135,6 +137,31 @@ def demo_environment(environ: dict[str, str]) -> dict[str, str]:
     return environ
 
 
+def start_fake_exchange(environ: dict[str, str], *, bind: str, output: Output) -> subprocess.Popen | None:
+    """The fake exchange (tools/fake_exchange.py) beside web and workers, when payouts and tips go to
+    the local default address; a real EXCHANGE_API_URL starts nothing. Its confirmations go to this
+    run's webhook. If it cannot start (its port is taken), Orbit runs on and its transfers fail."""
+    if environ.get("EXCHANGE_API_URL", fake_exchange.DEFAULT_URL).rstrip("/") != fake_exchange.DEFAULT_URL:
+        return None
+    exchange = subprocess.Popen(
+        [
+            *(PYTHON, "-m", "tools.fake_exchange", "--exit-on-stdin-eof"),
+            *("--webhook-url", f"http://{bind}/api/v1/exchange/events/"),
+        ],
+        cwd=ROOT,
+        env=environ,
+        # Its stdin is a pipe from us: if this launcher dies, even by SIGKILL, the fake stops too.
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    lines = (f"{time.strftime('%H:%M:%S')} fake_exchange    | {line}" for line in exchange.stdout or ())
+    threading.Thread(target=output.relay, args=(lines,), daemon=True).start()
+    return exchange
+
+
 def run(environ: dict[str, str]) -> int:
     demo_environment(environ)
     bind = environ.setdefault("ORBIT_BIND", "127.0.0.1:8000")
@@ -196,7 +223,13 @@ def _prepare_and_serve(environ: dict[str, str], *, bind: str) -> int:
         honcho.send_signal(signal.SIGINT)
     relay = threading.Thread(target=output.relay, args=(honcho.stdout,))
     relay.start()
-    returncode = honcho.wait()
+    exchange = start_fake_exchange(environ, bind=bind, output=output)
+    try:
+        returncode = honcho.wait()
+    finally:
+        if exchange is not None:
+            exchange.terminate()
+            exchange.wait(timeout=10)
     relay.join()
     # A stop we asked for is a success (make then prints no "Error 130"); a process that died is not.
     return 0 if stopping.is_set() else returncode
