@@ -24,6 +24,7 @@ from .models import (
     IntegrityFlag,
     LedgerEntry,
     Payout,
+    PayoutTransfer,
     PrizePool,
     ReaderValueRules,
     Settlement,
@@ -386,3 +387,28 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "account", "amount", "currency", "memo", "transfer_id"]
     search_fields = ["account", "memo", "transfer_id"]
     list_filter = ["currency"]
+
+
+@admin.register(PayoutTransfer)
+class PayoutTransferAdmin(ReadOnlyAdmin):
+    """Where each paid payout is on its way to the exchange: stuck and returned ones stand out by
+    state; a stuck one is sent again with `incentives.tasks.send_payout_transfer` once fixed."""
+
+    list_display = [
+        "idempotency_key",
+        "state",
+        "amount",
+        "to_uid",
+        "attempts",
+        "failure_code",
+        "last_error",
+        "exchange_transfer_id",
+        "updated_at",
+    ]
+    list_filter = ["state", "failure_code"]
+    search_fields = ["idempotency_key", "exchange_transfer_id", "to_uid"]
+    list_select_related = ["payout"]
+
+    @admin.display(description=_("amount"))
+    def amount(self, obj):
+        return f"{obj.payout.amount} {obj.payout.currency}"

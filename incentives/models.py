@@ -487,3 +487,63 @@ class IntegrityFlag(models.Model):
 
     def __str__(self):
         return f"{self.get_rule_display()} → {self.creator_id} (severity {self.severity})"
+
+
+class PayoutTransfer(models.Model):
+    """The money of one paid payout on its way to the creator's exchange account, sent exactly once.
+
+    The idempotency key is stored before the first send and reused for every retry, so the exchange
+    applies the instruction once however often it is sent (incentives/transfers.py)."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Requested (queued to send)")
+        WAITING_FOR_ACCOUNT = "waiting_for_account", _("Waiting for a linked exchange account")
+        SENT = "sent", _("Sent (the exchange holds it)")
+        CONFIRMED = "confirmed", _("Confirmed by the exchange")
+        RETURNED = "returned", _("Returned to the carry-over")
+        STUCK = "stuck", _("Stuck (retries exhausted; needs an operator)")
+
+    payout = models.OneToOneField(Payout, on_delete=models.PROTECT, related_name="transfer", verbose_name=_("payout"))
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
+    state = models.CharField(_("state"), max_length=20, choices=State, default=State.REQUESTED)
+    # The exchange uid the money went to (empty until sent).
+    to_uid = models.CharField(_("exchange uid"), max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    exchange_transfer_id = models.CharField(_("exchange transfer id"), max_length=64, blank=True)
+    # Why the money went back: the exchange's refusal or failure code, or "account_not_linked".
+    failure_code = models.CharField(_("failure code"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state__in=["sent", "confirmed"]) | (Q(sent_at__isnull=False) & ~Q(to_uid="")),
+                name="payout_transfer_sent_has_time_and_uid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="confirmed") | Q(confirmed_at__isnull=False), name="payout_transfer_confirmed_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="returned") | (Q(returned_at__isnull=False) & ~Q(failure_code="")),
+                name="payout_transfer_returned_has_reason",
+            ),
+        ]
+        indexes = [
+            # The sweep and the operator's view: everything not finished yet.
+            models.Index(
+                fields=["state", "created_at"],
+                name="payout_transfer_open",
+                condition=Q(state__in=["requested", "waiting_for_account", "sent", "stuck"]),
+            ),
+        ]
+        verbose_name = _("payout transfer")
+        verbose_name_plural = _("payout transfers")
+
+    def __str__(self):
+        return f"{self.idempotency_key} ({self.state})"

@@ -1,11 +1,18 @@
 """incentives listens to creators: an account's export includes its money, and its deletion
-erases the person's words (appeals) while every amount and ledger row stays as it was."""
+erases the person's words (appeals) while every amount and ledger row stays as it was.
 
+And to markets: the exchange's confirmations of payout transfers, and a creator linking an exchange
+account (their payouts waiting for one are sent)."""
+
+from django.db import transaction
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from creators.privacy import account_erasing, account_exporting, scrub_identifiers
+from markets.models import TradingProfile
+from markets.signals import transfer_confirmed
 
-from . import ledger
+from . import ledger, transfers
 from .models import Contribution, LedgerEntry, Payout
 
 
@@ -45,3 +52,26 @@ def erase_appeals(sender, *, user, identifiers, tombstone, **kwargs):
     Payout.objects.filter(creator=user).exclude(appeal_message="").update(appeal_message="")
     # Review notes are operators' words, but may name the person (or a deleted operator).
     scrub_identifiers(Payout.objects.all(), ["review_note", "hold_reason"], identifiers, tombstone)
+
+
+@receiver(transfer_confirmed, dispatch_uid="incentives.payout_transfer_confirmed")
+def apply_transfer_confirmation(
+    sender, *, idempotency_key, transfer_id, outcome, failure_code, to_uid, **kwargs
+) -> str | None:
+    return transfers.apply_confirmation(
+        idempotency_key=idempotency_key,
+        exchange_transfer_id=transfer_id,
+        outcome=outcome,
+        failure_code=failure_code,
+        to_uid=to_uid,
+    )
+
+
+@receiver(post_save, sender=TradingProfile, dispatch_uid="incentives.send_waiting_payouts")
+def send_waiting_payouts(sender, *, instance: TradingProfile, **kwargs) -> None:
+    """A creator linked an exchange account (account.linked): payouts waiting for one leave now."""
+    if not instance.exchange_uid:
+        return
+    transfer_ids = transfers.release_waiting(creator_id=instance.user_id)
+    if transfer_ids:
+        transaction.on_commit(lambda: transfers.queue_sends(transfer_ids))

@@ -30,7 +30,7 @@ from markets.models import TradingProfile
 from orbit import locks
 from orbit.locks import Namespace
 
-from . import ledger
+from . import ledger, transfers
 from .allocation import Rules, allocate
 from .contributions import Parameters, WeekFigures, compute
 from .models import Contribution, IntegrityFlag, LedgerEntry, Payout, PrizePool, Settlement
@@ -287,7 +287,8 @@ def approve_settlement(*, settlement_id: int, by: User | None) -> Settlement:
 
 
 def pay_settlement(*, settlement_id: int) -> Outcome:
-    """Write the ledger for an approved settlement and mark its payouts paid (held ones stay held)."""
+    """Write the ledger for an approved settlement and mark its payouts paid (held ones stay held);
+    after commit, each paid payout is sent to the creator's exchange account (incentives/transfers.py)."""
     with transaction.atomic():
         settlement = _lock_settlement(settlement_id)
         if settlement.status == Settlement.Status.PAID:
@@ -322,6 +323,9 @@ def pay_settlement(*, settlement_id: int) -> Outcome:
             raise SettlementError(f"{settlement.week}'s pool does not empty exactly; nothing was paid.")
         settlement.status, settlement.paid_at = Settlement.Status.PAID, now
         settlement.save(update_fields=["status", "paid_at"])
+        transfer_ids = transfers.request_transfers(settlement=settlement)
+        # Sent only once the payment is committed: a rolled-back payment sends nothing.
+        transaction.on_commit(lambda: transfers.queue_sends(transfer_ids))
     refresh_titles()
     return Outcome(settlement, True, f"{settlement.week} paid.")
 
@@ -382,6 +386,9 @@ def review_held_payout(*, payout_id: int, by: User, release: bool, note: str = "
         payout.paid_at = now if release else None
         payout.reviewed_at, payout.reviewed_by, payout.review_note = now, by, note[:500]
         payout.save(update_fields=["status", "paid_at", "reviewed_at", "reviewed_by", "review_note"])
+        if release:  # a released payout goes to the exchange like the week's others
+            transfer_ids = transfers.request_transfers(settlement=payout.settlement)
+            transaction.on_commit(lambda: transfers.queue_sends(transfer_ids))
     return payout
 
 

@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from orbit.singleflight import SingleFlightTask
 
-from . import estimates, settlement
+from . import estimates, settlement, transfers
 from .weeks import Week
 
 
@@ -32,3 +32,25 @@ def pay_settlement(settlement_id: int) -> str:
 @shared_task(name="incentives.tasks.estimate_current_week", base=SingleFlightTask)
 def estimate_current_week() -> int:
     return estimates.refresh_estimate()
+
+
+@shared_task(name="incentives.tasks.send_payout_transfer", bind=True, max_retries=transfers.MAX_RETRIES, acks_late=True)
+def send_payout_transfer(self, transfer_id: int) -> str:
+    """Sends one payout transfer under its stored key. Late acknowledgement: a worker killed midway
+    leaves the message to be delivered again, and the resend under the same key is a replay."""
+    attempt = transfers.send_payout_transfer(transfer_id=transfer_id)
+    if attempt != transfers.Attempt.UNKNOWN:
+        return attempt
+    if self.request.retries >= self.max_retries:
+        transfers.mark_stuck(transfer_id=transfer_id)
+        return "stuck"
+    raise self.retry(countdown=transfers.retry_delay(self.request.retries))
+
+
+@shared_task(name="incentives.tasks.sweep_payout_transfers", base=SingleFlightTask)
+def sweep_payout_transfers() -> int:
+    """Periodic: queues transfers whose message was lost and those waiting for an account (each
+    send finds the account now, waits on, or returns the money once the wait is over)."""
+    transfer_ids = transfers.open_transfers_to_send()
+    transfers.queue_sends(transfer_ids)
+    return len(transfer_ids)

@@ -16,6 +16,12 @@ skipped) or `refused` with a code and a reason (a malformed or unknown event, or
 account nobody linked). Refused events change nothing and are not remembered, so the exchange can
 fix and resend them under the same id.
 
+`transfer.completed` / `transfer.failed` end a transfer Orbit sent (markets/exchange_api.py); their
+data names it by `idempotency_key` and `transfer_id`, and `to_uid` stands for the account's uid. They
+are checked here and announced with `signals.transfer_confirmed` inside the event's savepoint; the
+app that owns the key applies it (incentives, for payouts). A repeated confirmation is `duplicate`,
+and a key no app owns is refused as `unknown_transfer`.
+
 A batch is one transaction: the ids are claimed first with INSERT … ON CONFLICT DO NOTHING, so two
 deliveries of one event racing each other apply it once (the second waits on the unique key, then
 sees it taken). Fills go in with one multi-row INSERT; everything else is a few rows per event.
@@ -63,7 +69,11 @@ EVENT_TYPES = (
     "position.snapshot",
     "account.frozen",
     "account.unfrozen",
+    "transfer.completed",
+    "transfer.failed",
 )
+TRANSFER_EVENTS = ("transfer.completed", "transfer.failed")
+TRANSFER_FAILURE_CODES = ("account_frozen", "account_closed", "unknown_account", "insufficient_funds")
 
 # 30-day traded volume (US dollars) at which each volume tier starts; the tier is the profile's
 # activity level, read by ranking (beginner/intermediate/advanced) and by reader value.
@@ -347,8 +357,10 @@ def check_shape(index: int, raw) -> Event:
     data = raw.get("data")
     if not isinstance(data, dict):
         raise EventRefused("malformed_event", "data must be a JSON object.")
-    uid = _text(data, "uid", max_length=MAX_UID_LENGTH)
+    uid = _text(data, "to_uid" if event_type in TRANSFER_EVENTS else "uid", max_length=MAX_UID_LENGTH)
     parsed: dict = {}
+    if event_type in TRANSFER_EVENTS:
+        parsed = _transfer_data(event_type, data)
     if event_type == "account.linked":
         user_id = data.get("user_id")
         if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
@@ -395,6 +407,23 @@ def check_shape(index: int, raw) -> Event:
     return Event(
         index=index, id=event_id.strip(), type=event_type, occurred_at=occurred_at, uid=uid, data=parsed, raw=raw
     )
+
+
+def _transfer_data(event_type: str, data: dict) -> dict:
+    parsed = {
+        "transfer_id": _text(data, "transfer_id"),
+        "idempotency_key": _text(data, "idempotency_key", max_length=100),
+        "outcome": event_type.removeprefix("transfer."),
+        "failure_code": None,
+    }
+    if event_type == "transfer.failed":
+        code = data.get("failure_code")
+        if code not in TRANSFER_FAILURE_CODES:
+            raise EventRefused(
+                "invalid_field", f"data.failure_code must be one of {', '.join(TRANSFER_FAILURE_CODES)}."
+            )
+        parsed["failure_code"] = code
+    return parsed
 
 
 def _notional(fill: dict) -> Decimal | None:
@@ -553,6 +582,8 @@ def _apply_one(event: Event, profiles: dict, fills: list, fill_ids_in_batch: set
     """Applies one event; a fill is only queued (None), to be inserted with the batch's others."""
     if event.type == "account.linked":
         return _link(event, profiles)
+    if event.type in TRANSFER_EVENTS:
+        return _transfer_ended(event)
     profile = profiles.get(event.uid)
     if profile is None:
         raise EventRefused(
@@ -623,6 +654,27 @@ def _link(event: Event, profiles: dict[str, TradingProfile]) -> Result:
     profile.save()
     profiles[event.uid] = profile
     return Result(event.id, "applied")
+
+
+def _transfer_ended(event: Event) -> Result:
+    """The app that sent the transfer applies its end; markets only checks and announces it."""
+    data = event.data
+    answers = signals.transfer_confirmed.send(
+        sender=ExchangeEvent,
+        idempotency_key=data["idempotency_key"],
+        transfer_id=data["transfer_id"],
+        outcome=data["outcome"],
+        failure_code=data["failure_code"],
+        to_uid=event.uid,
+    )
+    applied = [answer for _receiver, answer in answers if answer is not None]
+    if not applied:
+        raise EventRefused(
+            "unknown_transfer", f"Orbit sent no transfer under idempotency key {data['idempotency_key']!r}."
+        )
+    if "applied" in applied:
+        return Result(event.id, "applied")
+    return Result(event.id, "duplicate", "transfer_already_final", "This transfer's end is already recorded.")
 
 
 def _newer(event: Event, profile: TradingProfile, field_name: str, changes: dict) -> Result:

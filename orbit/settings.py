@@ -260,6 +260,12 @@ CELERY_BEAT_SCHEDULE["draft-weekly-settlement"] = {
     "schedule": TzAwareCrontab(minute=10, hour=0, day_of_week=1, tz=ZoneInfo(ORBIT_SETTLEMENT_TZ)),
 }
 # The creator statement's live estimate of the running week.
+# Payout transfers whose send was never attempted (a lost message) or that wait for a linked
+# exchange account are queued again; waiting ones past their limit go back to the carry-over.
+CELERY_BEAT_SCHEDULE["sweep-payout-transfers"] = {
+    "task": "incentives.tasks.sweep_payout_transfers",
+    "schedule": crontab(minute=25),
+}
 CELERY_BEAT_SCHEDULE["estimate-current-week"] = {
     "task": "incentives.tasks.estimate_current_week",
     "schedule": 900.0,

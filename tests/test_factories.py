@@ -22,6 +22,9 @@ WITHOUT_FACTORY = {
     # needs other settings changes that row with update_or_create(pk=1, defaults=...).
     "incentives.IncentivePolicy": "singleton of operator settings; IncentivePolicy.current()",
     "incentives.ReaderValueRules": "singleton of operator settings; ReaderValueRules.current()",
+    # Made only by paying a settlement (its ledger legs and idempotency key come with it); tests pay a
+    # week through incentives.settlement, as tests/incentives/test_payout_transfers.py does.
+    "incentives.PayoutTransfer": "created by pay_settlement with its ledger transfer; pay a week instead",
 }
 
 
