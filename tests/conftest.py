@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 
 from orbit import queues, redis_clients, resilience
 from orbit.celery import app as celery_app
+from tools import fake_exchange
 
 KEPT_DATABASE_LOCKS = Path(settings.BASE_DIR) / "var" / "test-databases"
 _KEPT_DATABASE = pytest.StashKey[tuple]()  # (its lock file, the name orbit/settings_test.py gave it)
@@ -205,3 +206,18 @@ def _no_redis_outage_from_other_tests():
     yield
     for outage in (resilience.cache_outage, resilience.broker_outage):
         outage.down, outage.retry_at = False, 0.0
+
+
+@pytest.fixture
+def exchange_server(settings, tmp_path):
+    """The fake exchange (tools/fake_exchange.py) serving real HTTP in this process, confirming at
+    once, with Orbit's settings pointing at it and a one-second timeout."""
+    server = fake_exchange.FakeExchange(db_path=tmp_path / "exchange.sqlite3", quiet=True).start()
+    server.control(confirm_delay_ms=0)
+    settings.EXCHANGE_API_URL = server.url
+    settings.EXCHANGE_API_KEY = fake_exchange.DEV_API_KEY
+    settings.EXCHANGE_API_SECRET = fake_exchange.DEV_API_SECRET
+    settings.EXCHANGE_WEBHOOK_SECRET = fake_exchange.DEV_WEBHOOK_SECRET
+    settings.EXCHANGE_API_TIMEOUT = 1.0
+    yield server
+    server.stop()

@@ -36,17 +36,10 @@ State = PayoutTransfer.State
 
 
 @pytest.fixture
-def fake(settings, tmp_path):
-    """The fake exchange, confirming only when told (`fake.settle`), Orbit's settings pointing at it."""
-    server = FakeExchange(db_path=tmp_path / "exchange.sqlite3", quiet=True).start()
-    server.control(confirm="manual", confirm_delay_ms=0)
-    settings.EXCHANGE_API_URL = server.url
-    settings.EXCHANGE_API_KEY = fake_exchange.DEV_API_KEY
-    settings.EXCHANGE_API_SECRET = fake_exchange.DEV_API_SECRET
-    settings.EXCHANGE_WEBHOOK_SECRET = fake_exchange.DEV_WEBHOOK_SECRET
-    settings.EXCHANGE_API_TIMEOUT = 1.0
-    yield server
-    server.stop()
+def fake(exchange_server):
+    """The fake exchange, confirming only when told (`fake.settle`)."""
+    exchange_server.control(confirm="manual")
+    return exchange_server
 
 
 @pytest.fixture

@@ -78,17 +78,8 @@ def receiver():
 
 
 @pytest.fixture
-def fake(settings, tmp_path):
-    """A fake exchange, with Orbit's settings pointing at it and a one-second timeout."""
-    server = FakeExchange(db_path=tmp_path / "exchange.sqlite3", quiet=True).start()
-    server.control(confirm_delay_ms=0)
-    settings.EXCHANGE_API_URL = server.url
-    settings.EXCHANGE_API_KEY = fake_exchange.DEV_API_KEY
-    settings.EXCHANGE_API_SECRET = fake_exchange.DEV_API_SECRET
-    settings.EXCHANGE_WEBHOOK_SECRET = fake_exchange.DEV_WEBHOOK_SECRET
-    settings.EXCHANGE_API_TIMEOUT = 1.0
-    yield server
-    server.stop()
+def fake(exchange_server):
+    return exchange_server
 
 
 def payout(key: str = "payout:2026-W47:42", *, to_uid: str = "uid-creator-42", amount: str = "12.34"):
