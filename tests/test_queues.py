@@ -45,14 +45,6 @@ def import_every_task_module() -> None:
             importlib.import_module(f"{app}.tasks")
 
 
-def registered_task(name: str):
-    """The app's task `name`. A task module that another thread (a test worker's autodiscovery) is
-    importing at this moment registers its tasks only when that import finishes: wait for it rather
-    than fail on the race."""
-    assert wait_for(lambda: name in celery_app.tasks, seconds=10), f"{name} is not a registered task"
-    return celery_app.tasks[name]
-
-
 def run_queue(queue: str) -> str:
     return queues.queue_name(queue, prefix=settings.CELERY_QUEUE_PREFIX)
 
@@ -255,7 +247,7 @@ def test_a_periodic_job_whose_message_expired_unrun_can_be_queued_again(purged_q
 def test_every_periodic_job_is_single_flight_and_the_heartbeat_expires():
     import_every_task_module()
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-        task = registered_task(entry["task"])
+        task = celery_app.tasks[entry["task"]]
         if entry["task"] == "orbit.tasks.record_worker_heartbeat":
             # Tiny and idempotent, exempt; a heartbeat older than its period proves nothing anyway.
             assert entry["options"]["expires"] <= entry["schedule"]
