@@ -69,6 +69,18 @@ class Attack:
 # --- building blocks -------------------------------------------------------------------------------
 
 
+def trade_weekly(users: list[User], *, instrument: str = "BTC-USDT") -> Decimal:
+    """A $5,000 trade by each of `users` in each of the 8 weeks before the week's end ($5 of fees a
+    week: the full fee share and tenure of a real trader); returns the fees paid."""
+    fills = [
+        fill(user, notional_usd=Decimal(5000), when=WEEK.ends_at - timedelta(days=2 + 7 * w), instrument=instrument)
+        for user in users
+        for w in range(8)
+    ]
+    insert_fills(fills)
+    return sum((f.fee for f in fills), Decimal(0))
+
+
 def sybils(
     world: Community,
     prefix: str,
@@ -227,12 +239,7 @@ def one_person_five_creator_accounts(world: Community) -> Attack:
 def creator_pod_pairs(world: Community) -> Attack:
     """Ten creators who trade for real, in pairs: each does two acts a week on the partner's posts."""
     pod = [creator_account(world, f"pairpod{i}", posts=2) for i in range(10)]
-    fills = [
-        fill(c, notional_usd=Decimal(5000), when=WEEK.ends_at - timedelta(days=2 + 7 * w))
-        for c in pod
-        for w in range(8)
-    ]
-    insert_fills(fills)
+    fees = trade_weekly(pod)
     rows = []
     for a, b in zip(pod[::2], pod[1::2], strict=True):
         for giver, taker in ((a, b), (b, a)):
@@ -240,19 +247,14 @@ def creator_pod_pairs(world: Community) -> Attack:
             fp = device_of(giver.username)
             rows += [row(giver, post, Kind.LIKE, at(2, 10), fp), row(giver, post, Kind.COMMENT, at(2, 10, 5), fp)]
     insert_engagement(rows)
-    return Attack([c.pk for c in pod], Cost(10, sum((f.fee for f in fills), Decimal(0)), 10, 10), people=10)
+    return Attack([c.pk for c in pod], Cost(10, fees, 10, 10), people=10)
 
 
 def creator_pod_two_halves(world: Community) -> Attack:
     """Twelve creators in two halves; each engages only the other half (like, comment, share on
     every post), so no three of them close a ring."""
     pod = [creator_account(world, f"halfpod{i:02d}", posts=2) for i in range(12)]
-    fills = [
-        fill(c, notional_usd=Decimal(5000), when=WEEK.ends_at - timedelta(days=2 + 7 * w))
-        for c in pod
-        for w in range(8)
-    ]
-    insert_fills(fills)
+    fees = trade_weekly(pod)
     first, second = pod[:6], pod[6:]
     rows = []
     for giver_half, taker_half in ((first, second), (second, first)):
@@ -262,7 +264,7 @@ def creator_pod_two_halves(world: Community) -> Attack:
                     world, [giver], world.posts[taker.pk], [device_of(giver.username)], like=1, comment=1, share=1
                 )
     insert_engagement(rows)
-    return Attack([c.pk for c in pod], Cost(12, sum((f.fee for f in fills), Decimal(0)), 12, 12), people=12)
+    return Attack([c.pk for c in pod], Cost(12, fees, 12, 12), people=12)
 
 
 def trade_clicks_without_trades(world: Community) -> Attack:
@@ -496,12 +498,7 @@ def lockstep_group(world: Community) -> Attack:
 def reciprocal_ring(world: Community) -> Attack:
     """Six creators who trade for real like, comment on and share each other's posts (the demo's ring)."""
     ring = [creator_account(world, f"ringer{i}", posts=2) for i in range(6)]
-    fills = [
-        fill(c, notional_usd=Decimal(5000), when=WEEK.ends_at - timedelta(days=2 + 7 * w))
-        for c in ring
-        for w in range(8)
-    ]
-    insert_fills(fills)
+    fees = trade_weekly(ring)
     rows = []
     for giver in ring:
         for taker in ring:
@@ -512,7 +509,7 @@ def reciprocal_ring(world: Community) -> Attack:
     insert_engagement(rows)
     return Attack(
         [c.pk for c in ring],
-        Cost(6, sum((f.fee for f in fills), Decimal(0)), 6, 6),
+        Cost(6, fees, 6, 6),
         people=6,
         expect_flag="reciprocal_ring",
     )
