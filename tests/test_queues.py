@@ -45,16 +45,6 @@ def import_every_task_module() -> None:
             importlib.import_module(f"{app}.tasks")
 
 
-def registered_task(name: str):
-    """The app's task `name`. Under pytest-xdist a worker process has been seen with a task module
-    imported but its tasks missing from the registry (cause not found yet: another test's state);
-    running the module again lets its decorators register them, so this test judges the tasks'
-    classes, which is its point."""
-    if name not in celery_app.tasks:
-        importlib.reload(importlib.import_module(name.rsplit(".", 1)[0]))
-    return celery_app.tasks[name]
-
-
 def run_queue(queue: str) -> str:
     return queues.queue_name(queue, prefix=settings.CELERY_QUEUE_PREFIX)
 
@@ -257,7 +247,7 @@ def test_a_periodic_job_whose_message_expired_unrun_can_be_queued_again(purged_q
 def test_every_periodic_job_is_single_flight_and_the_heartbeat_expires():
     import_every_task_module()
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-        task = registered_task(entry["task"])
+        task = celery_app.tasks[entry["task"]]
         if entry["task"] == "orbit.tasks.record_worker_heartbeat":
             # Tiny and idempotent, exempt; a heartbeat older than its period proves nothing anyway.
             assert entry["options"]["expires"] <= entry["schedule"]

