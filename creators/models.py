@@ -97,6 +97,8 @@ class Profile(models.Model):
     # Whether others may see the Performance tab (figures from the person's exchange fills);
     # private unless the person opts in (markets.performance.is_public).
     show_performance = models.BooleanField(_("show my trading performance"), default=False, db_default=False)
+    # Whether readers may tip this person from their exchange balance (incentives.tips).
+    accepts_tips = models.BooleanField(_("accept tips from readers"), default=True, db_default=True)
     # Earned, never chosen: set only by creators.services.refresh_creator_titles.
     title = models.ForeignKey(
         CreatorTitle, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"

@@ -518,6 +518,8 @@ class PayoutTransfer(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    # When the exchange says it completed (its event's time): the day reconciliation files it under.
+    exchange_completed_at = models.DateTimeField(_("completed at the exchange"), null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -547,3 +549,116 @@ class PayoutTransfer(models.Model):
 
     def __str__(self):
         return f"{self.idempotency_key} ({self.state})"
+
+
+class Tip(models.Model):
+    """A reader's tip to a creator (for one post, or for the creator), paid from the reader's exchange
+    balance into the creator's, in whole units of the pool currency; Orbit keeps no cut.
+
+    Money, not engagement: a tip never enters the engagement log or a contribution score. Shown on
+    the post and in the creator's statement only once the exchange confirms it (incentives/tips.py)."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Requested (queued to send)")
+        SENT = "sent", _("Sent (the exchange holds it)")
+        CONFIRMED = "confirmed", _("Confirmed by the exchange")
+        REFUSED = "refused", _("Refused by the exchange (nothing moved)")
+        FAILED = "failed", _("Failed at the exchange (given back)")
+        STUCK = "stuck", _("Stuck (retries exhausted; needs an operator)")
+
+    tipper = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tips_given", verbose_name=_("tipper")
+    )
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tips_received", verbose_name=_("creator")
+    )
+    # Empty for a tip to the creator rather than to one of their posts.
+    post = models.ForeignKey(
+        "feed.Post", on_delete=models.SET_NULL, null=True, blank=True, related_name="tips", verbose_name=_("post")
+    )
+    # Whole units of `currency`: tips are 1, 5, 20 USDT, never cents.
+    amount = models.PositiveIntegerField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=10)
+    # "tip:<tipper id>:<the form's one-time token>": a double submit is one tip, every retry one key.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
+    state = models.CharField(_("state"), max_length=20, choices=State, default=State.REQUESTED)
+    from_uid = models.CharField(_("tipper's exchange uid"), max_length=64)
+    to_uid = models.CharField(_("creator's exchange uid"), max_length=64)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    exchange_transfer_id = models.CharField(_("exchange transfer id"), max_length=64, blank=True)
+    # The exchange's refusal or failure code (insufficient_funds, account_frozen …).
+    failure_code = models.CharField(_("failure code"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    exchange_completed_at = models.DateTimeField(_("completed at the exchange"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(tipper=models.F("creator")), name="tip_not_to_oneself"),
+            models.CheckConstraint(condition=Q(amount__gte=1), name="tip_at_least_one_unit"),
+            models.CheckConstraint(
+                condition=~Q(state__in=["sent", "confirmed"]) | Q(sent_at__isnull=False), name="tip_sent_has_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="confirmed") | Q(confirmed_at__isnull=False), name="tip_confirmed_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["refused", "failed"]) | ~Q(failure_code=""), name="tip_refused_has_reason"
+            ),
+        ]
+        indexes = [
+            # The daily limit: a reader's tips of the last day.
+            models.Index(fields=["tipper", "created_at"], name="tip_by_tipper_time"),
+            # A post's confirmed tips, shown under it.
+            models.Index(fields=["post", "state"], name="tip_by_post_state"),
+            models.Index(fields=["creator", "state", "created_at"], name="tip_by_creator_state"),
+        ]
+        verbose_name = _("tip")
+        verbose_name_plural = _("tips")
+
+    def __str__(self):
+        return f"{self.idempotency_key} ({self.amount} {self.currency}, {self.state})"
+
+
+class TransferReconciliation(models.Model):
+    """One day's comparison of the transfers Orbit holds as confirmed with the exchange's report of
+    the transfers it completed that day (UTC), payouts and tips alike (incentives/reconciliation.py)."""
+
+    class Status(models.TextChoices):
+        MATCHED = "matched", _("Matched")
+        DIFFERENCES = "differences", _("Differences found")
+        UNAVAILABLE = "unavailable", _("Exchange report unavailable")
+
+    day = models.DateField(_("day"), unique=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status)
+    checked_at = models.DateTimeField(_("checked at"))
+    exchange_count = models.PositiveIntegerField(_("transfers in the exchange's report"), default=0)
+    orbit_count = models.PositiveIntegerField(_("transfers confirmed in Orbit"), default=0)
+    # {"USDT": {"exchange": "123.45", "orbit": "123.45"}}: sums per currency, as strings (exact).
+    totals = models.JSONField(_("totals"), default=dict, blank=True)
+    # [{"idempotency_key", "kind", "problem", "orbit", "exchange"}], one per difference.
+    differences = models.JSONField(_("differences"), default=list, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    # An operator looked at the differences and recorded what was done.
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("transfer reconciliation")
+        verbose_name_plural = _("transfer reconciliations")
+
+    def __str__(self):
+        return f"{self.day} ({self.status})"

@@ -56,7 +56,7 @@ def erase_appeals(sender, *, user, identifiers, tombstone, **kwargs):
 
 @receiver(transfer_confirmed, dispatch_uid="incentives.payout_transfer_confirmed")
 def apply_transfer_confirmation(
-    sender, *, idempotency_key, transfer_id, outcome, failure_code, to_uid, **kwargs
+    sender, *, idempotency_key, transfer_id, outcome, failure_code, to_uid, completed_at=None, **kwargs
 ) -> str | None:
     return transfers.apply_confirmation(
         idempotency_key=idempotency_key,
@@ -64,6 +64,7 @@ def apply_transfer_confirmation(
         outcome=outcome,
         failure_code=failure_code,
         to_uid=to_uid,
+        completed_at=completed_at,
     )
 
 

@@ -153,6 +153,7 @@ def apply_confirmation(
     outcome: str,
     failure_code: str | None,
     to_uid: str,
+    completed_at: datetime | None = None,
     now: datetime | None = None,
 ) -> str | None:
     """The exchange's `transfer.completed` / `transfer.failed` for one of our keys: "applied", or
@@ -177,6 +178,7 @@ def apply_confirmation(
         # The confirmation overtook the send's answer (or the worker died before recording it).
         transfer.to_uid = transfer.to_uid or to_uid
         _record_sent(transfer, exchange_transfer_id=exchange_transfer_id, now=now)
+    transfer.exchange_completed_at = completed_at or now
     if outcome == "completed":
         _confirm(transfer, now=now)
     else:
@@ -250,6 +252,7 @@ def _record_sent(transfer: PayoutTransfer, *, exchange_transfer_id: str, now: da
 def _confirm(transfer: PayoutTransfer, *, now: datetime) -> None:
     _move(transfer, source=IN_FLIGHT, destination=PAID_OUT, memo="confirmed by the exchange")
     transfer.state, transfer.confirmed_at = State.CONFIRMED, now
+    transfer.exchange_completed_at = transfer.exchange_completed_at or now
     transfer.save()
 
 

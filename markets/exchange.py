@@ -16,10 +16,11 @@ skipped) or `refused` with a code and a reason (a malformed or unknown event, or
 account nobody linked). Refused events change nothing and are not remembered, so the exchange can
 fix and resend them under the same id.
 
-`transfer.completed` / `transfer.failed` end a transfer Orbit sent (markets/exchange_api.py); their
+`payout.completed` / `payout.failed` and `tip.completed` / `tip.failed` (or the kind-neutral
+`transfer.completed` / `transfer.failed`) end a transfer Orbit sent (markets/exchange_api.py); their
 data names it by `idempotency_key` and `transfer_id`, and `to_uid` stands for the account's uid. They
 are checked here and announced with `signals.transfer_confirmed` inside the event's savepoint; the
-app that owns the key applies it (incentives, for payouts). A repeated confirmation is `duplicate`,
+app that owns the key applies it (incentives, for payouts and tips). A repeated confirmation is `duplicate`,
 and a key no app owns is refused as `unknown_transfer`.
 
 A batch is one transaction: the ids are claimed first with INSERT … ON CONFLICT DO NOTHING, so two
@@ -69,10 +70,14 @@ EVENT_TYPES = (
     "position.snapshot",
     "account.frozen",
     "account.unfrozen",
+    "payout.completed",
+    "payout.failed",
+    "tip.completed",
+    "tip.failed",
     "transfer.completed",
     "transfer.failed",
 )
-TRANSFER_EVENTS = ("transfer.completed", "transfer.failed")
+TRANSFER_EVENTS = tuple(event_type for event_type in EVENT_TYPES if event_type.split(".")[0] in ("payout", "tip", "transfer"))
 TRANSFER_FAILURE_CODES = ("account_frozen", "account_closed", "unknown_account", "insufficient_funds")
 
 # 30-day traded volume (US dollars) at which each volume tier starts; the tier is the profile's
@@ -413,10 +418,10 @@ def _transfer_data(event_type: str, data: dict) -> dict:
     parsed = {
         "transfer_id": _text(data, "transfer_id"),
         "idempotency_key": _text(data, "idempotency_key", max_length=100),
-        "outcome": event_type.removeprefix("transfer."),
+        "outcome": event_type.split(".", 1)[1],
         "failure_code": None,
     }
-    if event_type == "transfer.failed":
+    if parsed["outcome"] == "failed":
         code = data.get("failure_code")
         if code not in TRANSFER_FAILURE_CODES:
             raise EventRefused(
@@ -666,6 +671,7 @@ def _transfer_ended(event: Event) -> Result:
         outcome=data["outcome"],
         failure_code=data["failure_code"],
         to_uid=event.uid,
+        completed_at=event.occurred_at,
     )
     applied = [answer for _receiver, answer in answers if answer is not None]
     if not applied:

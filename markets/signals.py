@@ -10,8 +10,8 @@ from django.dispatch import Signal
 # rolls back with the fills themselves: a card is never verified by fills that were not kept.
 fills_stored = Signal()
 
-# The exchange reported the end of a transfer Orbit sent (`transfer.completed` / `transfer.failed`),
-# with `idempotency_key`, `transfer_id`, `outcome` ("completed" or "failed"), `failure_code` and
-# `to_uid`. Sent inside the event's savepoint. The receiver that owns the key returns "applied" or
+# The exchange reported the end of a transfer Orbit sent (`payout.completed`, `tip.failed` …), with
+# `idempotency_key`, `transfer_id`, `outcome` ("completed" or "failed"), `failure_code`, `to_uid` and
+# `completed_at` (when the exchange says it ended: the day reconciliation files it under). Sent inside the event's savepoint. The receiver that owns the key returns "applied" or
 # "duplicate"; the others return None, and a key nobody owns is refused back to the exchange.
 transfer_confirmed = Signal()

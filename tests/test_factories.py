@@ -25,6 +25,10 @@ WITHOUT_FACTORY = {
     # Made only by paying a settlement (its ledger legs and idempotency key come with it); tests pay a
     # week through incentives.settlement, as tests/incentives/test_payout_transfers.py does.
     "incentives.PayoutTransfer": "created by pay_settlement with its ledger transfer; pay a week instead",
+    # Written only by the daily reconciliation against the exchange's report (incentives.reconciliation).
+    "incentives.TransferReconciliation": "written by the reconciliation job; run it against the fake exchange",
+    # Made only through incentives.tips.request_tip (limits, re-authentication and the ledger with it).
+    "incentives.Tip": "created by request_tip with its checks; tip through the service instead",
 }
 
 

@@ -8,12 +8,12 @@ it in a thread: `FakeExchange(db_path=..., quiet=True).start()`, then `.url`, `.
 It speaks the contract of markets/exchange_api.py: requests signed with HMAC-SHA256 of
 "<timestamp>.<METHOD>.<request target>.<raw body>" (401 otherwise), POST /v1/transfers under an
 Idempotency-Key (same key and body: the same answer; another body: 409), GET /v1/transfers/<key>,
-GET /v1/reports/transfers?date=YYYY-MM-DD, and `transfer.completed` / `transfer.failed` events sent to
-Orbit's webhook, signed as markets/exchange.py expects, shortly after each accepted transfer.
+GET /v1/reports/transfers?date=YYYY-MM-DD, and `payout.completed` / `payout.failed` (`tip.completed` /
+`tip.failed` for a tip) events sent to Orbit's webhook, signed as markets/exchange.py expects, shortly after each accepted transfer.
 
 Accounts, by uid:
 - not starting with "uid-": unknown_account;    ending "-frozen": account_frozen;
-- ending "-closed": account_closed;             ending "-bounce": accepted, then transfer.failed
+- ending "-closed": account_closed;             ending "-bounce": accepted, then <kind>.failed
                                                 (failure_code account_closed) at confirmation;
 - any other "uid-…" exists, holding 1,000.00 of every currency at first. A tip debits `from_uid`
   when accepted (insufficient_funds below its balance); a payout debits Orbit's pool (1,000,000.00).
@@ -518,7 +518,7 @@ class FakeExchange:
             transfer = self._transfer(db, row["transfer_id"])
             event = {
                 "id": f"evt-{transfer['transfer_id']}-{outcome}",
-                "type": f"transfer.{outcome}",
+                "type": f"{transfer['kind']}.{outcome}",
                 "occurred_at": iso(now),
                 "data": {
                     name: transfer[name]

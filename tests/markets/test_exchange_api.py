@@ -331,11 +331,11 @@ def test_confirmations_reach_the_webhook_signed_as_orbit_checks_them(fake, recei
             signature=request["headers"]["X-Orbit-Signature"],
         )
     by_type = {event["type"]: event for event in events}
-    assert by_type["transfer.completed"]["data"]["transfer_id"] == completed.transfer_id
-    assert by_type["transfer.completed"]["data"]["failure_code"] is None
-    assert by_type["transfer.failed"]["data"]["transfer_id"] == failed.transfer_id
-    assert by_type["transfer.failed"]["data"]["failure_code"] == "account_closed"
-    assert set(by_type["transfer.completed"]["data"]) >= {
+    assert by_type["payout.completed"]["data"]["transfer_id"] == completed.transfer_id
+    assert by_type["payout.completed"]["data"]["failure_code"] is None
+    assert by_type["payout.failed"]["data"]["transfer_id"] == failed.transfer_id
+    assert by_type["payout.failed"]["data"]["failure_code"] == "account_closed"
+    assert set(by_type["payout.completed"]["data"]) >= {
         "transfer_id",
         "idempotency_key",
         "kind",
