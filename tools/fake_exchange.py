@@ -9,15 +9,16 @@ It speaks the contract of markets/exchange_api.py: requests signed with HMAC-SHA
 "<timestamp>.<METHOD>.<request target>.<raw body>" (401 otherwise), POST /v1/transfers under an
 Idempotency-Key (same key and body: the same answer; another body: 409), GET /v1/transfers/<key>,
 GET /v1/reports/transfers?date=YYYY-MM-DD, and `payout.completed` / `payout.failed` (`tip.completed` /
-`tip.failed` for a tip) events sent to Orbit's webhook, signed as markets/exchange.py expects, shortly after each accepted transfer.
+`tip.failed` for a tip) events sent to Orbit's webhook, signed as markets/exchange.py expects,
+shortly after each accepted transfer.
 
 Accounts, by uid:
-- not starting with "uid-": unknown_account;    ending "-frozen": account_frozen;
-- ending "-closed": account_closed;             ending "-bounce": accepted, then <kind>.failed
-                                                (failure_code account_closed) at confirmation;
-- any other "uid-…" exists, holding 1,000.00 of every currency at first. A tip debits `from_uid`
-  when accepted (insufficient_funds below its balance); a payout debits Orbit's pool (1,000,000.00).
-  The payee is credited on completion; a failed transfer gives the money back.
+- "uid-…" ending "-frozen": account_frozen;    "uid-…" ending "-closed": account_closed;
+- "uid-…" ending "-bounce": accepted, then <kind>.failed (failure_code account_closed) at confirmation;
+- any other "uid-…", and any all-digit uid (the exchange's own form, as the demo community's),
+  exists, holding 1,000.00 of every currency at first; anything else is unknown_account. A tip
+  debits `from_uid` when accepted (insufficient_funds below its balance); a payout debits Orbit's
+  pool (1,000,000.00). The payee is credited on completion; a failed transfer gives the money back.
 Every refusal is remembered under its key: retrying the key gives the same refusal.
 
 Misbehaviour, for tests and by hand (POST /_control, JSON, any subset; GET /_control shows it):
@@ -173,6 +174,8 @@ def money(cents: int) -> str:
 
 def account_refusal(uid: str) -> str | None:
     """The refusal code the exchange gives for `uid`, if any (the rules in the module docstring)."""
+    if uid.isascii() and uid.isdigit():
+        return None  # the exchange's own numeric uids (the demo community's) all exist
     if not uid.startswith("uid-"):
         return "unknown_account"
     if uid.endswith("-frozen"):

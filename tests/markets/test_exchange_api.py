@@ -212,6 +212,11 @@ def test_an_amount_with_fractions_of_a_cent_is_refused_before_sending(fake):
 # --- Refusals ---------------------------------------------------------------------------------
 
 
+def test_the_exchanges_own_numeric_uids_exist_as_the_demo_communitys_do(fake):
+    # The demo seeds numeric uids (demo/people.py): its payouts and tips must reach them offline.
+    assert payout(to_uid="4821337705").status == "pending"
+
+
 @pytest.mark.parametrize(
     ("to_uid", "code"),
     [
