@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint typecheck lock check-translations manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook bench-smoke clean-var
+.PHONY: run test lint typecheck lock check-translations manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook bench-payouts bench-smoke clean-var
 
 run: $(VENV)/.run-deps
 	@$(PY) -m tools.launch run
@@ -52,11 +52,15 @@ bench-settlement: $(VENV)/.bench-deps
 bench-webhook: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/webhook.py $(ARGS)
 
+bench-payouts: $(VENV)/.bench-deps
+	$(PY) -m tools.launch bench bench/payouts.py $(ARGS)
+
 # Every bench at a small size (about two minutes), so that none rots: CI runs this.
 bench-smoke: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/seed.py --users 300 --posts 2000 --events 10000
 	$(PY) -m tools.launch bench bench/tagging.py --posts 200 --repeat 1
 	$(PY) -m tools.launch bench bench/webhook.py --batches 3 --batch-size 200 --accounts 300 --senders 1
+	$(PY) -m tools.launch bench bench/payouts.py --creators 300 --confirm-delay-ms 50 --drop
 	$(PY) -m tools.launch bench bench/settlement.py --events 20000 --users 2000 --creators 200 --posts 3000 --repeat 1 --reseed --drop
 	$(PY) -m tools.launch bench bench/pages.py --posts 3000 --users 300 --events 10000 --requests 10 --warmup 3
 	$(PY) -m tools.launch bench bench/feed.py --users 500 --posts 3000 --events 10000 --duration 3 --warmup 1 --clients 4 --redis-users 50

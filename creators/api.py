@@ -210,7 +210,7 @@ class MeView(OrbitAPIView):
     @extend_schema(
         summary="Change your profile",
         description=(
-            "Only display_name, bio, language, show_performance and avatar can be changed (avatar with "
+            "Only display_name, bio, language, show_performance, accepts_tips and avatar can be changed (avatar with "
             "multipart). "
             "Any other field, such as is_staff, is refused with 400 and changes nothing."
         ),

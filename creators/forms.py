@@ -23,6 +23,14 @@ class ProfileForm(forms.Form):
         ),
         required=False,
     )
+    accepts_tips = forms.BooleanField(
+        label=_("Accept tips from readers"),
+        help_text=_(
+            "Readers can tip your posts from their exchange balance; all of it reaches your exchange account. "
+            "Off: nobody can send you new tips."
+        ),
+        required=False,
+    )
 
 
 class DeleteAccountForm(forms.Form):

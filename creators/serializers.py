@@ -89,7 +89,8 @@ class ProfileSerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.Serializer):
-    """The signed-in account. Only display_name, bio, language, show_performance and avatar can be changed."""
+    """The signed-in account. Only display_name, bio, language, show_performance, accepts_tips and avatar can be
+    changed."""
 
     username = serializers.CharField(read_only=True)
     email = serializers.EmailField(read_only=True)
@@ -102,6 +103,9 @@ class MeSerializer(serializers.Serializer):
     is_suspended = serializers.BooleanField(read_only=True)
     show_performance = serializers.BooleanField(
         read_only=True, help_text="Others may see your trading performance (you always see your own)."
+    )
+    accepts_tips = serializers.BooleanField(
+        read_only=True, help_text="Readers may tip you from their exchange balance."
     )
 
     def to_representation(self, user):
@@ -117,6 +121,7 @@ class MeSerializer(serializers.Serializer):
             "is_staff": user.is_staff,
             "is_suspended": user.suspended_at is not None,
             "show_performance": profile.show_performance if profile is not None else False,
+            "accepts_tips": profile.accepts_tips if profile is not None else True,
         }
 
 
@@ -128,6 +133,9 @@ class MeUpdateSerializer(serializers.Serializer):
     language = NamedChoiceField(enum_name="ProfileLanguageEnum", choices=Profile.Language.choices, required=False)
     show_performance = serializers.BooleanField(
         required=False, help_text="Show your trading performance (PnL, win rate, trades) to others."
+    )
+    accepts_tips = serializers.BooleanField(
+        required=False, help_text="Let readers tip you from their exchange balance (off refuses new tips)."
     )
 
     def validate(self, attrs):

@@ -116,6 +116,7 @@ def update_profile(
     language: str | None = None,
     avatar: UploadedFile | None = None,
     show_performance: bool | None = None,
+    accepts_tips: bool | None = None,
 ) -> Profile:
     """Only these fields can be changed by their owner; staff flags and titles never come through here."""
     ensure_can_act(user)
@@ -141,6 +142,9 @@ def update_profile(
         replaced_avatar, profile.avatar = profile.avatar.name, stored.display
     if show_performance is not None:
         profile.show_performance = bool(show_performance)
+    if accepts_tips is not None:
+        # Off refuses new tips at once; tips already sent to the exchange still complete.
+        profile.accepts_tips = bool(accepts_tips)
     profile.save()
     if replaced_avatar:
         # A replaced avatar stops being served: its URL may be cached or shared for a year otherwise.

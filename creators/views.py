@@ -106,6 +106,7 @@ def edit_profile(request):
                     language=form.cleaned_data["language"],
                     avatar=form.cleaned_data["avatar"] or None,
                     show_performance=form.cleaned_data["show_performance"],
+                    accepts_tips=form.cleaned_data["accepts_tips"],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -133,6 +134,7 @@ def edit_profile(request):
                 "bio": current.bio,
                 "language": current.language,
                 "show_performance": current.show_performance,
+                "accepts_tips": current.accepts_tips,
             }
         )
     context = {"form": form, "profile": current, "max_image_mb": settings.ORBIT_MAX_IMAGE_BYTES // (1024 * 1024)}

@@ -4,19 +4,23 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from orbit.admin_site import AuditedAdmin, ReadOnlyAdmin
 from orbit.security import log_operator_change
 
+from . import reconciliation, tasks, transfers
 from . import settlement as settlement_service
-from . import tasks
 from .models import (
     ActionWeight,
     Contribution,
@@ -28,6 +32,8 @@ from .models import (
     PrizePool,
     ReaderValueRules,
     Settlement,
+    Tip,
+    TransferReconciliation,
 )
 from .weeks import Week
 
@@ -389,26 +395,299 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_filter = ["currency"]
 
 
+# --- Payouts: transfers to the exchange, tips, and the daily reconciliation ----------------------
+
+# Admin's own icons (its CSS is the only style the CSP allows here): what needs a look stands out.
+STATE_ICONS = {
+    "requested": "admin/img/icon-clock.svg",
+    "sent": "admin/img/icon-clock.svg",
+    "waiting_for_account": "admin/img/icon-unknown.svg",
+    "confirmed": "admin/img/icon-yes.svg",
+    "returned": "admin/img/icon-no.svg",
+    "refused": "admin/img/icon-no.svg",
+    "failed": "admin/img/icon-no.svg",
+    "stuck": "admin/img/icon-alert.svg",
+    "matched": "admin/img/icon-yes.svg",
+    "differences": "admin/img/icon-alert.svg",
+    "unavailable": "admin/img/icon-unknown.svg",
+}
+PROBLEM_LABELS = {
+    reconciliation.Problem.MISSING_IN_ORBIT: _("Completed at the exchange, not confirmed in Orbit"),
+    reconciliation.Problem.MISSING_AT_EXCHANGE: _("Confirmed in Orbit, missing from the exchange's report"),
+    reconciliation.Problem.AMOUNT_MISMATCH: _("Amounts differ"),
+    reconciliation.Problem.CURRENCY_MISMATCH: _("Currencies differ"),
+    reconciliation.Problem.UID_MISMATCH: _("Accounts differ"),
+    reconciliation.Problem.UNKNOWN_KEY: _("A key Orbit never sent"),
+}
+
+
+def _state_badge(value: str, label) -> str:
+    return format_html(
+        '<span class="state state-{}"><img src="{}" alt=""> {}</span>', value, static(STATE_ICONS[value]), label
+    )
+
+
+def _changelist_url(model: str) -> str:
+    return reverse(f"admin:incentives_{model}_changelist")
+
+
+class SendAgainAdmin(ReviewedRecordAdmin):
+    """A "Send again" action and per-row button (POST, CSRF, the model's change permission), calling
+    `resend_one`. The button is a submit of the changelist's own form (which carries the CSRF token)
+    with its own formaction, so it works without JavaScript and without a form inside a form."""
+
+    send_again_url_name = ""
+
+    def resend_one(self, request, obj):
+        raise NotImplementedError
+
+    def can_resend(self, obj) -> bool:
+        raise NotImplementedError
+
+    def get_urls(self):
+        name = self.send_again_url_name
+        return [
+            path("<int:object_id>/send-again/", self.admin_site.admin_view(self.send_again_view), name=name),
+            *super().get_urls(),
+        ]
+
+    def get_list_display(self, request):
+        shown = list(super().get_list_display(request))
+        return [*shown, "send_again_button"] if self.has_change_permission(request) else shown
+
+    @admin.display(description=_("operator"))
+    def send_again_button(self, obj):
+        if not self.can_resend(obj):
+            return ""
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" formmethod="post" formnovalidate>{}</button>',
+            reverse(f"admin:{self.send_again_url_name}", args=[obj.pk]),
+            _("Send again"),
+        )
+
+    def send_again_view(self, request, object_id: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, str(object_id))
+        if obj is None:
+            raise Http404
+        self._send_again(request, obj)
+        return HttpResponseRedirect(_changelist_url(self.model._meta.model_name))
+
+    def _send_again(self, request, obj) -> bool:
+        try:
+            resent = self.resend_one(request, obj)
+        except transfers.ResendRefused as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return False
+        log_operator_change(request, resent, action="send_again", changes={"state": (obj.state, resent.state)})
+        self.message_user(request, _("%(key)s is queued to be sent again under the same key.") % {"key": obj})
+        return True
+
+    @admin.action(description=_("Send the selected stuck transfers again"), permissions=["change"])
+    def send_again(self, request, queryset):
+        for obj in queryset.order_by("pk"):
+            self._send_again(request, obj)
+
+
 @admin.register(PayoutTransfer)
-class PayoutTransferAdmin(ReadOnlyAdmin):
-    """Where each paid payout is on its way to the exchange: stuck and returned ones stand out by
-    state; a stuck one is sent again with `incentives.tasks.send_payout_transfer` once fixed."""
+class PayoutTransferAdmin(SendAgainAdmin):
+    """The operators' payouts page: where each paid payout is on its way to the creator's exchange
+    account, what needs a look (stuck, waiting), and the last reconciliation with the exchange."""
 
+    change_list_template = "admin/incentives/payouttransfer/change_list.html"
+    send_again_url_name = "incentives_payouttransfer_send_again"
     list_display = [
-        "idempotency_key",
-        "state",
+        "week",
+        "creator",
         "amount",
-        "to_uid",
+        "state_badge",
         "attempts",
+        "short_error",
         "failure_code",
-        "last_error",
         "exchange_transfer_id",
-        "updated_at",
+        "sent_at",
+        "confirmed_at",
     ]
-    list_filter = ["state", "failure_code"]
-    search_fields = ["idempotency_key", "exchange_transfer_id", "to_uid"]
-    list_select_related = ["payout"]
+    list_filter = ["state", "payout__settlement__week", "failure_code"]
+    search_fields = ["payout__creator__username", "idempotency_key", "exchange_transfer_id", "to_uid"]
+    list_select_related = ["payout__settlement", "payout__creator"]
+    actions = ["send_again"]
 
-    @admin.display(description=_("amount"))
+    def resend_one(self, request, obj):
+        return transfers.resend(transfer_id=obj.pk, operator=request.user)
+
+    def can_resend(self, obj) -> bool:
+        return transfers.can_resend(obj)
+
+    def changelist_view(self, request, extra_context=None):
+        summary = transfers.state_summary()
+        context = {
+            "title": _("Payouts: transfers to creators' exchange accounts"),
+            "state_summary": summary,
+            "needs_a_look": sum(line["count"] for line in summary if line["state"] in ("stuck", "waiting_for_account")),
+            "last_reconciliation": reconciliation.latest(),
+            "open_differences": reconciliation.open_differences(),
+            "problem_labels": PROBLEM_LABELS,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=context)
+
+    @admin.display(description=_("week"), ordering="payout__settlement__week")
+    def week(self, obj):
+        return obj.payout.settlement.week
+
+    @admin.display(description=_("creator"), ordering="payout__creator__username")
+    def creator(self, obj):
+        return obj.payout.creator
+
+    @admin.display(description=_("amount"), ordering="payout__amount")
     def amount(self, obj):
         return f"{obj.payout.amount} {obj.payout.currency}"
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_badge(self, obj):
+        return _state_badge(obj.state, obj.get_state_display())
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj):
+        return Truncator(obj.last_error).chars(80)
+
+
+@admin.register(Tip)
+class TipAdmin(SendAgainAdmin):
+    """Readers' tips to creators, read-only; a stuck one is sent again under its key."""
+
+    send_again_url_name = "incentives_tip_send_again"
+    list_display = [
+        "created_at",
+        "tipper",
+        "creator",
+        "post",
+        "amount_shown",
+        "state_badge",
+        "attempts",
+        "failure_code",
+        "exchange_transfer_id",
+    ]
+    list_filter = ["state", "currency", "failure_code"]
+    search_fields = ["tipper__username", "creator__username", "idempotency_key", "exchange_transfer_id"]
+    list_select_related = ["tipper", "creator", "post"]
+    actions = ["send_again"]
+
+    def resend_one(self, request, obj):
+        return transfers.resend_tip(tip_id=obj.pk, operator=request.user)
+
+    def can_resend(self, obj) -> bool:
+        return obj.state == Tip.State.STUCK
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_shown(self, obj):
+        return f"{obj.amount} {obj.currency}"
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_badge(self, obj):
+        return _state_badge(obj.state, obj.get_state_display())
+
+
+class ReconciliationReviewForm(forms.ModelForm):
+    class Meta:
+        model = TransferReconciliation
+        fields = ["review_note"]
+
+
+@admin.register(TransferReconciliation)
+class TransferReconciliationAdmin(AuditedAdmin):
+    """One row per UTC day: Orbit's confirmed transfers against the exchange's report. Differences
+    are listed one per line; the reviewer records what was done in the note."""
+
+    form = ReconciliationReviewForm
+    list_display = [
+        "day",
+        "status_badge",
+        "exchange_count",
+        "orbit_count",
+        "totals_shown",
+        "difference_count",
+        "reviewed_by",
+        "reviewed_at",
+        "checked_at",
+    ]
+    list_filter = ["status", ("reviewed_at", admin.EmptyFieldListFilter)]
+    date_hierarchy = "day"
+    list_select_related = ["reviewed_by"]
+    actions = ["reconcile_again"]
+    fields = [
+        "day",
+        "status_badge",
+        "checked_at",
+        "exchange_count",
+        "orbit_count",
+        "totals_table",
+        "error",
+        "differences_table",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
+    ]
+    readonly_fields = [name for name in fields if name != "review_note"]
+
+    def has_add_permission(self, request):
+        return False  # made by the daily job (or the action below)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        reconciliation.record_review(reconciliation_id=obj.pk, by=request.user, note=obj.review_note)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return _state_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description=_("totals"))
+    def totals_shown(self, obj):
+        return "; ".join(
+            f"{currency}: {sides.get('orbit')} / {sides.get('exchange')}" for currency, sides in obj.totals.items()
+        )
+
+    @admin.display(description=_("differences"))
+    def difference_count(self, obj):
+        return len(obj.differences)
+
+    @admin.display(description=_("totals (Orbit / exchange)"))
+    def totals_table(self, obj):
+        if not obj.totals:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((currency, sides.get("orbit"), sides.get("exchange")) for currency, sides in obj.totals.items()),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("currency"),
+            _("Orbit"),
+            _("exchange"),
+            rows,
+        )
+
+    @admin.display(description=_("differences"))
+    def differences_table(self, obj):
+        return render_to_string(
+            "admin/incentives/_reconciliation_differences.html",
+            {"differences": obj.differences, "problem_labels": PROBLEM_LABELS},
+        )
+
+    @admin.action(description=_("Reconcile the selected days again"), permissions=["change"])
+    def reconcile_again(self, request, queryset):
+        for day in queryset.order_by("day").values_list("day", flat=True)[: reconciliation.LOOKBACK_DAYS]:
+            row = reconciliation.reconcile_day(day)
+            self.message_user(
+                request,
+                _("%(day)s: %(status)s, %(count)d difference(s).")
+                % {"day": day, "status": row.get_status_display(), "count": len(row.differences)},
+                messages.WARNING if row.status != TransferReconciliation.Status.MATCHED else messages.SUCCESS,
+            )

@@ -73,3 +73,16 @@ def balance(account: str, currency: str | None = None) -> Decimal:
 def imbalance() -> Decimal:
     """Σ of every leg ever written: always 0."""
     return LedgerEntry.objects.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+
+
+# Tips (incentives/tips.py): a reader's money passing through Orbit's books on its way from the
+# reader's exchange account to the creator's; no platform account is ever part of a tip.
+TIPS_IN_FLIGHT = "tips:in_flight"
+
+
+def tipper_account(tipper_id: int) -> str:
+    return f"tipper:{tipper_id}"
+
+
+def tips_received_account(creator_id: int) -> str:
+    return f"tips:{creator_id}"

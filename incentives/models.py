@@ -543,6 +543,8 @@ class PayoutTransfer(models.Model):
                 name="payout_transfer_open",
                 condition=Q(state__in=["requested", "waiting_for_account", "sent", "stuck"]),
             ),
+            # Reconciliation reads one day of completions at a time.
+            models.Index(fields=["exchange_completed_at"], name="payout_transfer_completed"),
         ]
         verbose_name = _("payout transfer")
         verbose_name_plural = _("payout transfers")
@@ -616,6 +618,11 @@ class Tip(models.Model):
             # A post's confirmed tips, shown under it.
             models.Index(fields=["post", "state"], name="tip_by_post_state"),
             models.Index(fields=["creator", "state", "created_at"], name="tip_by_creator_state"),
+            # The sweep (lost messages, silent sends) and reconciliation's day of completions.
+            models.Index(
+                fields=["state", "updated_at"], name="tip_open", condition=Q(state__in=["requested", "sent", "stuck"])
+            ),
+            models.Index(fields=["exchange_completed_at"], name="tip_completed"),
         ]
         verbose_name = _("tip")
         verbose_name_plural = _("tips")

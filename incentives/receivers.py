@@ -12,8 +12,8 @@ from creators.privacy import account_erasing, account_exporting, scrub_identifie
 from markets.models import TradingProfile
 from markets.signals import transfer_confirmed
 
-from . import ledger, transfers
-from .models import Contribution, LedgerEntry, Payout
+from . import ledger, tips, transfers
+from .models import Contribution, LedgerEntry, Payout, Tip
 
 
 @receiver(account_exporting, dispatch_uid="incentives.export_account")
@@ -39,10 +39,26 @@ def export_earnings(sender, *, user, **kwargs) -> dict:
                 "review_note",
             )
         ),
-        "ledger": list(
-            LedgerEntry.objects.filter(account=ledger.creator_account(user.pk))
+        "tips_given": list(
+            Tip.objects.filter(tipper=user)
             .order_by("id")
-            .values("transfer_id", "amount", "currency", "memo", "created_at")
+            .values("created_at", "creator__username", "post_id", "amount", "currency", "state", "exchange_transfer_id")
+        ),
+        "tips_received": list(
+            Tip.objects.filter(creator=user, state=Tip.State.CONFIRMED)
+            .order_by("id")
+            .values("confirmed_at", "tipper__username", "post_id", "amount", "currency", "exchange_transfer_id")
+        ),
+        "ledger": list(
+            LedgerEntry.objects.filter(
+                account__in=[
+                    ledger.creator_account(user.pk),
+                    ledger.tipper_account(user.pk),
+                    ledger.tips_received_account(user.pk),
+                ]
+            )
+            .order_by("id")
+            .values("account", "transfer_id", "amount", "currency", "memo", "created_at")
         ),
     }
 
@@ -76,3 +92,18 @@ def send_waiting_payouts(sender, *, instance: TradingProfile, **kwargs) -> None:
     transfer_ids = transfers.release_waiting(creator_id=instance.user_id)
     if transfer_ids:
         transaction.on_commit(lambda: transfers.queue_sends(transfer_ids))
+
+
+@receiver(transfer_confirmed, dispatch_uid="incentives.tip_confirmed")
+def apply_tip_confirmation(
+    sender, *, idempotency_key, transfer_id, outcome, failure_code, to_uid, completed_at=None, **kwargs
+) -> str | None:
+    """The exchange's `tip.completed` / `tip.failed`: None for a key that is not a tip's."""
+    return tips.apply_confirmation(
+        idempotency_key=idempotency_key,
+        exchange_transfer_id=transfer_id,
+        outcome=outcome,
+        failure_code=failure_code,
+        to_uid=to_uid,
+        completed_at=completed_at,
+    )

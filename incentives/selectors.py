@@ -15,17 +15,20 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Count, IntegerField, JSONField, OuterRef, QuerySet, Subquery
+from django.conf import settings
+from django.db.models import Count, Exists, IntegerField, JSONField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from creators.models import CreatorTitle, Follow, User
+from markets.models import TradingProfile
 
 from .contributions import ACTION_SLUGS, DISCOUNT_REASONS
 from .estimates import estimate_for
-from .models import ActionWeight, Contribution, Payout, Settlement
+from .models import ActionWeight, Contribution, Payout, PayoutTransfer, Settlement, Tip
+from .transfers import WAIT_FOR_ACCOUNT
 from .weeks import Week
 
 if TYPE_CHECKING:
@@ -111,10 +114,37 @@ class PayoutLine:
     appeal_state_label: str | Promise
     appealed_at: datetime | None
     reviewed_at: datetime | None
+    # Where the money is on its way to the creator's exchange account (TransferState; "" before
+    # the week is paid), the exchange's transfer reference once sent, and the dates worth knowing.
+    transfer_state: str = ""
+    transfer_reference: str = ""
+    transfer_paid_on: datetime | None = None
+    transfer_link_before: datetime | None = None
+    transfer_return_reason: str | Promise = ""
 
     @property
     def can_appeal(self) -> bool:
         return self.appeal_state == AppealState.AVAILABLE
+
+
+class TransferState:
+    """The creator's words for PayoutTransfer states (operators see the states themselves)."""
+
+    ON_ITS_WAY = "on_its_way"  # requested (not yet tried) or sent
+    PAID = "paid"  # confirmed by the exchange
+    WAITING = "waiting"  # no exchange account linked yet
+    RETURNED = "returned"  # back to the prize pool
+    DELAYED = "delayed"  # retrying after an error, or stuck until an operator sends it again
+
+
+# Why a transfer came back, by PayoutTransfer.failure_code; others get the general reason.
+RETURN_REASONS = {
+    "account_frozen": _("your exchange account is frozen"),
+    "account_closed": _("your exchange account is closed"),
+    "unknown_account": _("the exchange does not know your account"),
+    "account_not_linked": _("no exchange account was linked in time"),
+}
+OTHER_RETURN_REASON = _("the exchange could not complete the transfer")
 
 
 @dataclass(frozen=True)
@@ -178,6 +208,16 @@ class Statement:
     estimate: Estimate | None
     payouts: list[PayoutLine]
     title: TitleProgress
+    # Whether the creator has linked an exchange account (payouts are sent to it).
+    exchange_linked: bool = True
+
+    @property
+    def needs_exchange_account(self) -> bool:
+        return not self.exchange_linked or any(p.transfer_state == TransferState.WAITING for p in self.payouts)
+
+    @property
+    def waiting_payouts(self) -> list[PayoutLine]:
+        return [p for p in self.payouts if p.transfer_state == TransferState.WAITING]
 
 
 def creator_statement(user: User, *, now: datetime | None = None) -> Statement:
@@ -195,7 +235,8 @@ def creator_statement(user: User, *, now: datetime | None = None) -> Statement:
                     output_field=IntegerField(),
                 ),
                 0,
-            )
+            ),
+            exchange_linked=Exists(TradingProfile.objects.filter(user=OuterRef("pk"), exchange_uid__isnull=False)),
         )
         .get(pk=user.pk)
     )
@@ -209,6 +250,7 @@ def creator_statement(user: User, *, now: datetime | None = None) -> Statement:
         estimate=_estimate(estimate_for(user.pk, now=now)),
         payouts=[_payout_line(payout) for payout in payouts],
         title=_title_progress(person),
+        exchange_linked=person.exchange_linked,
     )
 
 
@@ -231,7 +273,7 @@ def _payouts(user: User) -> QuerySet[WithAnnotations[Payout, _ContributionScore]
     contribution = Contribution.objects.filter(settlement=OuterRef("settlement"), creator=OuterRef("creator"))
     return (
         Payout.objects.filter(creator=user)
-        .select_related("settlement")
+        .select_related("settlement", "transfer")
         .annotate(
             score=Subquery(contribution.values("score")[:1]),
             counted_counts=Subquery(contribution.values("counted_counts")[:1], output_field=JSONField()),
@@ -266,7 +308,30 @@ def _payout_line(payout: WithAnnotations[Payout, _ContributionScore]) -> PayoutL
         appeal_state_label=dict(AppealState.CHOICES)[appeal],
         appealed_at=payout.appealed_at,
         reviewed_at=payout.reviewed_at,
+        **_transfer_fields(getattr(payout, "transfer", None)),
     )
+
+
+def _transfer_fields(transfer: PayoutTransfer | None) -> dict:
+    """The PayoutLine's transfer fields: what the creator can know and do about the money's way."""
+    if transfer is None:
+        return {}
+    State = PayoutTransfer.State
+    fields: dict = {"transfer_reference": transfer.exchange_transfer_id}
+    if transfer.state == State.CONFIRMED:
+        fields["transfer_state"] = TransferState.PAID
+        fields["transfer_paid_on"] = transfer.exchange_completed_at or transfer.confirmed_at
+    elif transfer.state == State.WAITING_FOR_ACCOUNT:
+        fields["transfer_state"] = TransferState.WAITING
+        fields["transfer_link_before"] = transfer.created_at + WAIT_FOR_ACCOUNT
+    elif transfer.state == State.RETURNED:
+        fields["transfer_state"] = TransferState.RETURNED
+        fields["transfer_return_reason"] = RETURN_REASONS.get(transfer.failure_code, OTHER_RETURN_REASON)
+    elif transfer.state == State.STUCK or (transfer.state == State.REQUESTED and transfer.attempts):
+        fields["transfer_state"] = TransferState.DELAYED
+    else:
+        fields["transfer_state"] = TransferState.ON_ITS_WAY
+    return fields
 
 
 def _counted_lines(counted: dict) -> list[Line]:
@@ -304,6 +369,7 @@ def _estimate(raw: dict | None) -> Estimate | None:
 
 class _FollowerCount(TypedDict):
     follower_count: int
+    exchange_linked: bool
 
 
 def _title_progress(person: WithAnnotations[User, _FollowerCount]) -> TitleProgress:
@@ -321,4 +387,38 @@ def _title_progress(person: WithAnnotations[User, _FollowerCount]) -> TitleProgr
         next=above[0] if above else None,
         followers=person.follower_count,
         recent_contribution=contribution,
+    )
+
+
+# --- Tips received (the statement's section; incentives/tips.py sends them) ---------------------
+
+TIPS_RECEIVED_DAYS = 30
+TIPS_RECEIVED_LISTED = 50
+
+
+@dataclass(frozen=True)
+class TipsReceived:
+    """A creator's confirmed tips of the last TIPS_RECEIVED_DAYS days: the newest listed, all summed."""
+
+    tips: list  # Tip rows with tipper__profile and post loaded
+    count: int
+    total: int
+    currency: str
+    days: int
+
+
+def tips_received(user: User, *, now: datetime | None = None) -> TipsReceived:
+    """Two queries: the totals, and the newest tips with their tipper's name and post."""
+    since = (now or timezone.now()) - timedelta(days=TIPS_RECEIVED_DAYS)
+    confirmed = Tip.objects.filter(creator=user, state=Tip.State.CONFIRMED, confirmed_at__gte=since)
+    totals = confirmed.aggregate(count=Count("pk"), total=Sum("amount"))
+    listed = list(
+        confirmed.select_related("tipper__profile", "post").order_by("-confirmed_at", "-pk")[:TIPS_RECEIVED_LISTED]
+    )
+    return TipsReceived(
+        tips=listed,
+        count=totals["count"],
+        total=totals["total"] or 0,
+        currency=settings.TIP_CURRENCY,
+        days=TIPS_RECEIVED_DAYS,
     )

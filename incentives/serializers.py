@@ -8,7 +8,7 @@ from rest_framework import serializers
 from creators.serializers import CreatorTitleSerializer
 from orbit.api import NamedChoiceField
 
-from .models import Payout
+from .models import Payout, Tip
 from .selectors import RANK_BANDS, AppealState
 
 
@@ -83,3 +83,37 @@ class AppealSerializer(serializers.Serializer):
     message = serializers.CharField(
         max_length=2000, allow_blank=True, help_text="Why the payout should be released, for the reviewers."
     )
+
+
+# --- Reader tips (incentives/tips.py) -------------------------------------------------------------
+
+
+class TipRequestSerializer(serializers.Serializer):
+    post_id = serializers.IntegerField(required=False, help_text="The post to tip; or give `creator` instead.")
+    creator = serializers.CharField(
+        required=False, max_length=150, help_text="The username of the creator to tip directly (no post)."
+    )
+    amount = serializers.CharField(
+        max_length=12, help_text='Whole units of the tip currency, such as 5 or "5"; 1.5 is refused.'
+    )
+    token = serializers.UUIDField(
+        help_text="A fresh UUID per tip, made by the client: sending the same token again returns the same tip."
+    )
+
+    def validate(self, attrs):
+        if ("post_id" in attrs) == ("creator" in attrs):
+            raise serializers.ValidationError("Give either post_id or creator.")
+        return attrs
+
+
+class TipSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = NamedChoiceField(enum_name="TipStateEnum", choices=Tip.State.choices)
+    state_label = serializers.CharField(source="get_state_display")
+    amount = serializers.IntegerField(help_text="Whole units of `currency`.")
+    currency = serializers.CharField()
+    post_id = serializers.IntegerField(allow_null=True)
+    creator = serializers.CharField(source="creator.username")
+    failure_code = serializers.CharField(allow_blank=True, help_text="Why the exchange refused or failed it.")
+    created_at = serializers.DateTimeField()
+    confirmed_at = serializers.DateTimeField(allow_null=True, help_text="Shown on the post from then on.")

@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from orbit.singleflight import SingleFlightTask
 
-from . import estimates, settlement, transfers
+from . import estimates, reconciliation, settlement, tips, transfers
 from .weeks import Week
 
 
@@ -49,8 +49,34 @@ def send_payout_transfer(self, transfer_id: int) -> str:
 
 @shared_task(name="incentives.tasks.sweep_payout_transfers", base=SingleFlightTask)
 def sweep_payout_transfers() -> int:
-    """Periodic: queues transfers whose message was lost and those waiting for an account (each
-    send finds the account now, waits on, or returns the money once the wait is over)."""
+    """Periodic: queues payout transfers and tips whose message was lost, and transfers waiting for
+    an account (each send finds the account now, waits on, or returns the money once the wait is
+    over), and asks the exchange about sent ones whose confirmation never came."""
     transfer_ids = transfers.open_transfers_to_send()
     transfers.queue_sends(transfer_ids)
-    return len(transfer_ids)
+    transfers.query_silent_transfers()
+    # Tips the same way: lost messages queued again, silent sends asked about.
+    tip_ids = tips.lost_tips()
+    for tip_id in tip_ids:
+        tips.queue_send(tip_id)
+    tips.query_silent_tips()
+    return len(transfer_ids) + len(tip_ids)
+
+
+@shared_task(name="incentives.tasks.send_tip", bind=True, max_retries=tips.MAX_RETRIES, acks_late=True)
+def send_tip(self, tip_id: int) -> str:
+    """Sends one reader tip under its stored key, retried like a payout transfer (then stuck)."""
+    attempt = tips.send_tip(tip_id=tip_id)
+    if attempt != tips.Attempt.UNKNOWN:
+        return attempt
+    if self.request.retries >= self.max_retries:
+        tips.mark_stuck(tip_id=tip_id)
+        return "stuck"
+    raise self.retry(countdown=tips.retry_delay(self.request.retries))
+
+
+@shared_task(name="incentives.tasks.reconcile_transfers", base=SingleFlightTask)
+def reconcile_transfers() -> dict[str, str]:
+    """Daily: yesterday's (UTC) transfers against the exchange's report, and any day of the last week
+    never checked or left unavailable. Each day's result (and its differences) is stored and logged."""
+    return reconciliation.reconcile_due_days()

@@ -12,7 +12,10 @@ moves it on, and every step is a ledger transfer of its own, so the ledger alway
 Every send uses the key stored with the row ("payout:<week>:<creator id>") and holds the row's lock
 for the request, so two workers never send one payout at once, and a worker that dies between the
 exchange's answer and the commit leaves the row as it was: the next attempt sends the same key and
-the exchange answers with the transfer it already holds. See docs/incentives.md (payout transfers).
+the exchange answers with the transfer it already holds. A sent transfer whose confirmation never
+arrives is asked about after SILENT_AFTER (`query_silent_transfers`, from the hourly sweep), and an
+operator sends a stuck one again with `resend`, under the same key. See docs/incentives.md (payout
+transfers).
 """
 
 from __future__ import annotations
@@ -20,17 +23,22 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from markets import exchange_api
 from markets.models import TradingProfile
 from orbit import celery_app
 
-from . import ledger
-from .models import Payout, PayoutTransfer, Settlement
+from . import ledger, tips
+from .models import Payout, PayoutTransfer, Settlement, Tip
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +51,20 @@ WAIT_FOR_ACCOUNT = timedelta(weeks=8)
 MAX_RETRIES = 8
 RETRY_BASE_SECONDS = 30
 NOT_LINKED = "account_not_linked"
+# A sent transfer with no confirmation for this long is asked about (`query_silent_transfers`): the
+# exchange confirms within seconds, so silence this long means its webhook event was lost.
+SILENT_AFTER = timedelta(minutes=30)
+# At most this many status queries per sweep, so a long outage cannot make one sweep run for hours.
+SILENT_BATCH = 200
 # Queued by name: the tasks module imports this one (and settlement, which queues through here).
 SEND_TASK = "incentives.tasks.send_payout_transfer"
 
 State = PayoutTransfer.State
 OPEN_TO_SEND = (State.REQUESTED, State.STUCK)
+
+
+class ResendRefused(Exception):
+    """Only a stuck transfer (or one still in its retries) is sent again by an operator."""
 
 
 class Attempt(enum.StrEnum):
@@ -142,7 +159,7 @@ def send_payout_transfer(*, transfer_id: int, now: datetime | None = None) -> At
 
 def mark_stuck(*, transfer_id: int) -> bool:
     """Retries are exhausted: the row waits for an operator (who fixes the cause and sends it again
-    with `send_payout_transfer`). The money stays in creator:<id> or in flight, where it is."""
+    with `resend`). The money stays in creator:<id> or in flight, where it is."""
     return bool(PayoutTransfer.objects.filter(pk=transfer_id, state=State.REQUESTED).update(state=State.STUCK))
 
 
@@ -212,6 +229,135 @@ def open_transfers_to_send(*, now: datetime | None = None, older_than: timedelta
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def silent_transfers(*, now: datetime | None = None, older_than: timedelta = SILENT_AFTER) -> list[int]:
+    """Sent transfers the exchange has said nothing about for `older_than`, oldest first."""
+    now = now or timezone.now()
+    return list(
+        PayoutTransfer.objects.filter(state=State.SENT, sent_at__lt=now - older_than)
+        .order_by("sent_at", "pk")
+        .values_list("pk", flat=True)[:SILENT_BATCH]
+    )
+
+
+def query_silent_transfer(*, transfer_id: int, now: datetime | None = None) -> str:
+    """Asks the exchange about one silent transfer, and applies a final answer exactly as the
+    webhook would (`apply_confirmation`), so the event arriving later is a duplicate. Returns
+    "applied", "pending", "not_sent" (the exchange never got it), "refused" (the exchange says it
+    refused the key Orbit holds as accepted), "unavailable" or "nothing_to_do"."""
+    transfer = PayoutTransfer.objects.filter(pk=transfer_id, state=State.SENT).first()
+    if transfer is None:
+        return "nothing_to_do"  # confirmed or returned meanwhile
+    key = transfer.idempotency_key
+    try:
+        # Outside any transaction: no row lock is held while the exchange answers.
+        answer = exchange_api.transfer_status(key)
+    except exchange_api.TransferRefused as refused:
+        # Orbit holds an accepted transfer the exchange says it refused: a person must look.
+        logger.error("Payout transfer %s is sent, but the exchange says it refused it: %s", key, refused)
+        return "refused"
+    except exchange_api.ExchangeError as problem:
+        logger.warning("Payout transfer %s: status query failed: %s", key, problem)
+        return "unavailable"
+    if answer is None:
+        logger.error("Payout transfer %s is sent, but the exchange has no transfer under its key.", key)
+        return "not_sent"
+    if answer.status not in ("completed", "failed"):
+        return "pending"
+    with transaction.atomic():
+        result = apply_confirmation(
+            idempotency_key=key,
+            exchange_transfer_id=answer.transfer_id,
+            outcome=answer.status,
+            failure_code=answer.failure_code,
+            to_uid=transfer.to_uid,
+            completed_at=answer.completed_at,
+            now=now,
+        )
+    logger.warning("Payout transfer %s: no confirmation arrived; the status query found it %s.", key, answer.status)
+    return result or "nothing_to_do"
+
+
+def query_silent_transfers(*, now: datetime | None = None) -> dict[str, int]:
+    """The sweep's status query: each silent sent transfer asked about once. Counts by outcome.
+    Stops at the first unanswered question: an exchange that is down would only make each of the
+    others wait out EXCHANGE_API_TIMEOUT, and the next sweep asks again."""
+    outcomes: dict[str, int] = {}
+    for transfer_id in silent_transfers(now=now):
+        outcome = query_silent_transfer(transfer_id=transfer_id, now=now)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if outcome == "unavailable":
+            break
+    return outcomes
+
+
+def state_summary() -> list[dict]:
+    """Per state: how many transfers and how much money (per currency), for the operators' page.
+    One grouped query over the table."""
+    rows = (
+        PayoutTransfer.objects.order_by()
+        .values("state", "payout__currency")
+        .annotate(count=Count("pk"), total=Sum("payout__amount"))
+    )
+    by_state: dict[str, dict] = {
+        state: {"state": state, "label": label, "count": 0, "totals": []} for state, label in State.choices
+    }
+    for row in rows:
+        line = by_state[row["state"]]
+        line["count"] += row["count"]
+        line["totals"].append(f"{row['total']} {row['payout__currency']}")
+    return list(by_state.values())
+
+
+def can_resend(transfer: PayoutTransfer) -> bool:
+    """Stuck, or requested and already attempted (its task is retrying, perhaps for hours)."""
+    return transfer.state == State.STUCK or (transfer.state == State.REQUESTED and transfer.attempts > 0)
+
+
+def resend(*, transfer_id: int, operator: AbstractBaseUser, now: datetime | None = None) -> PayoutTransfer:
+    """An operator sends a stuck transfer again once its cause is fixed: back to requested, and one
+    send queued after commit under the SAME idempotency key, so the exchange applies it once even if
+    an earlier attempt did reach it. Who and when is kept in last_error (until the send's answer
+    replaces it) and in the log; the admin adds its history entry."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        transfer = PayoutTransfer.objects.select_for_update(of=("self",)).get(pk=transfer_id)
+        if not can_resend(transfer):
+            raise ResendRefused(
+                _("Only a stuck transfer, or one still retrying, can be sent again; %(key)s is %(state)s.")
+                % {"key": transfer.idempotency_key, "state": transfer.get_state_display()}
+            )
+        before = transfer.last_error
+        transfer.state = State.REQUESTED
+        transfer.last_error = f"Sent again by {operator.get_username()} at {now:%Y-%m-%d %H:%M} UTC. Before: {before}"[
+            :500
+        ]
+        transfer.save(update_fields=["state", "last_error", "updated_at"])
+        transaction.on_commit(lambda: queue_sends([transfer_id]))
+    logger.warning(
+        "Payout transfer %s sent again by operator %s (was: %s)", transfer.idempotency_key, operator.pk, before
+    )
+    return transfer
+
+
+def resend_tip(*, tip_id: int, operator: AbstractBaseUser, now: datetime | None = None) -> Tip:
+    """The same for a stuck tip: back to requested, one send queued after commit under its key."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        tip = Tip.objects.select_for_update().get(pk=tip_id)
+        if tip.state != Tip.State.STUCK:
+            raise ResendRefused(
+                _("Only a stuck tip can be sent again; %(key)s is %(state)s.")
+                % {"key": tip.idempotency_key, "state": tip.get_state_display()}
+            )
+        before = tip.last_error
+        tip.state = Tip.State.REQUESTED
+        tip.last_error = f"Sent again by {operator.get_username()} at {now:%Y-%m-%d %H:%M} UTC. Before: {before}"[:500]
+        tip.save(update_fields=["state", "last_error", "updated_at"])
+        transaction.on_commit(lambda: tips.queue_send(tip_id))
+    logger.warning("Tip %s sent again by operator %s (was: %s)", tip.idempotency_key, operator.pk, before)
+    return tip
 
 
 # --- Steps (inside the caller's transaction, with the row locked) ------------------------------

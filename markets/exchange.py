@@ -77,7 +77,9 @@ EVENT_TYPES = (
     "transfer.completed",
     "transfer.failed",
 )
-TRANSFER_EVENTS = tuple(event_type for event_type in EVENT_TYPES if event_type.split(".")[0] in ("payout", "tip", "transfer"))
+TRANSFER_EVENTS = tuple(
+    event_type for event_type in EVENT_TYPES if event_type.split(".")[0] in ("payout", "tip", "transfer")
+)
 TRANSFER_FAILURE_CODES = ("account_frozen", "account_closed", "unknown_account", "insufficient_funds")
 
 # 30-day traded volume (US dollars) at which each volume tier starts; the tier is the profile's

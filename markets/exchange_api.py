@@ -79,6 +79,8 @@ class Transfer:
     failure_code: str | None = None
     # True when the exchange had this key already (200): an earlier attempt's answer was lost.
     replayed: bool = False
+    # When the exchange completed or failed it (None while pending): the day reconciliation uses.
+    completed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def send_transfer(
     if response.status_code in (200, 201):
         try:
             return _transfer(answer, replayed=response.status_code == 200)
-        except (KeyError, TypeError, InvalidOperation):
+        except (KeyError, TypeError, ValueError, InvalidOperation):
             raise TransferOutcomeUnknown(f"HTTP {response.status_code} with an unreadable transfer") from None
     if response.status_code in (409, 422):
         raise TransferRefused(str(answer.get("code", "invalid")), str(answer.get("message", "")))
@@ -158,7 +160,10 @@ def transfer_status(idempotency_key: str) -> Transfer | None:
     if response.status_code == 404 and answer.get("code") == "not_found":
         return None
     if response.status_code == 200:
-        return _transfer(answer)
+        try:
+            return _transfer(answer)
+        except (KeyError, TypeError, ValueError, InvalidOperation):
+            raise ExchangeUnavailable("HTTP 200 with an unreadable transfer") from None
     if response.status_code in (409, 422):
         raise TransferRefused(str(answer.get("code", "invalid")), str(answer.get("message", "")))
     raise ExchangeError(f"HTTP {response.status_code}: {answer.get('code')}: {answer.get('message')}")
@@ -254,4 +259,5 @@ def _transfer(answer: dict[str, Any], *, replayed: bool = False) -> Transfer:
         currency=str(answer["currency"]),
         failure_code=answer.get("failure_code"),
         replayed=replayed,
+        completed_at=datetime.fromisoformat(answer["completed_at"]) if answer.get("completed_at") else None,
     )

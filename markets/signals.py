@@ -12,6 +12,7 @@ fills_stored = Signal()
 
 # The exchange reported the end of a transfer Orbit sent (`payout.completed`, `tip.failed` …), with
 # `idempotency_key`, `transfer_id`, `outcome` ("completed" or "failed"), `failure_code`, `to_uid` and
-# `completed_at` (when the exchange says it ended: the day reconciliation files it under). Sent inside the event's savepoint. The receiver that owns the key returns "applied" or
-# "duplicate"; the others return None, and a key nobody owns is refused back to the exchange.
+# `completed_at` (when the exchange says it ended: the day reconciliation files it under). Sent
+# inside the event's savepoint. The receiver that owns the key returns "applied" or "duplicate";
+# the others return None, and a key nobody owns is refused back to the exchange.
 transfer_confirmed = Signal()

@@ -30,6 +30,8 @@ TASK_QUEUES = {
     "incentives.tasks.estimate_current_week": SETTLEMENT,
     "incentives.tasks.send_payout_transfer": SETTLEMENT,
     "incentives.tasks.sweep_payout_transfers": SETTLEMENT,
+    "incentives.tasks.reconcile_transfers": SETTLEMENT,
+    "incentives.tasks.send_tip": SETTLEMENT,
     "ranking.tasks.build_for_you": FEEDS,
     "ranking.tasks.build_for_you_batch": FEEDS,
     "ranking.tasks.refresh_active_feeds": FEEDS,

@@ -266,6 +266,12 @@ CELERY_BEAT_SCHEDULE["sweep-payout-transfers"] = {
     "task": "incentives.tasks.sweep_payout_transfers",
     "schedule": crontab(minute=25),
 }
+# Yesterday's (UTC) transfers against the exchange's report (incentives/reconciliation.py); late
+# enough that yesterday's last confirmations have arrived.
+CELERY_BEAT_SCHEDULE["reconcile-transfers"] = {
+    "task": "incentives.tasks.reconcile_transfers",
+    "schedule": crontab(hour=2, minute=40),
+}
 CELERY_BEAT_SCHEDULE["estimate-current-week"] = {
     "task": "incentives.tasks.estimate_current_week",
     "schedule": 900.0,
@@ -306,6 +312,16 @@ if EXCHANGE_API_URL and not EXCHANGE_API_URL.startswith(("https://", "http://") 
     )
 if EXCHANGE_API_TIMEOUT <= 0:
     raise environ.ImproperlyConfigured("EXCHANGE_API_TIMEOUT must be a positive number of seconds.")
+# Reader tips (incentives/tips.py), in whole units of TIP_CURRENCY: the smallest tip, what one reader
+# may tip in any 24 hours, and the amount from which a tip asks for the password again.
+TIP_CURRENCY = env.str("TIP_CURRENCY", default=ORBIT_PRIZE_POOL_CURRENCY)
+TIP_MINIMUM = env.int("TIP_MINIMUM", default=1)
+TIP_DAILY_LIMIT = env.int("TIP_DAILY_LIMIT", default=500)
+TIP_REAUTH_AT = env.int("TIP_REAUTH_AT", default=100)
+if not 1 <= TIP_MINIMUM <= TIP_DAILY_LIMIT or TIP_REAUTH_AT < 1:
+    raise environ.ImproperlyConfigured(
+        "Tips need 1 <= TIP_MINIMUM <= TIP_DAILY_LIMIT and TIP_REAUTH_AT >= 1 (whole units of TIP_CURRENCY)."
+    )
 # A trade card is verified by the author's own fills of its instrument and side, at a price
 # within this fraction of the card's entry, in the hours before it was posted.
 try:

@@ -38,7 +38,7 @@ EXPECTED = {
     "Post": (300, "3fa54aa2e7c5dd0544d2e7c8b4e6ca7f"),
     "Post_assets": (309, "3a0886b84df63dd00deed3b98d0355a2"),
     "Post_hashtags": (695, "2130f2dc08f4a7da8c75ee4593a8e343"),
-    "Profile": (122, "3224ef957ad02c134a947fd3027c8cc0"),
+    "Profile": (122, "7991a5e0ac17dc2c2334b14522ffcdc0"),
     "Report": (2, "83f163d3e1ff7dacf24bb6860e315910"),
     "Share": (27, "fabbd78c0811a93a2cc624b8fd63c10c"),
     "TradeCard": (10, "9527571bf7290f52a5e54fc0e5439f5f"),
