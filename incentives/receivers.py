@@ -70,11 +70,14 @@ def erase_appeals(sender, *, user, identifiers, tombstone, **kwargs):
     scrub_identifiers(Payout.objects.all(), ["review_note", "hold_reason"], identifiers, tombstone)
 
 
-@receiver(transfer_confirmed, dispatch_uid="incentives.payout_transfer_confirmed")
+@receiver(transfer_confirmed, dispatch_uid="incentives.transfer_confirmed")
 def apply_transfer_confirmation(
     sender, *, idempotency_key, transfer_id, outcome, failure_code, to_uid, completed_at=None, **kwargs
 ) -> str | None:
-    return transfers.apply_confirmation(
+    """The exchange's end of a payout transfer or a tip, applied by the module that sent it; None for
+    a key Orbit never sent (markets refuses it back to the exchange)."""
+    owner = tips if idempotency_key.startswith("tip:") else transfers
+    return owner.apply_confirmation(
         idempotency_key=idempotency_key,
         exchange_transfer_id=transfer_id,
         outcome=outcome,
@@ -92,18 +95,3 @@ def send_waiting_payouts(sender, *, instance: TradingProfile, **kwargs) -> None:
     transfer_ids = transfers.release_waiting(creator_id=instance.user_id)
     if transfer_ids:
         transaction.on_commit(lambda: transfers.queue_sends(transfer_ids))
-
-
-@receiver(transfer_confirmed, dispatch_uid="incentives.tip_confirmed")
-def apply_tip_confirmation(
-    sender, *, idempotency_key, transfer_id, outcome, failure_code, to_uid, completed_at=None, **kwargs
-) -> str | None:
-    """The exchange's `tip.completed` / `tip.failed`: None for a key that is not a tip's."""
-    return tips.apply_confirmation(
-        idempotency_key=idempotency_key,
-        exchange_transfer_id=transfer_id,
-        outcome=outcome,
-        failure_code=failure_code,
-        to_uid=to_uid,
-        completed_at=completed_at,
-    )

@@ -31,8 +31,9 @@ Misbehaviour, for tests and by hand (POST /_control, JSON, any subset; GET /_con
   pending until POST /_control/confirm {"idempotency_key": …, "outcome": "completed" | "failed",
   "failure_code": …};
 - duplicate_confirmations: the fraction of confirmations sent twice (the same event id), 0 to 1.
-A confirmation Orbit does not answer with a 2xx is sent again, waiting 0.5 s, 1 s, 2 s … (at most a
-minute), 10 times in all. GET /_control/accounts/<uid>?currency=USDT shows a balance. /_control
+Confirmations go out in batches of up to 50 events per request (the two copies of a duplicated one
+never in the same request); a request Orbit does not answer with a 2xx is sent again, waiting 0.5 s,
+1 s, 2 s … (at most a minute), 10 times in all. GET /_control/accounts/<uid>?currency=USDT shows a balance. /_control
 needs no signature: the fake listens on 127.0.0.1 only, unless told otherwise.
 
 State (transfers, answers, balances, undelivered events) lives in one SQLite file, so it survives a
@@ -86,6 +87,7 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9:_.\-]{1,100}$")
 KINDS = ("payout", "tip")
 FAILURE_CODES = ("account_frozen", "account_closed", "unknown_account", "insufficient_funds")
 DELIVERY_ATTEMPTS = 10
+EVENTS_PER_DELIVERY = 50
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -577,23 +579,24 @@ class FakeExchange:
             return  # kept until a webhook URL is given
         with contextlib.closing(self._connect()) as db:
             due = db.execute(
-                "SELECT id, event, attempts FROM events WHERE delivered_at IS NULL AND NOT given_up "
-                "AND next_attempt_at <= ? ORDER BY id LIMIT 20",
-                (time.time(),),
+                "SELECT id, event_id, event, attempts FROM events WHERE delivered_at IS NULL AND NOT given_up "
+                "AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+                (time.time(), EVENTS_PER_DELIVERY * 4),
             ).fetchall()
-        for row_id, event, attempts in due:
-            delivered = self._post_event(webhook_url, event)
+        for batch in _batches(due):
+            delivered = self._post_events(webhook_url, [event for _id, _event_id, event, _attempts in batch])
             with self._writing() as db:
-                if delivered:
-                    db.execute("UPDATE events SET delivered_at = ? WHERE id = ?", (time.time(), row_id))
-                else:
-                    db.execute(
-                        "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?, given_up = ? WHERE id = ?",
-                        (time.time() + min(60.0, 0.5 * 2**attempts), attempts + 1 >= DELIVERY_ATTEMPTS, row_id),
-                    )
+                for row_id, _event_id, _event, attempts in batch:
+                    if delivered:
+                        db.execute("UPDATE events SET delivered_at = ? WHERE id = ?", (time.time(), row_id))
+                    else:
+                        db.execute(
+                            "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?, given_up = ? WHERE id = ?",
+                            (time.time() + min(60.0, 0.5 * 2**attempts), attempts + 1 >= DELIVERY_ATTEMPTS, row_id),
+                        )
 
-    def _post_event(self, webhook_url: str, event: str) -> bool:
-        body = json.dumps({"events": [json.loads(event)]}).encode()
+    def _post_events(self, webhook_url: str, events: list[str]) -> bool:
+        body = json.dumps({"events": [json.loads(event) for event in events]}).encode()
         timestamp = int(time.time())
         request = urllib.request.Request(  # noqa: S310 (a configured http(s) URL)
             webhook_url,
@@ -614,6 +617,21 @@ class FakeExchange:
             return False
 
 
+def _batches(due: list) -> list[list]:
+    """Due events in requests of at most EVENTS_PER_DELIVERY, as an exchange batches its webhook
+    calls; the two copies of a duplicated confirmation always go in different requests."""
+    batches: list[list] = []
+    for row in due:
+        target = next(
+            (batch for batch in batches if len(batch) < EVENTS_PER_DELIVERY and row[1] not in {r[1] for r in batch}),
+            None,
+        )
+        if target is None:
+            batches.append(target := [])
+        target.append(row)
+    return batches
+
+
 class ExchangeServer(ThreadingHTTPServer):
     daemon_threads = True
     # socketserver's default backlog of 5 drops a burst of simultaneous connections (a batch of
@@ -632,6 +650,9 @@ class ExchangeServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: ExchangeServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm on, a client that keeps its
+    # connection open waits for a delayed ACK (40 ms) on every answer.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._handle("GET")

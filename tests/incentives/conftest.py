@@ -1,11 +1,12 @@
-"""An operator signed in to admin with TOTP, and a drafted week, for the admin and audit tests."""
+"""An operator signed in to admin with TOTP, and a drafted week, for the admin and audit tests; the
+fake exchange confirming by hand, and payout sends run in this process, for the money tests."""
 
 from datetime import timedelta
 
 import pytest
 
 from feed.models import Engagement
-from incentives import settlement
+from incentives import settlement, tasks, transfers
 from incentives.weeks import Week
 from tests.factories import EngagementFactory, PostFactory, UserFactory
 from tests.security.helpers import staff_client
@@ -38,3 +39,20 @@ def drafted():
             occurred_at=post.created_at + timedelta(minutes=5 + i * 30),
         )
     return settlement.draft_settlement(week=WEEK, now=AFTER).settlement
+
+
+@pytest.fixture
+def fake(exchange_server):
+    """The fake exchange, confirming only when told (`fake.settle`)."""
+    exchange_server.control(confirm="manual")
+    return exchange_server
+
+
+@pytest.fixture
+def sends_in_process(monkeypatch):
+    """Queued payout sends run at once in this process, as a settlement worker would run them."""
+    monkeypatch.setattr(
+        transfers,
+        "queue_sends",
+        lambda transfer_ids: [tasks.send_payout_transfer.apply(args=[transfer_id]) for transfer_id in transfer_ids],
+    )

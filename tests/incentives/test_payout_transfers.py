@@ -4,12 +4,7 @@ signed webhook endpoint."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sqlite3
-import time
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
@@ -19,37 +14,18 @@ from feed.models import Engagement
 from incentives import ledger, settlement, tasks, transfers
 from incentives.models import LedgerEntry, Payout, PayoutTransfer, Settlement
 from incentives.weeks import Week
-from markets import exchange, exchange_api
+from markets import exchange_api
 from markets.models import TradingProfile
 from tests.concurrency import race
 from tests.factories import EngagementFactory, PostFactory, TradingProfileFactory, UserFactory
 from tests.waiting import wait_for
-from tools import fake_exchange
-from tools.fake_exchange import FakeExchange
 
+from .exchange_side import URL, balance, confirmations, deliver, transfers_at_exchange
 from .world import real_trader
 
 WEEK = Week.parse("2026-W47", "UTC")
 AFTER = WEEK.ends_at + timedelta(hours=1)
-URL = "/api/v1/exchange/events/"
 State = PayoutTransfer.State
-
-
-@pytest.fixture
-def fake(exchange_server):
-    """The fake exchange, confirming only when told (`fake.settle`)."""
-    exchange_server.control(confirm="manual")
-    return exchange_server
-
-
-@pytest.fixture
-def sends_in_process(monkeypatch):
-    """Queued sends run at once in this process (the real worker is tested once, below)."""
-    monkeypatch.setattr(
-        transfers,
-        "queue_sends",
-        lambda transfer_ids: [tasks.send_payout_transfer.apply(args=[transfer_id]) for transfer_id in transfer_ids],
-    )
 
 
 def creator_with_readers(*, uid: str | None) -> int:
@@ -80,36 +56,6 @@ def transfer_of(creator_id: int) -> PayoutTransfer:
 
 def send(creator_id: int, **kwargs) -> transfers.Attempt:
     return transfers.send_payout_transfer(transfer_id=transfer_of(creator_id).pk, **kwargs)
-
-
-def transfers_at_exchange(fake: FakeExchange) -> list[tuple[str, str]]:
-    with contextlib.closing(sqlite3.connect(fake.db_path)) as db:
-        return db.execute("SELECT idempotency_key, status FROM transfers ORDER BY idempotency_key").fetchall()
-
-
-def confirmations(fake: FakeExchange) -> list[dict]:
-    """The events the fake queued for Orbit's webhook (its URL is unset, so they wait)."""
-    with contextlib.closing(sqlite3.connect(fake.db_path)) as db:
-        return [json.loads(event) for (event,) in db.execute("SELECT event FROM events ORDER BY id")]
-
-
-def deliver(client, events: list[dict]) -> list[dict]:
-    """Posts `events` to the real endpoint, signed as the exchange signs them."""
-    body = json.dumps({"events": events}).encode()
-    timestamp = int(time.time())
-    signature = exchange.sign(body, timestamp=timestamp, secret=fake_exchange.DEV_WEBHOOK_SECRET)
-    answer = client.post(
-        URL,
-        data=body,
-        content_type="application/json",
-        headers={"X-Orbit-Timestamp": str(timestamp), "X-Orbit-Signature": signature},
-    )
-    assert answer.status_code == 200, answer.content
-    return answer.json()["results"]
-
-
-def balance(account: str) -> Decimal:
-    return ledger.balance(account, "USDT")
 
 
 # --- The path of a paid week ----------------------------------------------------------------------

@@ -20,38 +20,12 @@ from markets import exchange_api
 from tests.factories import UserFactory
 from tests.security.helpers import staff_client
 
-from .test_payout_transfers import (
-    WEEK,
-    balance,
-    confirmations,
-    creator_with_readers,
-    deliver,
-    pay_week,
-    send,
-    transfer_of,
-    transfers_at_exchange,
-)
+from .exchange_side import balance, confirmations, deliver, transfers_at_exchange
+from .test_payout_transfers import WEEK, creator_with_readers, pay_week, send, transfer_of
 
 State = PayoutTransfer.State
 Status = TransferReconciliation.Status
 Problem = reconciliation.Problem
-
-
-@pytest.fixture
-def fake(exchange_server):
-    """The fake exchange, confirming only when told (`fake.settle`)."""
-    exchange_server.control(confirm="manual")
-    return exchange_server
-
-
-@pytest.fixture
-def sends_in_process(monkeypatch):
-    """Queued sends run at once in this process, as a settlement worker would run them."""
-    monkeypatch.setattr(
-        transfers,
-        "queue_sends",
-        lambda transfer_ids: [tasks.send_payout_transfer.apply(args=[transfer_id]) for transfer_id in transfer_ids],
-    )
 
 
 def today() -> date:

@@ -254,15 +254,15 @@ def test_an_exception_while_paying_writes_no_ledger_and_a_retry_pays_once(reader
         engage(readers[:count], creator_post())
     drafted = settlement.draft_settlement(week=WEEK, now=AFTER).settlement
     settlement.approve_settlement(settlement_id=drafted.pk, by=None)
-    real_transfer, calls = ledger.transfer, []
+    real_transfer_many, calls = ledger.transfer_many, []
 
-    def transfer_then_crash(**kwargs):
-        calls.append(kwargs)
-        if len(calls) == 3:
+    def transfer_then_crash(moves):
+        calls.append(moves)
+        if len(calls) == 2:  # the pool is funded (written), then writing the payouts' legs fails
             raise RuntimeError("database connection lost")
-        return real_transfer(**kwargs)
+        return real_transfer_many(moves)
 
-    monkeypatch.setattr(ledger, "transfer", transfer_then_crash)
+    monkeypatch.setattr(ledger, "transfer_many", transfer_then_crash)
     with pytest.raises(RuntimeError):
         settlement.pay_settlement(settlement_id=drafted.pk)
     assert LedgerEntry.objects.count() == 0

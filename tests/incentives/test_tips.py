@@ -4,12 +4,8 @@ webhook endpoint; the daily limit holds under a race, and tips never touch a con
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
-import sqlite3
 import threading
-import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -27,27 +23,18 @@ from feed.models import Engagement, Post
 from incentives import ledger, settlement, tasks, tips, transfers
 from incentives.models import Contribution, LedgerEntry, Tip
 from incentives.weeks import Week
-from markets import exchange
 from markets.models import TradingProfile
 from tests.api.conftest import client_for
 from tests.factories import BlockFactory, EngagementFactory, PostFactory, TradingProfileFactory, UserFactory
-from tools import fake_exchange
 from tools.fake_exchange import FakeExchange
 
+from .exchange_side import balance, confirmations, deliver, transfers_at_exchange
 from .world import real_trader
 
 State = Tip.State
-URL = "/api/v1/exchange/events/"
 PASSWORD = "correct horse battery staple"  # the factories' password
 WEEK = Week.parse("2026-W47", "UTC")
 AFTER = WEEK.ends_at + timedelta(hours=1)
-
-
-@pytest.fixture
-def fake(exchange_server):
-    """The fake exchange, confirming only when told (`fake.settle`)."""
-    exchange_server.control(confirm="manual")
-    return exchange_server
 
 
 @pytest.fixture
@@ -89,35 +76,6 @@ def refreshed(tip_row: Tip) -> Tip:
 def balance_at_exchange(fake: FakeExchange, uid: str) -> Decimal:
     answer = requests.get(f"{fake.url}/_control/accounts/{uid}", params={"currency": "USDT"}, timeout=5)
     return Decimal(answer.json()["balance"])
-
-
-def transfers_at_exchange(fake: FakeExchange) -> list[tuple[str, str]]:
-    with contextlib.closing(sqlite3.connect(fake.db_path)) as db:
-        return db.execute("SELECT idempotency_key, status FROM transfers ORDER BY idempotency_key").fetchall()
-
-
-def confirmations(fake: FakeExchange) -> list[dict]:
-    with contextlib.closing(sqlite3.connect(fake.db_path)) as db:
-        return [json.loads(event) for (event,) in db.execute("SELECT event FROM events ORDER BY id")]
-
-
-def deliver(client, events: list[dict]) -> list[dict]:
-    """Posts `events` to the real webhook endpoint, signed as the exchange signs them."""
-    body = json.dumps({"events": events}).encode()
-    timestamp = int(time.time())
-    signature = exchange.sign(body, timestamp=timestamp, secret=fake_exchange.DEV_WEBHOOK_SECRET)
-    answer = client.post(
-        URL,
-        data=body,
-        content_type="application/json",
-        headers={"X-Orbit-Timestamp": str(timestamp), "X-Orbit-Signature": signature},
-    )
-    assert answer.status_code == 200, answer.content
-    return answer.json()["results"]
-
-
-def balance(account: str) -> Decimal:
-    return ledger.balance(account, "USDT")
 
 
 def tip_box(client, post) -> str:
