@@ -59,6 +59,21 @@ class PayoutSerializer(serializers.Serializer):
     can_appeal = serializers.BooleanField(help_text="Held and not appealed yet: POST …/appeal/ is open.")
     appealed_at = serializers.DateTimeField(allow_null=True)
     reviewed_at = serializers.DateTimeField(allow_null=True)
+    transfer_state = serializers.ChoiceField(
+        choices=["", "on_its_way", "paid", "waiting", "returned", "delayed"],
+        help_text="Where the money is: on_its_way, paid (into the exchange account), waiting (for a linked "
+        "exchange account), returned (to the prize pool), delayed (retrying); empty before the week is paid.",
+    )
+    transfer_reference = serializers.CharField(
+        allow_blank=True, help_text="The exchange's transfer id, once the exchange accepted the transfer."
+    )
+    transfer_paid_on = serializers.DateTimeField(allow_null=True, help_text="When the exchange completed it.")
+    transfer_link_before = serializers.DateTimeField(
+        allow_null=True, help_text="For a waiting payout: link an exchange account before this, or it returns."
+    )
+    transfer_return_reason = serializers.CharField(
+        allow_blank=True, help_text="For a returned payout: why, in the request's language."
+    )
 
 
 class TitleProgressSerializer(serializers.Serializer):

@@ -166,8 +166,9 @@ def accepts_tips(creator: User) -> bool:
     return accepts is not False  # no profile row yet: the default, on
 
 
-def check_may_tip(*, tipper: User, creator: User) -> None:
-    """Everything about the two people that refuses a tip, before any amount is looked at."""
+def check_may_tip(*, tipper: User, creator: User) -> tuple[str, str]:
+    """Everything about the two people that refuses a tip, before any amount is looked at (the tip
+    box asks it too, so a reader learns before writing an amount). Returns their exchange uids."""
     ensure_can_act(tipper)
     if tipper.pk == creator.pk:
         raise ValidationError(_("You cannot tip yourself."), code="self_tip")
@@ -177,6 +178,19 @@ def check_may_tip(*, tipper: User, creator: User) -> None:
         raise PermissionDenied(_("You cannot tip this creator."))
     if not accepts_tips(creator):
         raise ValidationError(_("This creator has turned tips off."), code="tips_off")
+    from_uid = exchange_uid(tipper.pk)
+    if not from_uid:
+        raise ValidationError(
+            _(
+                "Link your exchange account to tip: open Orbit from your exchange account's settings "
+                "(Connect Orbit), then try again."
+            ),
+            code="tipper_not_linked",
+        )
+    to_uid = exchange_uid(creator.pk)
+    if not to_uid:
+        raise ValidationError(_("This creator cannot receive tips yet."), code="creator_not_linked")
+    return from_uid, to_uid
 
 
 def request_tip(
@@ -210,20 +224,8 @@ def request_tip(
     already = Tip.objects.filter(idempotency_key=key).first()
     if already is not None:
         return already
-    check_may_tip(tipper=tipper, creator=creator)
+    from_uid, to_uid = check_may_tip(tipper=tipper, creator=creator)
     amount = parse_amount(amount)
-    from_uid = exchange_uid(tipper.pk)
-    if not from_uid:
-        raise ValidationError(
-            _(
-                "Link your exchange account to tip: open Orbit from your exchange account's settings "
-                "(Connect Orbit), then try again."
-            ),
-            code="tipper_not_linked",
-        )
-    to_uid = exchange_uid(creator.pk)
-    if not to_uid:
-        raise ValidationError(_("This creator cannot receive tips yet."), code="creator_not_linked")
     if not recently_authenticated and needs_reauthentication(tipper=tipper, amount=amount):
         raise ReauthenticationNeeded(amount)
     with transaction.atomic():

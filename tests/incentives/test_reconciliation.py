@@ -14,9 +14,11 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from creators.models import User
 from incentives import ledger, reconciliation, tasks, transfers
 from incentives.models import LedgerEntry, Payout, PayoutTransfer, Tip, TransferReconciliation
 from markets import exchange_api
+from tests.api.conftest import client_for
 from tests.factories import UserFactory
 from tests.security.helpers import staff_client
 
@@ -402,7 +404,12 @@ def test_the_statement_shows_a_confirmed_payouts_date_and_exchange_reference(fak
 
     assert "Paid into your exchange account on" in english and f"reference {reference}" in english
     assert "Not linked to an exchange account." not in english
-    assert reference in chinese and 'lang="zh-hans"' in chinese.lower()
+    assert "转入你的交易所账户" in chinese and f"参考号 {reference}" in chinese
+
+    # The API's statement says the same.
+    [payout] = client_for(User.objects.get(pk=creator)).get("/api/v1/me/earnings/").json()["payouts"]
+    assert (payout["transfer_state"], payout["transfer_reference"]) == ("paid", reference)
+    assert payout["transfer_paid_on"] is not None
 
 
 @pytest.mark.django_db
@@ -429,8 +436,10 @@ def test_the_statement_says_why_a_refused_payout_went_back_to_the_pool(fake, cli
     assert send(creator) == transfers.Attempt.RETURNED
 
     english = statement(client, creator)
+    chinese = statement(client, creator, "zh-hans")
 
     assert "Returned to the prize pool: your exchange account is frozen." in english
+    assert "已退回奖池" in chinese
 
 
 # --- Tips: in the reconciliation, and in admin --------------------------------------------------------------

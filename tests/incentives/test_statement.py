@@ -289,6 +289,12 @@ def test_api_statement_has_the_estimate_payouts_and_title(alice, bob):
         "can_appeal": True,
         "appealed_at": None,
         "reviewed_at": None,
+        # Held: no transfer yet.
+        "transfer_state": "",
+        "transfer_reference": "",
+        "transfer_paid_on": None,
+        "transfer_link_before": None,
+        "transfer_return_reason": "",
     }
     assert body["title"]["next"]["slug"] == "newcomer" and body["title"]["followers"] == 0
 

@@ -427,11 +427,15 @@ def test_hidden_and_deleted_posts_and_blocked_pairs_are_refused(queued):
 
 
 @pytest.mark.django_db
-def test_people_without_a_linked_exchange_account_are_told_what_to_do(queued):
+def test_people_without_a_linked_exchange_account_are_told_what_to_do(client, queued):
     unlinked_reader, creator, post = person(), person("uid-creator"), None
     post = PostFactory(author=creator)
     with pytest.raises(ValidationError, match="Link your exchange account"):
         tip(unlinked_reader, post=post)
+    # The box says so before the reader picks an amount, and offers no form.
+    client.force_login(unlinked_reader)
+    box = tip_box(client, post)
+    assert "Link your exchange account to tip" in box and 'name="amount"' not in box
 
     reader, unlinked_creator = person("uid-reader"), person()
     with pytest.raises(ValidationError, match="cannot receive tips yet"):
