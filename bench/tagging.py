@@ -123,10 +123,22 @@ def main() -> None:
     print(
         f"Trained tagger {result.version} on {metrics['shipped']['trained_on_posts']:,} posts in {training:.1f} s "
         f"(held-out model, scoring, full model); artifact {len(result.artifact) / 1e6:.2f} MB (joblib, compressed), "
-        f"{len(vectorizer.vocabulary_):,} features.\n"
-        f"Held-out: content-type macro-F1 {metrics['content_type']['macro_f1']:.3f}, "
-        f"asset F1 {metrics['assets']['f1']:.3f}.\n"
+        f"{tagger.heads.content_type.coef_.shape[1]:,} features ({metrics['shipped']['features']} n-grams, "
+        f"{metrics['shipped']['content_model']} content-type head, calibrated).\n"
+        f"Corpus held-out fold: content-type macro-F1 {metrics['content_type']['macro_f1']:.3f}, "
+        f"asset F1 {metrics['assets']['f1']:.3f}."
     )
+    held_out_set = metrics["held_out_set"]
+    if held_out_set.get("available"):
+        for language, figures in held_out_set["by_language"].items():
+            print(
+                f"Held-out set, {language} ({figures['posts']} posts): content-type macro-F1 "
+                f"{figures['content_type']['macro_f1']:.3f}, asset F1 {figures['assets']['f1']:.3f}, "
+                f"confidence ECE {figures['calibration']['ece']:.3f}."
+            )
+    else:
+        print(f"Held-out set: skipped ({held_out_set['reason']}).")
+    print()
 
     workloads = {
         "corpus posts": [rand.choice(corpus) for _ in range(args.posts)],

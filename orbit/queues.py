@@ -39,6 +39,7 @@ TASK_QUEUES = {
     "ranking.tasks.refresh_trending": FEEDS,
     "ranking.tasks.tag_post": TAGGING,
     "ranking.tasks.tag_untagged": TAGGING,
+    "ranking.tasks.retrain_tagger": TAGGING,
     "feed.tasks.poll_market_data": MARKET,
     "feed.tasks.grade_due_calls": MARKET,
     "ranking.tasks.rebalance_content_type_weights": DEFAULT,

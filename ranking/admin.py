@@ -2,20 +2,32 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from feed.models import Post, PostType
 from orbit.admin_site import AuditedAdmin, ReadOnlyAdmin
 from orbit.security import audit
 
-from . import weights
-from .models import ContentTypeWeight, ContentTypeWeightChange, PostTags, TaggerModel, UserInterest
+from . import teaching, weights
+from .models import (
+    ContentTypeWeight,
+    ContentTypeWeightChange,
+    PostTags,
+    TagCorrection,
+    TaggerModel,
+    TagReview,
+    UserInterest,
+)
 
 # What operators set on a content type; the multiplier belongs to the daily rebalance.
 OPERATOR_FIELDS = ("base_weight", "target_share", "min_multiplier", "max_multiplier", "is_active")
@@ -262,9 +274,11 @@ class PostTagsAdmin(ReadOnlyAdmin):
         "assets",
         "trending",
         "model_version",
+        "confidence_score",
+        "corrected",
         "tagged_at",
     ]
-    list_filter = [ContentTypeFilter, "level", LanguageFilter, ModelVersionFilter]
+    list_filter = [ContentTypeFilter, "level", LanguageFilter, ModelVersionFilter, "corrected"]
     search_fields = ["post_id"]  # see get_search_results
     search_help_text = _("Post id")
     show_full_result_count = False  # an exact count of a large table is slow
@@ -278,6 +292,8 @@ class PostTagsAdmin(ReadOnlyAdmin):
         "assets",
         "trending",
         "model_version",
+        "confidence",
+        "corrected",
         "tagged_at",
     ]
     readonly_fields = fields
@@ -297,6 +313,10 @@ class PostTagsAdmin(ReadOnlyAdmin):
     def quality_score(self, tags):
         return f"{tags.quality:.2f}"
 
+    @admin.display(description=_("confidence"), ordering="confidence")
+    def confidence_score(self, tags):
+        return f"{tags.confidence:.2f}"
+
 
 def _flat_metrics(metrics, prefix: str = "") -> list[tuple[str, str]]:
     """{"content_type": {"macro_f1": 0.91}} → [("content_type macro_f1", "0.910")]."""
@@ -308,20 +328,120 @@ def _flat_metrics(metrics, prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
+def _language_name(code: str) -> str:
+    return str(dict(Post.Language.choices).get(code, code))
+
+
+def _comparison_rows(new: dict, active: dict) -> list[tuple[str, float | None, float | None, bool]]:
+    """(label, this model, the model it was compared with, gated) for every held-out figure either has."""
+    languages = sorted(set(teaching.held_out_languages(new)) | set(teaching.held_out_languages(active)))
+    gated = set(teaching.gated_figures(new)) | set(teaching.gated_figures(active))
+    specs: list[tuple[str, tuple[str, ...], str]] = [
+        (gettext("Content-type macro-F1, all languages"), ("content_type", "macro_f1"), "content_type macro_f1")
+    ]
+    for language in languages:
+        specs.append(
+            (
+                gettext("Content-type macro-F1, %(language)s") % {"language": _language_name(language)},
+                ("by_language", language, "content_type", "macro_f1"),
+                f"content_type macro_f1 {language}",
+            )
+        )
+    specs.append((gettext("Asset F1, all languages"), ("assets", "f1"), "assets f1"))
+    for language in languages:
+        specs.append(
+            (
+                gettext("Asset F1, %(language)s") % {"language": _language_name(language)},
+                ("by_language", language, "assets", "f1"),
+                f"assets f1 {language}",
+            )
+        )
+    types = sorted(
+        set((new.get("content_type") or {}).get("f1_per_type") or {})
+        | set((active.get("content_type") or {}).get("f1_per_type") or {})
+    )
+    for content_type in types:
+        specs.append(
+            (gettext("F1 of %(type)s") % {"type": content_type}, ("content_type", "f1_per_type", content_type), "")
+        )
+        for language in languages:
+            specs.append(
+                (
+                    gettext("F1 of %(type)s, %(language)s")
+                    % {"type": content_type, "language": _language_name(language)},
+                    ("by_language", language, "content_type", "f1_per_type", content_type),
+                    "",
+                )
+            )
+    rows = []
+    for label, path_to_figure, gated_name in specs:
+        new_value = teaching.held_out_figure(new, *path_to_figure)
+        active_value = teaching.held_out_figure(active, *path_to_figure)
+        if new_value is not None or active_value is not None:
+            rows.append((label, new_value, active_value, gated_name in gated))
+    return rows
+
+
+def _figure_cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
 @admin.register(TaggerModel)
 class TaggerModelAdmin(ReadOnlyAdmin):
-    """Trained taggers (`manage.py train_tagger`). Operators compare their metrics and choose the active
-    one; new posts are tagged by it."""
+    """Trained taggers (`manage.py train_tagger`, or "Retrain from corrections" here). Retrained models
+    pass the promotion gate on the frozen held-out set or are stored refused; operators compare the
+    figures and may still choose the active one by hand. New posts are tagged by the active one."""
 
-    list_display = ["version", "trained_at", "is_active", "metrics_summary"]
-    list_filter = ["is_active"]
-    fields = ["version", "trained_at", "is_active", "corpus_sha256", "metrics_table"]
+    change_list_template = "admin/ranking/taggermodel/change_list.html"
+    list_display = ["version", "trained_at", "is_active", "gate_decision", "metrics_summary"]
+    list_filter = ["is_active", "promoted"]
+    fields = [
+        "version",
+        "trained_at",
+        "is_active",
+        "gate_decision",
+        "refusal",
+        "examples_added",
+        "comparison",
+        "corpus_sha256",
+        "metrics_table",
+    ]
     readonly_fields = fields
     actions = ["activate"]
 
     def get_queryset(self, request):
         # The artifact is megabytes of model; nothing here shows it.
         return super().get_queryset(request).defer("artifact")
+
+    def get_urls(self):
+        retrain = path("retrain/", self.admin_site.admin_view(self.retrain_view), name="ranking_taggermodel_retrain")
+        return [retrain, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_retrain": self.has_retrain_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def has_retrain_permission(self, request):
+        return request.user.has_perm("ranking.add_taggermodel")
+
+    def retrain_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_retrain_permission(request):
+            raise PermissionDenied
+        from .tasks import retrain_tagger
+
+        transaction.on_commit(retrain_tagger.delay)
+        audit("tagger_retrain_queued", request)
+        self.message_user(
+            request,
+            gettext(
+                "Retraining from corrections is queued. The new model appears in this list when it is done, "
+                "promoted or refused with the reason."
+            ),
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:ranking_taggermodel_changelist"))
 
     @admin.display(description=_("metrics"))
     def metrics_summary(self, tagger):
@@ -333,6 +453,79 @@ class TaggerModelAdmin(ReadOnlyAdmin):
         if not rows:
             return "—"
         return format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
+
+    @admin.display(description=_("promotion gate"), ordering="promoted")
+    def gate_decision(self, tagger):
+        if tagger.promoted is None:
+            return gettext("not gated (trained by command)")
+        if tagger.promoted:
+            if tagger.compared_with:
+                return gettext("promoted over %(version)s") % {"version": tagger.compared_with}
+            return gettext("promoted (no model was active)")
+        return gettext("refused")
+
+    @admin.display(description=_("why it was refused"))
+    def refusal(self, tagger):
+        if not tagger.refused_reason:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in tagger.refused_reason.splitlines()))
+        )
+
+    @admin.display(description=_("examples added to the corpus"))
+    def examples_added(self, tagger):
+        counts = tagger.training_examples or {}
+        if not counts:
+            return "—"
+        return gettext("operator corrections: %(corrections)s; authors' choices: %(choices)s (weight %(weight)s)") % {
+            "corrections": counts.get("corrections", 0),
+            "choices": counts.get("author_choices", 0),
+            "weight": counts.get("author_choice_weight", teaching.AUTHOR_CHOICE_WEIGHT),
+        }
+
+    @admin.display(description=_("held-out comparison"))
+    def comparison(self, tagger):
+        rows = _comparison_rows(tagger.held_out_metrics or {}, tagger.compared_metrics or {})
+        if not rows:
+            return "—"
+        tolerance = teaching.GATE_TOLERANCE
+
+        def verdict(new_value, active_value, gated):
+            if not gated or active_value is None:
+                return ""
+            if new_value is None or new_value < active_value - tolerance:
+                return gettext("below the active model")
+            return gettext("not worse")
+
+        body = format_html_join(
+            "",
+            '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    label,
+                    _figure_cell(new_value),
+                    _figure_cell(active_value),
+                    "—" if new_value is None or active_value is None else f"{new_value - active_value:+.3f}",
+                    verdict(new_value, active_value, gated),
+                )
+                for label, new_value, active_value, gated in rows
+            ),
+        )
+        return format_html(
+            '<table class="tagger-comparison"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
+            '<th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead>'
+            "<tbody>{}</tbody></table><p>{}</p>",
+            gettext("Held-out figure"),
+            gettext("This model (%(version)s)") % {"version": tagger.version},
+            (gettext("Active then (%(version)s)") % {"version": tagger.compared_with})
+            if tagger.compared_with
+            else gettext("No model to compare with"),
+            gettext("Difference"),
+            gettext("Gate"),
+            body,
+            gettext("Gated figures may fall at most %(tolerance)s below the active model's.")
+            % {"tolerance": f"{tolerance:.3f}"},
+        )
 
     def has_activate_permission(self, request):
         return request.user.has_perm("ranking.change_taggermodel")
@@ -358,6 +551,171 @@ class TaggerModelAdmin(ReadOnlyAdmin):
             gettext("%(version)s is now the active tagger; posts tagged from now on use it.") % {"version": version},
             messages.SUCCESS,
         )
+
+
+# --- Teaching the tagger: the review queue and corrections ----------------------------------------
+
+
+class ReviewReasonFilter(admin.SimpleListFilter):
+    title = _("why listed")
+    parameter_name = "why"
+
+    def lookups(self, request, model_admin):
+        return [("unsure", _("The tagger is unsure")), ("disagrees", _("The author chose another type"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unsure":
+            return queryset.filter(confidence__lt=teaching.REVIEW_BELOW_CONFIDENCE)
+        if self.value() == "disagrees":
+            return queryset.exclude(content_type=F("post__content_type"))
+        return queryset
+
+
+class SetAssetsForm(forms.Form):
+    assets = forms.CharField(
+        label=_("assets"),
+        required=False,
+        max_length=400,
+        help_text=_("Ticker symbols separated by spaces or commas, e.g. BTC ETH; empty means the posts name none."),
+    )
+    note = forms.CharField(label=_("note"), required=False, max_length=TagCorrection._meta.get_field("note").max_length)
+
+    def clean_assets(self):
+        return teaching.clean_assets(self.cleaned_data["assets"].replace(",", " ").split())
+
+
+@admin.register(TagReview)
+class TagReviewAdmin(ReadOnlyAdmin):
+    """Tags worth an operator's look (teaching.review_queue): the tagger was unsure, or the author chose
+    another type. Corrections made here override the tags at once and train the next tagger."""
+
+    list_display = [
+        "post_link",
+        "excerpt",
+        "author_type",
+        "content_type",
+        "confidence_score",
+        "assets",
+        "language",
+        "model_version",
+    ]
+    list_filter = [ReviewReasonFilter, ContentTypeFilter, LanguageFilter]
+    list_select_related = ["post"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["set_assets"]
+
+    def get_queryset(self, request):
+        return teaching.review_queue(super().get_queryset(request))
+
+    def has_correct_permission(self, request):
+        return request.user.has_perm("ranking.add_tagcorrection")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.has_correct_permission(request):
+            # One action per content type, so a page of posts is corrected in two clicks.
+            for slug, name in self._active_types(request):
+                label = gettext("Set content type to %(type)s") % {"type": f"{name} ({slug})"}
+                actions[f"set_type_{slug}"] = (self._set_type_action(slug), f"set_type_{slug}", label)
+        return actions
+
+    def _active_types(self, request) -> list[tuple[str, str]]:
+        # Admin asks for the actions several times per page; one query per request.
+        if not hasattr(request, "_tag_review_types"):
+            request._tag_review_types = list(PostType.objects.filter(is_active=True).values_list("slug", "name_en"))
+        return request._tag_review_types
+
+    def _set_type_action(self, slug: str):
+        def set_type(modeladmin, request, queryset):
+            if not modeladmin.has_correct_permission(request):
+                raise PermissionDenied
+            post_ids = list(queryset.values_list("post_id", flat=True))
+            corrected = teaching.correct(post_ids, content_type=slug, by=request.user)
+            audit("tags_corrected", request, posts=corrected, content_type=repr(slug))
+            modeladmin.message_user(
+                request,
+                ngettext(
+                    "%(count)s post now has the content type %(type)s.",
+                    "%(count)s posts now have the content type %(type)s.",
+                    corrected,
+                )
+                % {"count": corrected, "type": slug},
+                messages.SUCCESS,
+            )
+
+        return set_type
+
+    @admin.action(description=_("Set assets…"), permissions=["correct"])
+    def set_assets(self, request, queryset):
+        form = SetAssetsForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            post_ids = list(queryset.values_list("post_id", flat=True))
+            corrected = teaching.correct(
+                post_ids, assets=form.cleaned_data["assets"], by=request.user, note=form.cleaned_data["note"]
+            )
+            audit("tags_corrected", request, posts=corrected, assets=repr(form.cleaned_data["assets"]))
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)s post now has the assets %(assets)s.",
+                    "%(count)s posts now have the assets %(assets)s.",
+                    corrected,
+                )
+                % {"count": corrected, "assets": " ".join(form.cleaned_data["assets"]) or "—"},
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Set assets"),
+            "opts": self.model._meta,
+            "form": form,
+            "queryset": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/ranking/tagreview/set_assets.html", context)
+
+    @admin.display(description=_("post"), ordering="post_id")
+    def post_link(self, tags):
+        return format_html('<a href="{}">{}</a>', reverse("admin:feed_post_change", args=[tags.post_id]), tags.post_id)
+
+    @admin.display(description=_("text"))
+    def excerpt(self, tags):
+        return Truncator(" ".join(tags.post.body.split())).chars(140)  # escaped by admin
+
+    @admin.display(description=_("author's type"), ordering="post__content_type")
+    def author_type(self, tags):
+        return tags.post.content_type_id
+
+    @admin.display(description=_("confidence"), ordering="confidence")
+    def confidence_score(self, tags):
+        return f"{tags.confidence:.2f}"
+
+
+@admin.register(TagCorrection)
+class TagCorrectionAdmin(ReadOnlyAdmin):
+    """Every post an operator corrected: what the tagger said, what it is, who said so."""
+
+    list_display = [
+        "post_id",
+        "previous_content_type",
+        "content_type",
+        "previous_assets",
+        "assets",
+        "by",
+        "corrected_at",
+        "note",
+    ]
+    list_filter = [ContentTypeFilter]
+    list_select_related = ["corrected_by"]
+    search_fields = ["note", "corrected_by__username"]
+    date_hierarchy = "corrected_at"
+    show_full_result_count = False
+
+    @admin.display(description=_("by"), ordering="corrected_by__username")
+    def by(self, correction):
+        return correction.corrected_by.get_username() if correction.corrected_by_id else "—"
 
 
 @admin.register(UserInterest)

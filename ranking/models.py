@@ -16,6 +16,23 @@ class TaggerModel(models.Model):
     metrics = models.JSONField(default=dict, help_text=_("Held-out metrics per head, as train_tagger printed them."))
     artifact = models.BinaryField(editable=False)
     is_active = models.BooleanField(default=False)
+    # The promotion gate (ranking.teaching.retrain): both models scored on the frozen held-out set
+    # (ranking/corpus/heldout.jsonl) in the same run, so the comparison is like for like.
+    held_out_metrics = models.JSONField(
+        default=dict, blank=True, help_text=_("This model's figures on the frozen held-out set.")
+    )
+    compared_with = models.CharField(
+        max_length=40, blank=True, help_text=_("Version of the model that was active when this one was gated.")
+    )
+    compared_metrics = models.JSONField(
+        default=dict, blank=True, help_text=_("The then-active model's figures on the same held-out set.")
+    )
+    # None: trained by `train_tagger`, not gated; True: promoted by the gate; False: refused.
+    promoted = models.BooleanField(null=True, blank=True)
+    refused_reason = models.TextField(blank=True)
+    training_examples = models.JSONField(
+        default=dict, blank=True, help_text=_("Corrections and authors' choices added to the corpus.")
+    )
 
     class Meta:
         verbose_name = _("tagger model")
@@ -45,6 +62,11 @@ class PostTags(models.Model):
     language = models.CharField(max_length=8)
     quality = models.FloatField()
     model_version = models.CharField(max_length=40)
+    # The tagger's calibrated probability of its content type; 1.0 for rows tagged before it had
+    # one and for rows an operator corrected.
+    confidence = models.FloatField(default=1.0, db_default=1.0)
+    # An operator's TagCorrection holds the content type and assets; retagging keeps them.
+    corrected = models.BooleanField(default=False, db_default=False)
     tagged_at = models.DateTimeField(auto_now=True)
     # Refreshed every few minutes from recent engagement with time decay (ranking.trending).
     trending = models.FloatField(default=0.0, db_default=0.0)
@@ -54,6 +76,7 @@ class PostTags(models.Model):
         verbose_name_plural = _("post tags")
         constraints = [
             models.CheckConstraint(condition=Q(quality__gte=0, quality__lte=1), name="post_tags_quality_unit"),
+            models.CheckConstraint(condition=Q(confidence__gte=0, confidence__lte=1), name="post_tags_confidence_unit"),
         ]
         indexes = [
             # Candidate generation asks "posts about any of these assets/topics" with && on the arrays.
@@ -65,6 +88,42 @@ class PostTags(models.Model):
 
     def __str__(self):
         return f"tags of post {self.post_id}"
+
+
+class TagReview(PostTags):
+    """The tag review queue in admin: tags the tagger was unsure of or the author disagrees with
+    (ranking.teaching.review_queue)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("tag review queue item")
+        verbose_name_plural = _("tag review queue")
+
+
+class TagCorrection(models.Model):
+    """An operator's word on a post's content type and assets. One per post (a second correction
+    replaces the first); it overrides the tagger on the post's tags and trains the next tagger."""
+
+    post = models.OneToOneField("feed.Post", on_delete=models.CASCADE, related_name="tag_correction")
+    content_type = models.CharField(max_length=32)
+    assets = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    # What the tags said before this correction, to measure what operators fix.
+    previous_content_type = models.CharField(max_length=32, blank=True)
+    previous_assets = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    previous_model_version = models.CharField(max_length=40, blank=True)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    corrected_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("tag correction")
+        verbose_name_plural = _("tag corrections")
+        ordering = ["-corrected_at", "-id"]
+
+    def __str__(self):
+        return f"correction of post {self.post_id}: {self.content_type}"
 
 
 class ContentTypeWeight(models.Model):

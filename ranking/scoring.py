@@ -1,6 +1,9 @@
 """For You scoring: gather candidates, score them, re-rank for variety.
 
-score = relevance * quality * freshness * (operator base weight * scarcity multiplier of the type)
+score = relevance * quality * freshness * (operator base weight * scarcity multiplier of the type) ** confidence
+
+The type's weight counts only as much as the tagger is sure of the type (its calibrated confidence):
+a post tagged education at 0.4 gets weight**0.4, so a boost or a penalty rides on a guess less.
 
 Candidates come from four bounded sources (followed creators, posts matching the user's
 interests, trending posts, and new creators for exploration); seen, hidden, reported, muted,
@@ -307,6 +310,18 @@ class Features:
     level: str
     quality: float
     trending: float
+    # How sure the tagger is of content_type (0..1); 1 for the author's own label on an untagged post.
+    type_confidence: float = 1.0
+
+
+# PostTags.confidence arrives with issue 17's migration; until it does, every type counts fully.
+TAGS_HAVE_CONFIDENCE = any(model_field.name == "confidence" for model_field in PostTags._meta.concrete_fields)
+
+
+def type_weight(weight: float, confidence: float) -> float:
+    """The content-type weight (base times scarcity) as far as the tagger is sure of the type: weight**confidence,
+    so a sure type gets all of it, an unsure one little, and a boost and a penalty shrink alike toward 1."""
+    return math.pow(weight, min(1.0, max(0.0, confidence))) if weight > 0 else weight
 
 
 def load_features(post_ids: Iterable[int], *, hidden: set[int], user_id: int, now: datetime) -> list[Features]:
@@ -332,6 +347,7 @@ def load_features(post_ids: Iterable[int], *, hidden: set[int], user_id: int, no
             "tags__level",
             "tags__quality",
             "tags__trending",
+            *(("tags__confidence",) if TAGS_HAVE_CONFIDENCE else ()),
         )
     )
     return [
@@ -348,6 +364,8 @@ def load_features(post_ids: Iterable[int], *, hidden: set[int], user_id: int, no
             level=level or "intermediate",
             quality=0.5 if quality is None else quality,
             trending=trending_score or 0.0,
+            # Untagged posts (author's label) and tags stored before confidence existed count fully.
+            type_confidence=1.0 if not confidence or confidence[0] is None else confidence[0],
         )
         for (
             pk,
@@ -362,6 +380,7 @@ def load_features(post_ids: Iterable[int], *, hidden: set[int], user_id: int, no
             level,
             quality,
             trending_score,
+            *confidence,
         ) in rows
     ]
 
@@ -404,7 +423,7 @@ def score_post(
         * (0.2 + 0.8 * post.quality)
         * math.pow(0.5, age_hours / FRESHNESS_HALF_LIFE_HOURS)
     )
-    weight = context.weights.get(post.content_type, 1.0)
+    weight = type_weight(context.weights.get(post.content_type, 1.0), post.type_confidence)
     score = relevance * factor * weight
 
     # The reason is the signal that added most to the score. The boost's share of the score is

@@ -12,7 +12,7 @@ from creators.models import Follow
 from feed.models import Post
 from orbit.singleflight import SingleFlightTask
 
-from . import feeds, services, trending
+from . import feeds, services, teaching, trending
 from . import weights as content_weights
 
 logger = logging.getLogger(__name__)
@@ -107,3 +107,17 @@ def refresh_trending() -> int:
 @shared_task(name="ranking.tasks.rebalance_content_type_weights", base=SingleFlightTask)
 def rebalance_content_type_weights() -> int:
     return len(content_weights.rebalance_content_type_weights())
+
+
+@shared_task(name="ranking.tasks.retrain_tagger", base=SingleFlightTask)
+def retrain_tagger(seed: int = 0) -> dict:
+    """Retrain from operators' corrections and authors' choices, behind the promotion gate. Started
+    from admin; single-flight, so a second click while one runs queues nothing."""
+    retraining = teaching.retrain(seed=seed)
+    return {
+        "version": retraining.model.version,
+        "promoted": retraining.promoted,
+        "reasons": retraining.reasons,
+        "corrections": retraining.corrections,
+        "author_choices": retraining.author_choices,
+    }

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
-from django.db.models import Avg, Count, DecimalField, Field, Max
+from django.db.models import DecimalField, F, Field, Max, Sum
+from django.db.models.functions import NullIf
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -309,7 +310,7 @@ def ensure_weight_rows() -> int:
 @dataclass(frozen=True)
 class RebalanceResult:
     content_type: str
-    posts: int
+    posts: float  # each post counted as much as the tagger is sure of its type
     supply_share: float
     quality: float | None  # average quality of the type's posts; None when there were none
     overall_quality: float | None
@@ -378,17 +379,20 @@ def rebalance_content_type_weights(*, now: datetime | None = None, window_days: 
     return results
 
 
-def _supply_by_type(*, since: datetime, until: datetime) -> dict[str, tuple[int, float]]:
+def _supply_by_type(*, since: datetime, until: datetime) -> dict[str, tuple[float, float]]:
     """slug → (published posts in the window, their average quality), in one GROUP BY.
 
     Grouped by the tagger's content type, not the one the author picked (`Post.content_type`):
-    authors could otherwise label chat as education to ride its boost."""
+    authors could otherwise label chat as education to ride its boost. Each post counts as much as
+    the tagger is sure of its type (`confidence`, 1 for a corrected post): two posts it gives even
+    odds count as one, and the average quality is weighted the same way."""
+    sure = Sum("confidence")
     rows = (
         PostTags.objects.filter(
             post__status=Post.Status.PUBLISHED, post__created_at__gte=since, post__created_at__lte=until
         )
         .values("content_type")
-        .annotate(posts=Count("pk"), quality=Avg("quality"))
+        .annotate(posts=sure, quality=Sum(F("quality") * F("confidence")) / NullIf(sure, 0.0))
         .order_by()
     )
     return {row["content_type"]: (row["posts"], row["quality"]) for row in rows}
@@ -397,7 +401,7 @@ def _supply_by_type(*, since: datetime, until: datetime) -> dict[str, tuple[int,
 def _target_multiplier(
     *,
     weight: ContentTypeWeight,
-    posts: int,
+    posts: float,
     share: float,
     quality: float | None,
     overall_quality: float | None,

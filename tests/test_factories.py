@@ -29,6 +29,8 @@ WITHOUT_FACTORY = {
     "incentives.TransferReconciliation": "written by the reconciliation job; run it against the fake exchange",
     # Made only through incentives.tips.request_tip (limits, re-authentication and the ledger with it).
     "incentives.Tip": "created by request_tip with its checks; tip through the service instead",
+    # A proxy of PostTags (same table) that gives admin its tag review queue; PostTagsFactory builds its rows.
+    "ranking.TagReview": "proxy of PostTags for the admin review queue; use PostTagsFactory",
 }
 
 

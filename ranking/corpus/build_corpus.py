@@ -11,7 +11,7 @@ spam), with the labels a reader would give the whole post: level, topics and a b
 Entry i of a type in one file and entry i of the same type in the other were mostly written as a
 pair, from one idea; some Chinese ones say it the Chinese way rather than translate.
 
-Each skeleton is expanded three times (2,784 posts). An expansion fills the asset slots from a
+Each skeleton is expanded three times (2,784 posts from these two files). An expansion fills the asset slots from a
 pool that fits the sentence (a memecoin where it talks about memecoins, a layer 2 where it talks
 about rollups), writes each asset the way people do (`$BTC`, `BTC`, `$btc`, "bitcoin", "比特币",
 "大饼", mostly a cashtag first), fills prices, percentages, leverage and dollar amounts (`$5k`,
@@ -19,6 +19,19 @@ about rollups), writes each asset the way people do (`$BTC`, `BTC`, `$btc`, "bit
 another kind of post (a beginner tip in an analysis, a "lol" in a trade), hashtags, a chart link or
 image, a source URL (URLs name assets: https://x.com/solana/... is not a mention), typos and lower
 case in casual English, and, in Chinese, no spaces between Chinese and Latin text ("买了$BTC现货").
+
+Real feeds are shorter and noisier, so skeletons_stream_en.txt and skeletons_stream_zh.txt hold
+stream-like posts written apart (not in pairs, each language on its own): one-liners, "gm", memes
+and emoji, giveaways and cashtag or hashtag spam, questions, hot takes, first-person trade stories,
+third-party trades and one-line headlines, airdrop, testnet, points and launch threads, threads cut
+mid-way, typos and lower case. Their boundaries: a question is chat unless the post goes on to
+teach; an opinion is analysis only when it argues a market view with reasons; someone else's trade
+is news; an airdrop, testnet or points guide, or the reading of a new protocol or listing, is
+new_asset. A missing stream file is skipped. Stream skeletons are expanded three times too, but
+with fewer additions (STREAM_SHORT, STREAM_LONG): one of at most STREAM_SHORT_CHARS characters gets
+no opener or aside and rarely a closer, image or hashtags, so a one-liner mostly stays one, and
+casual English (lower case, typos) reaches every type, not only chat. Their new tokens come from the
+"fresh" pool (FRESH_TOKENS, digit-led tickers like $0VIA among them), apart from the "new" pool.
 
 The skeleton files: "== type ==" starts a section; each entry is a header line
 "level | topics | quality [| symbols the text names itself]" (level b, i or a; topics from
@@ -41,7 +54,8 @@ skeletons carry decoys: "ONE day", "the graph", "link in bio", "op", "uni", "nea
 
 Each line also carries "group" (content type and entry number): posts from the same skeleton and
 its pair in the other language share it, so the held-out split never scores a post whose
-skeleton it trained on. The output is deterministic: every expansion has its own seeded random
+skeleton it trained on. Stream posts have groups of their own, "stream-<language>-<type>-NN",
+which never meet the paired ones. The output is deterministic: every expansion has its own seeded random
 stream, so editing one skeleton changes only its own posts. Run with --check to verify that
 posts.jsonl is what the skeletons build.
 """
@@ -59,6 +73,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CORPUS_PATH = HERE / "posts.jsonl"
 SKELETON_FILES = {"en": HERE / "skeletons_en.txt", "zh": HERE / "skeletons_zh.txt"}
+# Short, noisy posts as real feeds carry them, written apart from the paired files above (a missing
+# file is skipped, so one language's stream can be written before the other's).
+STREAM_SKELETON_FILES = {"en": HERE / "skeletons_stream_en.txt", "zh": HERE / "skeletons_stream_zh.txt"}
 EXPANSIONS = 3
 LEVELS = {"b": "beginner", "i": "intermediate", "a": "advanced"}
 
@@ -72,6 +89,26 @@ class Skeleton:
     quality: float
     text: str
     named: tuple[str, ...]  # symbols the text names itself, outside the slots
+
+
+@dataclass(frozen=True)
+class Style:
+    """The chances that an expansion adds something around the skeleton's own words."""
+
+    opener: float = 0.15
+    aside: float = 0.2
+    closer: float = 0.3
+    image: float = 0.15
+    hashtags: float = 0.45
+    casual: float = 0.6  # lower case and typos in a chat or low-quality English post
+    casual_other: float = 0.0  # the same in any other English post
+
+
+WRITTEN = Style()
+# A stream one-liner mostly stays a one-liner: no opener or aside, rarely a closer or hashtags.
+STREAM_SHORT = Style(opener=0.0, aside=0.0, closer=0.05, image=0.03, hashtags=0.15, casual_other=0.3)
+STREAM_LONG = Style(opener=0.05, aside=0.1, closer=0.15, image=0.08, hashtags=0.25, casual_other=0.3)
+STREAM_SHORT_CHARS = 120  # a stream skeleton this long or shorter is expanded as a one-liner
 
 
 @dataclass(frozen=True)
@@ -141,6 +178,21 @@ NEW_TOKENS = {
     "SOLARA": "Solara",
     "BRISK": "Brisk Exchange",
 }
+# New tokens of the stream skeletons (pool "fresh"), digit-led tickers among them; kept apart so
+# the "new" pool, and the posts built from it, stay as they were.
+FRESH_TOKENS = {
+    "0VIA": "0via Network",
+    "2ZEN": "2Zen",
+    "LUMA": "Luma Protocol",
+    "HYPRA": "Hypra",
+    "GRAVO": "Gravo Labs",
+    "MIRU": "Miru",
+    "PLOX": "Plox Finance",
+    "ZEPH": "Zephyr Chain",
+    "NOVU": "Novu AI",
+    "KORA": "Kora",
+}
+NEW_TOKENS = {**NEW_TOKENS, **FRESH_TOKENS}
 POOLS = {
     "major": ["BTC"] * 6 + ["ETH"] * 4 + ["SOL"] * 3 + ["BNB", "XRP"],
     "alt": [
@@ -174,7 +226,8 @@ POOLS = {
     "eth": ["ETH"],
     "btc": ["BTC"],
     "sol": ["SOL"],
-    "new": sorted(NEW_TOKENS),
+    "new": sorted(set(NEW_TOKENS) - set(FRESH_TOKENS)),
+    "fresh": sorted(FRESH_TOKENS),
 }
 POOLS["any"] = POOLS["major"] * 2 + POOLS["alt"] + POOLS["meme"]
 DEXES = ["Orca", "Raydium", "Curve", "Balancer", "PancakeSwap", "Meteora"]
@@ -446,7 +499,7 @@ def casual(template: str, rand: random.Random) -> tuple[str, int]:
     return "".join(parts), typos
 
 
-def expand(skeleton: Skeleton, *, language: str, variant: int) -> dict:
+def expand(skeleton: Skeleton, *, language: str, variant: int, style: Style = WRITTEN) -> dict:
     content_type, topics, quality, template = skeleton.content_type, skeleton.topics, skeleton.quality, skeleton.text
     rand = random.Random(f"{skeleton.group}/{language}/{variant}")
     expansion = Expansion(rand, language)
@@ -457,29 +510,29 @@ def expand(skeleton: Skeleton, *, language: str, variant: int) -> dict:
         price = COINS[symbol].price if symbol in COINS else rand.uniform(0.01, 2)
     numbers = numbers_for(price, rand, language)
 
-    casual_post = language == "en" and (content_type == "chat" or quality < 0.45)
+    casual_chance = style.casual if content_type == "chat" or quality < 0.45 else style.casual_other
     typos = 0
-    if casual_post and rand.random() < 0.6:
+    if language == "en" and casual_chance and rand.random() < casual_chance:
         template, typos = casual(template, rand)
 
     parts = []
-    if rand.random() < 0.15:
+    if rand.random() < style.opener:
         parts.append(rand.choice(OPENERS[language]))
     parts.append(expansion.fill(template, numbers))
-    if rand.random() < 0.2:
+    if rand.random() < style.aside:
         parts.append(expansion.fill(rand.choice(ASIDES[language]), numbers))
-    if rand.random() < 0.3:
+    if rand.random() < style.closer:
         parts.append(rand.choice(CLOSERS[language]))
     if content_type == "news" and rand.random() < 0.35:
         parts.append(f"Source: {rand.choice(SOURCE_URLS)}" if language == "en" else f"来源：{rand.choice(SOURCE_URLS)}")
-    elif rand.random() < 0.15:
+    elif rand.random() < style.image:
         image = f"{rand.getrandbits(32):08x}"
         parts.append(
             rand.choice(
                 [f"[chart](https://www.tradingview.com/x/{image}/)", f"![chart](https://i.imgur.com/{image}.png)"]
             )
         )
-    if rand.random() < 0.45:
+    if rand.random() < style.hashtags:
         parts.append(" ".join(f"#{tag}" for tag in hashtags(expansion, topics, content_type, language, rand)))
     text = "\n\n".join(parts)
     if (content_type == "chat" or "memecoins" in topics) and rand.random() < 0.3:
@@ -513,10 +566,10 @@ def hashtags(expansion: Expansion, topics: tuple[str, ...], content_type: str, l
     return tags
 
 
-def read_skeletons(path: Path, language: str) -> list[Skeleton]:
+def read_skeletons(path: Path, language: str, *, group_prefix: str = "") -> list[Skeleton]:
     """Parse a skeleton file: "== type ==" starts a section (a type may have several), each entry
     is a header line "level | topics | quality [| symbols named in the text]", then the post, then "--".
-    Lines starting with "#" before the first section are comments."""
+    Lines starting with "#" before the first section are comments. Groups are "<prefix><type>-NN"."""
     skeletons: list[Skeleton] = []
     numbers: dict[str, int] = {}
     content_type = None
@@ -542,7 +595,7 @@ def read_skeletons(path: Path, language: str) -> list[Skeleton]:
             index = numbers.get(content_type, 0)
             numbers[content_type] = index + 1
             # Entry i of a type in both files shares a group: most were written as a pair, from one idea.
-            group = f"{content_type}-{index:02d}"
+            group = f"{group_prefix}{content_type}-{index:02d}"
             skeletons.append(
                 Skeleton(
                     content_type=content_type,
@@ -571,6 +624,14 @@ def build() -> str:
         for skeleton in read_skeletons(path, language):
             for variant in range(EXPANSIONS):
                 posts.append(expand(skeleton, language=language, variant=variant))
+    for language, path in STREAM_SKELETON_FILES.items():
+        if not path.exists():
+            continue
+        # Stream skeletons were not written in pairs: each language has its own groups.
+        for skeleton in read_skeletons(path, language, group_prefix=f"stream-{language}-"):
+            style = STREAM_SHORT if len(skeleton.text) <= STREAM_SHORT_CHARS else STREAM_LONG
+            for variant in range(EXPANSIONS):
+                posts.append(expand(skeleton, language=language, variant=variant, style=style))
     return "".join(json.dumps(post, ensure_ascii=False) + "\n" for post in posts)
 
 

@@ -51,6 +51,7 @@ from .ranking import (
     ContentTypeWeightChangeFactory,
     ContentTypeWeightFactory,
     PostTagsFactory,
+    TagCorrectionFactory,
     TaggerModelFactory,
     UserInterestFactory,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "ReportFactory",
     "SettlementFactory",
     "ShareFactory",
+    "TagCorrectionFactory",
     "TaggerModelFactory",
     "TradeCardFactory",
     "TradingProfileFactory",

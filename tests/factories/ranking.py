@@ -5,8 +5,16 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from ranking.models import ContentTypeWeight, ContentTypeWeightChange, PostTags, TaggerModel, UserInterest
+from ranking.models import (
+    ContentTypeWeight,
+    ContentTypeWeightChange,
+    PostTags,
+    TagCorrection,
+    TaggerModel,
+    UserInterest,
+)
 
+from .base import MOMENT
 from .creators import UserFactory
 from .feed import PostFactory, PostTypeFactory
 
@@ -39,6 +47,24 @@ class PostTagsFactory(DjangoModelFactory):
     language = "en"
     quality = 0.7
     model_version = "test"
+
+
+class TagCorrectionFactory(DjangoModelFactory):
+    """An operator's correction row alone. It does not touch the post's tags: tests that need the
+    override correct through ranking.teaching.correct, as admin does."""
+
+    class Meta:
+        model = TagCorrection
+
+    post = factory.SubFactory(PostFactory)
+    content_type = "analysis"
+    assets = factory.LazyFunction(lambda: ["ETH"])
+    previous_content_type = "education"
+    previous_assets = factory.LazyFunction(lambda: ["BTC"])
+    previous_model_version = "test"
+    corrected_by = factory.SubFactory(UserFactory, is_staff=True)
+    corrected_at = MOMENT
+    note = "A market view, not an explainer"
 
 
 class ContentTypeWeightFactory(DjangoModelFactory):

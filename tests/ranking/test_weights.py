@@ -319,6 +319,21 @@ def test_rebalance_counts_the_taggers_type_not_the_one_the_author_picked():
     assert _weight("chat").multiplier == Decimal("0.50")
 
 
+def test_rebalance_counts_each_post_as_much_as_the_tagger_is_sure_of_its_type():
+    """Forty posts the tagger half-believes are education are twenty posts of supply, not forty."""
+    unsure = _tagged_posts(count=40, tagged_as="education", quality=0.9)
+    _tagged_posts(count=20, tagged_as="education", quality=0.3)
+    _tagged_posts(count=60, tagged_as="chat", quality=0.5)
+    PostTags.objects.filter(post__in=unsure).update(confidence=0.5)
+
+    results = {result.content_type: result for result in weights.rebalance_content_type_weights()}
+
+    assert results["education"].posts == pytest.approx(40)  # 40 × 0.5 + 20 × 1
+    assert results["education"].supply_share == pytest.approx(0.4)
+    # Quality weighted the same way: (20 × 0.9 + 20 × 0.3) / 40.
+    assert results["education"].quality == pytest.approx(0.6)
+
+
 def test_rebalance_only_counts_published_posts_of_the_window():
     _tagged_posts(count=10, tagged_as="education", quality=0.95)
     _tagged_posts(count=10, tagged_as="chat", quality=0.2)
