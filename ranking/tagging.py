@@ -116,6 +116,7 @@ class Tags:
             "assets": list(self.assets),
             "language": self.language,
             "quality": round(self.quality, 3),
+            "confidence": round(self.confidence, 3),
         }
 
 

@@ -105,7 +105,8 @@ def test_tagger_output_fields_are_valid(trained_tagger):
         assert tag.language in LANGUAGES
         assert 0.0 <= tag.quality <= 1.0
         as_dict = json.loads(json.dumps(tag.as_dict()))
-        assert set(as_dict) == {"content_type", "level", "topics", "assets", "language", "quality"}
+        assert set(as_dict) == {"content_type", "level", "topics", "assets", "language", "quality", "confidence"}
+        assert 0.0 <= as_dict["confidence"] <= 1.0
     assert trained_tagger.tag([]) == []
 
 

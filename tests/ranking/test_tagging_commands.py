@@ -8,7 +8,7 @@ from ranking.models import PostTags, TaggerModel
 from ranking.tagging import CORPUS_PATH, TOPICS, load_corpus
 from tests.factories import PostFactory
 
-TAG_FIELDS = {"content_type", "assets", "topics", "level", "language", "quality", "model_version"}
+TAG_FIELDS = {"content_type", "assets", "topics", "level", "language", "quality", "confidence", "model_version"}
 
 
 def tag_text(lines: list[str]) -> list[dict]:

@@ -30,7 +30,8 @@ def parse(number: int, raw: str) -> Line:
 class Command(BaseCommand):
     help = (
         'Tag posts read as JSON lines on stdin ({"text": "...", optional "id"}) with the active tagger. '
-        "Writes one JSON line per input line: content_type, assets, topics, level, language, quality and "
+        "Writes one JSON line per input line: content_type, assets, topics, level, language, quality, "
+        "confidence and "
         'model_version (and the "id" given); a bad line gives {"line": N, "error": "..."} and the rest go on. '
         "Blank lines are skipped."
     )
