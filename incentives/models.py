@@ -489,7 +489,29 @@ class IntegrityFlag(models.Model):
         return f"{self.get_rule_display()} → {self.creator_id} (severity {self.severity})"
 
 
-class PayoutTransfer(models.Model):
+class ExchangeTransferRecord(models.Model):
+    """What Orbit records of one instruction it sends to the exchange (a payout transfer, a tip):
+    its attempts and last error, the exchange's id and refusal or failure code, and when each step
+    happened. Each kind adds its idempotency key, its states and what it moves."""
+
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    exchange_transfer_id = models.CharField(_("exchange transfer id"), max_length=64, blank=True)
+    # The exchange's refusal or failure code (account_frozen, insufficient_funds …), or Orbit's own
+    # reason for returning the money ("account_not_linked").
+    failure_code = models.CharField(_("failure code"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # When the exchange says it completed (its event's time): the day reconciliation files it under.
+    exchange_completed_at = models.DateTimeField(_("completed at the exchange"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class PayoutTransfer(ExchangeTransferRecord):
     """The money of one paid payout on its way to the creator's exchange account, sent exactly once.
 
     The idempotency key is stored before the first send and reused for every retry, so the exchange
@@ -508,18 +530,7 @@ class PayoutTransfer(models.Model):
     state = models.CharField(_("state"), max_length=20, choices=State, default=State.REQUESTED)
     # The exchange uid the money went to (empty until sent).
     to_uid = models.CharField(_("exchange uid"), max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.CharField(_("last error"), max_length=500, blank=True)
-    exchange_transfer_id = models.CharField(_("exchange transfer id"), max_length=64, blank=True)
-    # Why the money went back: the exchange's refusal or failure code, or "account_not_linked".
-    failure_code = models.CharField(_("failure code"), max_length=32, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
-    # When the exchange says it completed (its event's time): the day reconciliation files it under.
-    exchange_completed_at = models.DateTimeField(_("completed at the exchange"), null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -553,7 +564,7 @@ class PayoutTransfer(models.Model):
         return f"{self.idempotency_key} ({self.state})"
 
 
-class Tip(models.Model):
+class Tip(ExchangeTransferRecord):
     """A reader's tip to a creator (for one post, or for the creator), paid from the reader's exchange
     balance into the creator's, in whole units of the pool currency; Orbit keeps no cut.
 
@@ -586,16 +597,6 @@ class Tip(models.Model):
     state = models.CharField(_("state"), max_length=20, choices=State, default=State.REQUESTED)
     from_uid = models.CharField(_("tipper's exchange uid"), max_length=64)
     to_uid = models.CharField(_("creator's exchange uid"), max_length=64)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.CharField(_("last error"), max_length=500, blank=True)
-    exchange_transfer_id = models.CharField(_("exchange transfer id"), max_length=64, blank=True)
-    # The exchange's refusal or failure code (insufficient_funds, account_frozen …).
-    failure_code = models.CharField(_("failure code"), max_length=32, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
-    exchange_completed_at = models.DateTimeField(_("completed at the exchange"), null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
