@@ -516,13 +516,27 @@ def find_flags(cursor, actor_sample: int = 20) -> list[FlagFinding]:
           AND (pd.reader_id IS NOT NULL OR rd.reader_id IS NOT NULL OR dd.reader_id IS NOT NULL);
         ANALYZE inc_discounted;
 
-        -- Findings the creator is tied to: an account on one of the creator's devices, or one the
-        -- creator engaged with (reciprocal flow). Hash joins over the discounted accounts only.
+        -- Findings the creator is tied to: an account on one of the creator's devices or network
+        -- prefixes this week, one with the creator's KYC identity, or one the creator engaged with
+        -- (reciprocal flow). Hash joins over the discounted accounts only.
         CREATE TEMP TABLE inc_tied ON COMMIT DROP AS
-        WITH accounts AS (SELECT DISTINCT creator_id, reader_id, rule FROM inc_discounted)
+        WITH accounts AS (SELECT DISTINCT creator_id, reader_id, rule FROM inc_discounted),
+             networks AS (
+                 SELECT DISTINCT reader_id, network FROM inc_pairs
+                 WHERE network IS NOT NULL
+                   AND reader_id IN (SELECT reader_id FROM accounts UNION SELECT creator_id FROM accounts)
+             )
         SELECT a.creator_id, a.rule FROM accounts a
         JOIN inc_devices cd ON cd.reader_id = a.creator_id
         JOIN inc_devices ad ON ad.reader_id = a.reader_id AND ad.fingerprint = cd.fingerprint
+        UNION
+        SELECT a.creator_id, a.rule FROM accounts a
+        JOIN networks cn ON cn.reader_id = a.creator_id
+        JOIN networks an ON an.reader_id = a.reader_id AND an.network = cn.network
+        UNION
+        SELECT a.creator_id, a.rule FROM accounts a
+        JOIN creators_tradingprofile ct ON ct.user_id = a.creator_id AND ct.kyc_identity IS NOT NULL
+        JOIN creators_tradingprofile at ON at.user_id = a.reader_id AND at.kyc_identity = ct.kyc_identity
         UNION
         SELECT a.creator_id, a.rule FROM accounts a
         JOIN inc_flow back ON back.reader_id = a.creator_id AND back.creator_id = a.reader_id;

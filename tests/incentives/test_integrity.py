@@ -9,6 +9,7 @@ from django.db import connection
 
 from incentives.models import IntegrityFlag, ReaderValueRules
 from incentives.settlement import _holds
+from markets.models import TradingProfile
 
 from .world import (
     Kind,
@@ -583,14 +584,17 @@ def test_padding_with_self_signed_out_and_undone_interactions_does_not_lower_sev
     assert _holds(week, Severity.HIGH) == {author.id: str(IntegrityFlag.Rule.SAME_DEVICE.label)}
 
 
-def sabotage(rival, *, make_account):
+def sabotage(rival, *, make_account, network=None):
     [post] = posts(rival)
     record(event(real_trader(), post, Kind.LIKE, at(1, minute=n)) for n in range(5))
     throwaways = [make_account(joined_at=at(1, hour=9) + timedelta(seconds=60 * n)) for n in range(12)]
-    record(
+    likes = [
         event(account, post, Kind.LIKE, at(2, minute=n), fingerprint="attackerphone")
         for n, account in enumerate(throwaways)
-    )
+    ]
+    for like in likes:
+        like.network_prefix = network
+    record(likes)
     return throwaways
 
 
@@ -619,3 +623,47 @@ def test_accounts_the_creator_engages_with_are_not_sabotage():
     assert flag.tied_to_creator
     assert flag.severity == Severity.HIGH
     assert rival.id in _holds(week, Severity.HIGH)
+
+
+def test_accounts_on_the_creators_own_network_are_not_sabotage():
+    rival = creator()
+    sabotage(rival, make_account=real_trader, network="farm-prefix")
+    # The creator reads from the /24 the accounts liked from: the same office, the same farm.
+    [other] = posts(real_trader())
+    view = event(rival, other, Kind.VIEW, at(0, hour=10))
+    view.network_prefix = "farm-prefix"
+    record(view)
+
+    week = compute_week()
+
+    flags = flags_of(week, rival)
+    assert set(flags) == {"shared_device", "shared_network"}
+    assert all(flag.tied_to_creator for flag in flags.values())
+    assert rival.id in _holds(week, Severity.HIGH)
+
+
+def test_accounts_with_the_creators_kyc_identity_are_not_sabotage():
+    rival = creator()
+    throwaways = sabotage(rival, make_account=real_trader)
+    identity = "owner-identity-0001"
+    # The newest account is one the device rule discounts (the oldest keeps counting).
+    TradingProfile.objects.filter(user__in=[rival, throwaways[-1]]).update(kyc_identity=identity)
+
+    week = compute_week()
+
+    [flag] = flags_of(week, rival).values()
+    assert flag.tied_to_creator
+    assert rival.id in _holds(week, Severity.HIGH)
+
+
+def test_strangers_on_other_networks_and_identities_stay_untied():
+    """The same prefix or identity shared among the accounts themselves, not with the creator."""
+    rival = creator()
+    throwaways = sabotage(rival, make_account=real_trader, network="farm-prefix")
+    TradingProfile.objects.filter(user__in=throwaways[-2:]).update(kyc_identity="farm-identity-0001")
+    TradingProfile.objects.filter(user=rival).update(kyc_identity="rival-identity-0001")
+
+    week = compute_week()
+
+    assert all(not flag.tied_to_creator for flag in flags_of(week, rival).values())
+    assert _holds(week, Severity.LOW) == {}
