@@ -81,6 +81,18 @@ class Post(models.Model):
     # Counters for feeds; the facts are Like and Comment rows (`manage.py recount_posts` rebuilds them).
     like_count = models.PositiveIntegerField(db_default=0, default=0)
     comment_count = models.PositiveIntegerField(db_default=0, default=0)
+    repost_count = models.PositiveIntegerField(db_default=0, default=0)
+    quote_count = models.PositiveIntegerField(db_default=0, default=0)
+    # Views the server recorded, folded in batches from Redis (never counted from client claims).
+    view_count = models.PositiveBigIntegerField(db_default=0, default=0)
+    # A repost is a post with no text of its own that puts `repost_of` in the author's followers'
+    # feeds; a quote is a post with its own text that embeds `quote_of`. Never both.
+    repost_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="reposts", verbose_name=_("repost of")
+    )
+    quote_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="quotes", verbose_name=_("quote of")
+    )
     language = models.CharField(_("language"), max_length=8, choices=Language, default=Language.ENGLISH)
     status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.PUBLISHED)
     assets = models.ManyToManyField(Asset, blank=True, related_name="posts")
@@ -94,6 +106,15 @@ class Post(models.Model):
             models.CheckConstraint(
                 condition=Q(status="deleted", deleted_at__isnull=False) | ~Q(status="deleted"),
                 name="post_deleted_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(repost_of__isnull=True) | Q(quote_of__isnull=True), name="post_repost_or_quote"
+            ),
+            # One live repost per person and post: concurrent clicks insert once.
+            models.UniqueConstraint(
+                fields=["author", "repost_of"],
+                condition=Q(repost_of__isnull=False) & ~Q(status="deleted"),
+                name="post_repost_once",
             ),
         ]
         indexes = [
@@ -121,6 +142,7 @@ class Comment(models.Model):
     # One level of replies: a reply's parent is a top-level comment (checked in the service).
     parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
     body = models.TextField(max_length=2_000)
+    like_count = models.PositiveIntegerField(db_default=0, default=0)
     created_at = models.DateTimeField(db_default=models.functions.Now())
     deleted_at = models.DateTimeField(null=True, blank=True)
 
@@ -154,6 +176,61 @@ class Like(models.Model):
 
     def __str__(self):
         return f"{self.user_id} likes {self.post_id}"
+
+
+class CommentLike(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comment_likes")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "comment"], name="comment_like_once")]
+        verbose_name = _("comment like")
+        verbose_name_plural = _("comment likes")
+
+    def __str__(self):
+        return f"{self.user_id} likes comment {self.comment_id}"
+
+
+class Bookmark(models.Model):
+    """A post saved for later; private to its owner."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bookmarks")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="bookmark_once")]
+        indexes = [models.Index(F("user"), F("created_at").desc(), F("id").desc(), name="bookmark_user_recent")]
+        verbose_name = _("bookmark")
+        verbose_name_plural = _("bookmarks")
+
+    def __str__(self):
+        return f"{self.user_id} saved {self.post_id}"
+
+
+class AssetVote(models.Model):
+    """A reader's bullish or bearish call on an asset for one day (UTC); one per reader, asset and
+    day, changeable during the day."""
+
+    class Direction(models.TextChoices):
+        BULLISH = "bull", _("Bullish")
+        BEARISH = "bear", _("Bearish")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="asset_votes")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="votes")
+    day = models.DateField()
+    direction = models.CharField(max_length=4, choices=Direction)
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "asset", "day"], name="asset_vote_once_a_day")]
+        indexes = [models.Index(fields=["asset", "day", "direction"], name="asset_vote_split")]
+        verbose_name = _("asset vote")
+        verbose_name_plural = _("asset votes")
+
+    def __str__(self):
+        return f"{self.user_id} {self.direction} on {self.asset_id} {self.day}"
 
 
 class Share(models.Model):

@@ -9,8 +9,11 @@ from factory.django import DjangoModelFactory
 
 from feed import services
 from feed.models import (
+    AssetVote,
+    Bookmark,
     Call,
     Comment,
+    CommentLike,
     Engagement,
     Hashtag,
     Like,
@@ -248,3 +251,31 @@ class ModerationActionFactory(DjangoModelFactory):
     target_user = factory.SubFactory(UserFactory)
     note = "Keep calls to assets you hold disclosed."
     created_at = factory.Sequence(lambda n: MOMENT + timedelta(minutes=n))
+
+
+class BookmarkFactory(DjangoModelFactory):
+    class Meta:
+        model = Bookmark
+
+    user = factory.SubFactory(UserFactory)
+    post = factory.SubFactory(PostFactory)
+
+
+class CommentLikeFactory(DjangoModelFactory):
+    """The like row only; the comment's counter is moved by the service, not here."""
+
+    class Meta:
+        model = CommentLike
+
+    user = factory.SubFactory(UserFactory)
+    comment = factory.SubFactory(CommentFactory)
+
+
+class AssetVoteFactory(DjangoModelFactory):
+    class Meta:
+        model = AssetVote
+
+    user = factory.SubFactory(UserFactory)
+    asset = factory.SubFactory(AssetFactory)
+    day = factory.LazyFunction(lambda: MOMENT.date())
+    direction = AssetVote.Direction.BULLISH
