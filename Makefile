@@ -62,7 +62,7 @@ bench-smoke: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/webhook.py --batches 3 --batch-size 200 --accounts 300 --senders 1
 	$(PY) -m tools.launch bench bench/payouts.py --creators 300 --confirm-delay-ms 50 --drop
 	$(PY) -m tools.launch bench bench/settlement.py --events 20000 --users 2000 --creators 200 --posts 3000 --repeat 1 --reseed --drop
-	$(PY) -m tools.launch bench bench/pages.py --posts 3000 --users 300 --events 10000 --requests 10 --warmup 3
+	$(PY) -m tools.launch bench bench/pages.py --size smoke
 	$(PY) -m tools.launch bench bench/feed.py --users 500 --posts 3000 --events 10000 --duration 3 --warmup 1 --clients 4 --redis-users 50
 
 $(PY):

@@ -73,6 +73,9 @@ BACKED_CARD_SHARE = 0.7
 # (verification allows ORBIT_TRADE_CARD_PRICE_TOLERANCE, 0.5% by default); most are closed later.
 CARD_FILL_SPREAD = 0.0015
 CARD_CLOSED_SHARE = 0.6
+# A trade card's entry is the price its post quotes, so it stays this close to the close of the
+# post's hourly bar (the seeded posts quote prices within 2% of it).
+CARD_ENTRY_BAND = 0.015
 # Of the analysis and trade_share posts, this share carries a call on the asset it is about.
 CALL_SHARE = 0.10
 CALL_HORIZON_DAYS = [1, 3, 7]

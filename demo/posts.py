@@ -1,5 +1,5 @@
 """Posts and their text: who writes what type of post in which language and when, the bodies
-drawn from demo.tables' templates with prices near the market, their cashtag and hashtag links,
+drawn from demo.tables' templates with the prices of the seeded candles, their cashtag and hashtag links,
 and the Markdown rendering of every body.
 
 PostGenerator sets, per post (index 0..posts-1): author, content type, language, publication and
@@ -20,6 +20,7 @@ from demo.copy_writer import CopyWriter, csv_lines, csv_quoted, int_texts, times
 from demo.parameters import DAY, HOUR, MINUTE, OLD_POST_DAYS, POST_DAYS, POST_TYPE_SHARES, POST_TYPES
 from demo.sampling import GeneratorBase, weighted_draw, zipf_weights
 from demo.tables import ASSET_HASHTAGS, ASSETS, CLOSERS, OPENERS, TEMPLATES, TIMEFRAMES, TYPE_HASHTAGS
+from demo.trading import SHORT_RE
 from feed import markdown
 from feed.cashtags import cashtags_in
 from feed.models import Post
@@ -129,14 +130,19 @@ class PostGenerator(GeneratorBase):
         )
         self.post_primary = primary
         self._plan_trade_cards()
-        # Prices in the text are near the market when the post was written; a trade card's post
-        # quotes the card's entry price.
-        price = self.candle_close[primary, self._bar(self.post_created)] * rng.uniform(0.92, 1.08, size=n)
+        # The price a post quotes is the close of the hourly bar it was written in (what the asset page
+        # showed its author), a trade card's post the card's entry (within CARD_ENTRY_BAND of that
+        # close); the levels sit a few percent away from both, on their side: supports and stops below,
+        # resistances and targets above (a short's target below and its stop above).
+        close = self.candle_close[primary, self._bar(self.post_created)]
+        price = close.copy()
         price[self.card_post] = self.card_entry
-        support = price * (1 - rng.uniform(0.02, 0.08, size=n))
-        resistance = price * (1 + rng.uniform(0.02, 0.10, size=n))
-        target = resistance * (1 + rng.uniform(0.02, 0.12, size=n))
-        stop = support * (1 - rng.uniform(0.01, 0.05, size=n))
+        support = np.minimum(price, close) * (1 - rng.uniform(0.015, 0.06, size=n))
+        resistance = np.maximum(price, close) * (1 + rng.uniform(0.015, 0.07, size=n))
+        target = resistance * (1 + rng.uniform(0.01, 0.05, size=n))
+        stop = support * (1 - rng.uniform(0.005, 0.03, size=n))
+        short_target = support * (1 - rng.uniform(0.01, 0.05, size=n))
+        short_stop = resistance * (1 + rng.uniform(0.005, 0.03, size=n))
         pct = rng.uniform(0.8, 18.0, size=n)
         pnl = rng.lognormal(2.3, 0.7, size=n)
         apr = rng.uniform(2.0, 38.0, size=n)
@@ -153,15 +159,21 @@ class PostGenerator(GeneratorBase):
             slug = POST_TYPES[self.post_type[index]]
             language = "zh" if self.post_zh[index] else "en"
             symbol = self.asset_symbols[primary[index]]
+            template = rand.choice(TEMPLATES[slug, language])
+            short = SHORT_RE.search(template) is not None
+            take_profit, stop_loss = (short_target, short_stop) if short else (target, stop)
+            if "{pnl}" in template and "{p}" in template and "{tp}" in template:
+                # "Closed at {tp} for +{pnl}%, entry {p}": the gain is what the two prices say.
+                pnl[index] = abs(take_profit[index] / price[index] - 1) * 100
             fields = {
                 "a": symbol,
                 "b": self.asset_symbols[secondary[index]],
                 "A": ASSETS[primary[index]][1],
-                "p": _price(price[index]),
-                "s1": _price(support[index]),
-                "r1": _price(resistance[index]),
-                "tp": _price(target[index]),
-                "sl": _price(stop[index]),
+                "p": quoted_price(price[index]),
+                "s1": quoted_price(support[index]),
+                "r1": quoted_price(resistance[index]),
+                "tp": quoted_price(take_profit[index]),
+                "sl": quoted_price(stop_loss[index]),
                 "pct": f"{pct[index]:.1f}",
                 "pnl": f"{pnl[index]:.1f}",
                 "apr": f"{apr[index]:.1f}",
@@ -172,7 +184,7 @@ class PostGenerator(GeneratorBase):
                 "amt": int(amount[index]),
                 "amt_yi": f"{amount[index] / 100:.1f}",
             }
-            body = framed_body(rand.choice(TEMPLATES[slug, language]).format(**fields), rand=rand, language=language)
+            body = framed_body(template.format(**fields), rand=rand, language=language)
             tags = rand.sample(
                 TYPE_HASHTAGS[slug, language], k=min(len(TYPE_HASHTAGS[slug, language]), rand.choice([1, 1, 2, 2, 3]))
             )
@@ -246,7 +258,8 @@ def _render_all(bodies: list[str], *, known_assets: set[str]) -> list[str]:
         return [html for chunk in pool.map(_render_chunk, chunks) for html in chunk]
 
 
-def _price(value: float) -> str:
+def quoted_price(value: float) -> str:
+    """A price as posts write it: whole dollars from 1,000, cents from 1, then four or eight places."""
     if value >= 1000:
         return f"{value:,.0f}"
     if value >= 1:

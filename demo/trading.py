@@ -22,6 +22,7 @@ from demo.parameters import (
     CALL_SHARE,
     CANDLE_DAYS,
     CARD_CLOSED_SHARE,
+    CARD_ENTRY_BAND,
     CARD_FILL_SPREAD,
     CENT,
     DAY,
@@ -183,12 +184,26 @@ class TradingGenerator(EverydayTradingGenerator):
         rng = self._rng("trade-cards")
         shares = self.post_type == POST_TYPES.index("trade_share")
         cards = np.flatnonzero(shares & (rng.random(self.n_posts) < TRADE_CARD_SHARE))
-        size = len(cards)
-        asset = self.post_primary[cards]
-        # 1 to 24 hours before posting, with ten minutes to spare for the rest of the order to fill.
-        entered = self.post_created[cards] - rng.integers(HOUR + 10 * MINUTE, DAY, size=size)
+        asset, posted = self.post_primary[cards], self.post_created[cards]
+        # The post quotes the entry as the price of the moment, so the entry is within CARD_ENTRY_BAND
+        # of the close of the post's bar, and a price the market traded at in the hour of the entry:
+        # 1 to 24 hours before posting, with ten minutes to spare for the rest of the order to fill,
+        # drawn again (a few times) while that hour never came near the post's price.
+        close = self.candle_close[asset, self._bar(posted)]
+        band_low, band_high = close * (1 - CARD_ENTRY_BAND), close * (1 + CARD_ENTRY_BAND)
+        entered = posted - rng.integers(HOUR + 10 * MINUTE, DAY, size=len(cards))
+        for _draw in range(8):
+            bar = self._bar(entered)
+            far = (self.candle_low[asset, bar] > band_high) | (self.candle_high[asset, bar] < band_low)
+            if not far.any():
+                break
+            entered[far] = posted[far] - rng.integers(HOUR + 10 * MINUTE, DAY, size=int(far.sum()))
         bar = self._bar(entered)
-        low, high = self.candle_low[asset, bar], self.candle_high[asset, bar]
+        low = np.maximum(self.candle_low[asset, bar], band_low)
+        high = np.minimum(self.candle_high[asset, bar], band_high)
+        near = low <= high  # a card whose author's day never traded near the post's price is left out
+        cards, asset, entered, low, high = cards[near], asset[near], entered[near], low[near], high[near]
+        size = len(cards)
         self.card_post, self.card_asset, self.card_entered = cards, asset, entered
         self.card_entry = self._round_prices(low + rng.random(size) * (high - low), asset)
         self.card_backed = (rng.random(size) < BACKED_CARD_SHARE) & self.linked[self.post_author[cards]]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -366,7 +366,10 @@ class FollowingFeedView(OrbitAPIView):
         tags=["feeds"],
     )
     def get(self, request):
-        return post_page_response(request, selectors.following_posts(viewer=request.user, **page_query(request)))
+        # Reposts are left out until PostSerializer can show one with its original.
+        return post_page_response(
+            request, selectors.following_posts(viewer=request.user, reposts=False, **page_query(request))
+        )
 
 
 class LatestFeedView(OrbitAPIView):
@@ -484,7 +487,9 @@ class UserPostsView(OrbitAPIView):
     def get(self, request, username: str):
         query = page_query(request)
         creator = creator_profile(username=username, viewer=request.user)
-        return post_page_response(request, selectors.creator_posts(author=creator, viewer=request.user, **query))
+        return post_page_response(
+            request, selectors.creator_posts(author=creator, viewer=request.user, reposts=False, **query)
+        )
 
 
 class UserCallsView(OrbitAPIView):
@@ -505,3 +510,117 @@ class UserCallsView(OrbitAPIView):
         page = Page(items=[], next_cursor=None) if hidden else calls.calls_of(author=creator, **query)
         body = {"record": calls.call_record(user=creator), "items": page.items, "next_cursor": page.next_cursor}
         return Response(CallPageSerializer(body, context={"request": request}).data)
+
+
+# --- Reposts, quotes and bookmarks (the same services as the cards' buttons) ------------------------
+
+
+class RepostStateSerializer(serializers.Serializer):
+    reposted = serializers.BooleanField()
+    repost_count = serializers.IntegerField()
+
+
+class BookmarkStateSerializer(serializers.Serializer):
+    bookmarked = serializers.BooleanField()
+
+
+class QuoteCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10_000, help_text="Your own words above the quoted post (Markdown).")
+    content_type = serializers.CharField(max_length=32, help_text="e.g. analysis, education, chat")
+    language = serializers.ChoiceField(choices=Post.Language.choices, required=False)
+
+
+class RepostView(OrbitAPIView):
+    throttle_scope = "react"
+
+    @staticmethod
+    def _state(post_id: int, *, reposted: bool) -> Response:
+        count = Post.objects.filter(pk=post_id).values_list("repost_count", flat=True).first() or 0
+        return Response({"reposted": reposted, "repost_count": count})
+
+    @extend_schema(
+        summary="Repost a post to your followers",
+        description="Reposting twice counts once. A repost cannot be reposted: repost the original.",
+        parameters=[POST_ID],
+        request=None,
+        responses={200: RepostStateSerializer, **error_responses(400, 401, 403, 404, 429)},
+        tags=["reactions"],
+    )
+    def post(self, request, post_id: int):
+        services.repost(user=request.user, post_id=post_id, fp=app_fingerprint(request))
+        return self._state(post_id, reposted=True)
+
+    @extend_schema(
+        summary="Undo your repost",
+        parameters=[POST_ID],
+        request=None,
+        responses={200: RepostStateSerializer, **error_responses(401, 404, 429)},
+        tags=["reactions"],
+    )
+    def delete(self, request, post_id: int):
+        services.undo_repost(user=request.user, post_id=post_id)
+        return self._state(post_id, reposted=False)
+
+
+class QuoteView(OrbitAPIView):
+    throttle_scope = "post"
+
+    @extend_schema(
+        summary="Quote a post",
+        description="Publish a post of your own that embeds this one. Throttled per user (scope `post`).",
+        parameters=[POST_ID],
+        request=QuoteCreateSerializer,
+        responses={201: PostSerializer, **error_responses(400, 401, 403, 404, 429)},
+        tags=["reactions"],
+    )
+    def post(self, request, post_id: int):
+        data = valid(QuoteCreateSerializer, request.data)
+        created = services.quote(
+            user=request.user,
+            post_id=post_id,
+            body=data["body"],
+            content_type=data["content_type"],
+            language=data.get("language"),
+            fp=app_fingerprint(request),
+        )
+        return Response(post_body(request, created.pk), status=status.HTTP_201_CREATED)
+
+
+class BookmarkView(OrbitAPIView):
+    throttle_scope = "react"
+
+    @extend_schema(
+        summary="Save a post (private)",
+        parameters=[POST_ID],
+        request=None,
+        responses={200: BookmarkStateSerializer, **error_responses(401, 403, 404, 429)},
+        tags=["reactions"],
+    )
+    def post(self, request, post_id: int):
+        services.bookmark(user=request.user, post_id=post_id)
+        return Response({"bookmarked": True})
+
+    @extend_schema(
+        summary="Remove a post from your saved posts",
+        parameters=[POST_ID],
+        request=None,
+        responses={200: BookmarkStateSerializer, **error_responses(401, 404, 429)},
+        tags=["reactions"],
+    )
+    def delete(self, request, post_id: int):
+        services.unbookmark(user=request.user, post_id=post_id)
+        return Response({"bookmarked": False})
+
+
+class BookmarksView(OrbitAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Your saved posts",
+        description="Most recently saved first; only ever your own. Keyset pages.",
+        parameters=[PageQuerySerializer],
+        responses={200: PostPageSerializer, **error_responses(400, 401)},
+        tags=["feeds"],
+    )
+    def get(self, request):
+        return post_page_response(request, selectors.bookmarked_posts(user=request.user, **page_query(request)))

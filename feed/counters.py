@@ -1,4 +1,4 @@
-"""Post counters are a cache of facts (Like and Comment rows); these rebuild them."""
+"""Post counters are a cache of facts (Like and Comment rows, live reposts and quotes); these rebuild them."""
 
 from django.db import connection
 
@@ -17,8 +17,30 @@ WHERE p.id = q.id AND q.id >= %(first)s
 """
 
 
+# A repost or quote counts while it is not deleted (feed.services.undo_repost and delete_post take
+# it off); one hidden by moderation still counts, as the services leave it.
+RECOUNT_SHARES = """
+UPDATE feed_post AS p
+SET repost_count = coalesce(r.n, 0), quote_count = coalesce(qu.n, 0)
+FROM feed_post AS q
+LEFT JOIN (
+    SELECT repost_of_id AS post_id, count(*) AS n FROM feed_post
+    WHERE repost_of_id >= %(first)s AND status <> 'deleted' GROUP BY repost_of_id
+) AS r ON r.post_id = q.id
+LEFT JOIN (
+    SELECT quote_of_id AS post_id, count(*) AS n FROM feed_post
+    WHERE quote_of_id >= %(first)s AND status <> 'deleted' GROUP BY quote_of_id
+) AS qu ON qu.post_id = q.id
+WHERE p.id = q.id AND q.id >= %(first)s
+  AND (p.repost_count <> coalesce(r.n, 0) OR p.quote_count <> coalesce(qu.n, 0))
+"""
+
+
 def recount_posts(*, first_id: int = 0) -> int:
-    """Set like_count and comment_count of posts with id >= first_id from the rows; returns posts fixed."""
+    """Set the like, comment, repost and quote counts of posts with id >= first_id from the rows;
+    returns how many posts had a wrong counter (a post wrong in both statements counts twice)."""
     with connection.cursor() as cursor:
         cursor.execute(RECOUNT, {"first": first_id})
-        return cursor.rowcount
+        fixed = cursor.rowcount
+        cursor.execute(RECOUNT_SHARES, {"first": first_id})
+        return fixed + cursor.rowcount

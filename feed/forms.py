@@ -56,8 +56,16 @@ class PostBodyForm(forms.Form):
         required=False,
         strip=False,
     )
+    # No default: the author picks one (compose.js suggests the tagger's guess, never picks it).
     content_type = PostTypeChoiceField(
-        label=_("Content type"), queryset=_content_types(), to_field_name="slug", empty_label=None
+        label=_("Content type"),
+        queryset=_content_types(),
+        to_field_name="slug",
+        empty_label=_("Choose a type"),
+        error_messages={
+            "required": _("Choose a content type: it tells readers what kind of post this is."),
+            "invalid_choice": _("Choose one of the content types in the list."),
+        },
     )
 
 

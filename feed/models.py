@@ -518,6 +518,8 @@ class Notification(models.Model):
         FOLLOW = "follow", _("followed you")
         MENTION = "mention", _("mentioned you")
         WARNING = "warning", _("sent you a moderation warning")
+        REPOST = "repost", _("reposted your post")
+        QUOTE = "quote", _("quoted your post")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -38,7 +38,9 @@ from orbit.locks import Namespace
 from . import markdown, render_tokens, verification
 from .calls import CallInput, attach_call, check_call
 from .models import (
+    Bookmark,
     Comment,
+    CommentLike,
     Engagement,
     Hashtag,
     Like,
@@ -84,6 +86,8 @@ def _log_signed_out_once(*, kind: int, post: Post, fp: str, dwell_ms: int = 0, s
         log_engagement(
             kind=kind, actor=None, post=post, creator_id=post.author_id, fp=fp, dwell_ms=dwell_ms, share=share
         )
+        if kind == Engagement.Kind.VIEW:
+            _count_view(post)
     return True
 
 
@@ -396,6 +400,11 @@ def delete_post(*, actor: User, post_id: int) -> Post:
         post = _own_live_post(actor, post_id)
         post.status, post.deleted_at = Post.Status.DELETED, timezone.now()
         post.save(update_fields=["status", "deleted_at"])
+        # A deleted repost or quote no longer counts on the post it shared (recount_posts agrees).
+        if post.repost_of_id is not None:
+            Post.objects.filter(pk=post.repost_of_id).update(repost_count=F("repost_count") - 1)
+        elif post.quote_of_id is not None:
+            Post.objects.filter(pk=post.quote_of_id).update(quote_count=F("quote_count") - 1)
         transaction.on_commit(lambda: post_removed.send(sender=Post, post_id=post.pk))
     return post
 
@@ -552,7 +561,14 @@ def record_view(*, viewer: User | AnonymousUser | None, post: Post, fp: str = ""
         if seen:
             return False
         log_engagement(kind=Engagement.Kind.VIEW, actor=viewer, post=post, creator_id=post.author_id, fp=fp)
+        _count_view(post)
     return True
+
+
+def _count_view(post: Post) -> None:
+    """The card's view count: one more for each view row written, in the same transaction, as an
+    F() update so concurrent views of one post never lose one."""
+    Post.objects.filter(pk=post.pk).update(view_count=F("view_count") + 1)
 
 
 MAX_DWELL_MS = 30 * 60 * 1000
@@ -677,3 +693,153 @@ def mark_notifications_read(*, user: User, up_to: datetime | None = None) -> int
     if up_to is not None:
         queryset = queryset.filter(created_at__lte=up_to)
     return queryset.update(read_at=timezone.now())
+
+
+# --- Reposts, quotes and bookmarks -----------------------------------------------------
+
+
+def _shareable(user: User, post_id: int) -> Post:
+    """The post `user` may repost or quote: readable, published, not blocked either way, and an
+    original (a repost carries nothing of its own: share the post it reposts)."""
+    post = _interactable(user, post_id)
+    if post.repost_of_id is not None:
+        raise ValidationError({"post": _("This is a repost; repost or quote the original post instead.")})
+    return post
+
+
+def repost(*, user: User, post_id: int, fp: str = "") -> bool:
+    """Put the post in the user's followers' Following feeds and on their profile; True if this call
+    added the repost. Racing double-clicks insert once (the post_repost_once constraint decides).
+
+    The repost is logged as a share of the original, so it counts for ranking and payouts as
+    shares do. Reposting, undoing and reposting again logs and notifies only the first time."""
+    post = _shareable(user, post_id)
+    with transaction.atomic():
+        before = Post.objects.filter(author=user, repost_of=post).exists()  # undone reposts included
+        try:
+            with transaction.atomic():  # a savepoint: the losing racer rolls back only this
+                Post.objects.create(
+                    author=user, repost_of=post, body="", content_type_id=post.content_type_id, language=post.language
+                )
+        except IntegrityError:
+            return False  # already reposted: the unique constraint decided the race
+        Post.objects.filter(pk=post.pk).update(repost_count=F("repost_count") + 1)
+        if not before:
+            log_engagement(kind=Engagement.Kind.SHARE, actor=user, post=post, creator_id=post.author_id, fp=fp)
+            _notify_shared(user=user, post=post)
+    return True
+
+
+def undo_repost(*, user: User, post_id: int) -> bool:
+    """Take the user's repost of the post back (kept as a deleted row); True if there was one.
+    Works whatever became of the original since: nobody is stuck with a repost."""
+    with transaction.atomic():
+        undone = (
+            Post.objects.filter(author=user, repost_of_id=post_id)
+            .exclude(status=Post.Status.DELETED)
+            .update(status=Post.Status.DELETED, deleted_at=timezone.now())
+        )
+        if not undone:
+            return False
+        Post.objects.filter(pk=post_id).update(repost_count=F("repost_count") - 1)
+    return True
+
+
+def reposted_by(*, user: User, post_id: int) -> bool:
+    return Post.objects.filter(author=user, repost_of_id=post_id).exclude(status=Post.Status.DELETED).exists()
+
+
+def quote(
+    *,
+    user: User,
+    post_id: int,
+    body: str,
+    content_type: str,
+    language: str | None = None,
+    images: list[UploadedFile] | None = None,
+    fp: str = "",
+) -> Post:
+    """A post of the user's own that embeds the post it quotes. It is published by `publish_post`
+    (sanitizing, cashtags, mentions, tagging), then tied to the original, in one transaction."""
+    original = _shareable(user, post_id)
+    with transaction.atomic():
+        post = publish_post(author=user, body=body, content_type=content_type, language=language, images=images)
+        Post.objects.filter(pk=post.pk).update(quote_of=original)
+        post.quote_of = original
+        Post.objects.filter(pk=original.pk).update(quote_count=F("quote_count") + 1)
+        log_engagement(kind=Engagement.Kind.SHARE, actor=user, post=original, creator_id=original.author_id, fp=fp)
+        _notify_shared(user=user, post=original, verb=Notification.Verb.QUOTE)
+    return post
+
+
+def _notify_shared(*, user: User, post: Post, verb: str = Notification.Verb.REPOST) -> None:
+    """Tell the author their post was reposted or quoted (not for their own)."""
+    if post.author_id == user.pk:
+        return
+    Notification.objects.create(recipient_id=post.author_id, actor=user, verb=verb, post=post)
+
+
+def bookmark(*, user: User, post_id: int) -> bool:
+    """Save the post for later, privately; True if this call saved it. Racing clicks save once."""
+    post = readable_post(viewer=user, post_id=post_id)
+    if post.status != Post.Status.PUBLISHED:
+        raise PermissionDenied(_("This post can no longer be saved."))
+    try:
+        with transaction.atomic():  # a savepoint: the losing racer rolls back only this
+            Bookmark.objects.create(user=user, post=post)
+    except IntegrityError:
+        return False  # already saved: the bookmark_once constraint decided the race
+    return True
+
+
+def unbookmark(*, user: User, post_id: int) -> bool:
+    """Remove the post from the user's saved posts (whatever became of the post); True if it was there."""
+    deleted, _rows = Bookmark.objects.filter(user=user, post_id=post_id).delete()
+    return bool(deleted)
+
+
+# --- Comment likes -------------------------------------------------------------------------
+# A comment like is a reaction to a reader's words, not to the post: it is not logged to the
+# Engagement log, which is the record of actions on posts that ranking and payouts read. The
+# CommentLike rows are the facts; Comment.like_count is their counter.
+
+
+def _likeable_comment(user: User, comment_id: int) -> Comment:
+    """The live comment `user` may like: on a post they may react to (readable, published), and
+    by someone with no block between them either way."""
+    ensure_can_act(user)
+    comment = Comment.objects.select_related("author").filter(pk=comment_id).first()
+    if comment is None or comment.deleted_at is not None:
+        raise Comment.DoesNotExist(_("That comment does not exist or was deleted."))
+    _interactable(user, comment.post_id)
+    if comment.author_id != user.pk and is_blocked_between(user, comment.author):
+        raise PermissionDenied(_("You cannot like this person's comments."))
+    return comment
+
+
+def like_comment(*, user: User, comment_id: int) -> bool:
+    """Like a comment once; True if this call added the like. Racing double-clicks count once."""
+    comment = _likeable_comment(user, comment_id)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: the losing racer rolls back only this
+                CommentLike.objects.create(user=user, comment=comment)
+        except IntegrityError:
+            return False  # already liked: the comment_like_once constraint decided the race
+        Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
+    return True
+
+
+def unlike_comment(*, user: User, comment_id: int) -> bool:
+    """Take a like back; True if there was one. Allowed whatever became of the comment or of a
+    block since, as long as the post can still be read: nobody is stuck with a like."""
+    comment = Comment.objects.filter(pk=comment_id).first()
+    if comment is None:
+        raise Comment.DoesNotExist(_("That comment does not exist or was deleted."))
+    readable_post(viewer=user, post_id=comment.post_id)
+    with transaction.atomic():
+        deleted, _rows = CommentLike.objects.filter(user=user, comment=comment).delete()
+        if not deleted:
+            return False
+        Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
+    return True

@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "feed.context_processors.site",
+                "orbit.context_processors.theme",
             ],
         },
     },
@@ -402,8 +403,8 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "feed:latest"
-LOGOUT_REDIRECT_URL = "feed:latest"
+LOGIN_REDIRECT_URL = "ranking:home"  # For You once signed in
+LOGOUT_REDIRECT_URL = "ranking:home"
 
 # Accounts (django-allauth): username or e-mail to log in, e-mail optional to verify.
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
@@ -538,6 +539,8 @@ REST_FRAMEWORK = {
         # New device tokens (POST /api/v1/devices/) per client address (IPv6: per /64), so one
         # machine cannot mint itself a device per fake reader.
         "device": env.str("THROTTLE_DEVICE", default="20/hour"),
+        # The composer's helpers (type suggestion, preview, $ and @ autocomplete) per author.
+        "compose_assist": env.str("THROTTLE_COMPOSE_ASSIST", default="1200/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -215,8 +215,12 @@ def gather_candidates(
         for post_id in ids:
             sources.setdefault(post_id, set()).add(source)
 
+    # Reposts have no text of their own to rank (the original is a candidate in its own right).
     recent = Post.objects.filter(
-        status=Post.Status.PUBLISHED, created_at__lte=now, created_at__gt=now - timedelta(days=CANDIDATE_DAYS)
+        status=Post.Status.PUBLISHED,
+        repost_of__isnull=True,
+        created_at__lte=now,
+        created_at__gt=now - timedelta(days=CANDIDATE_DAYS),
     )
     if followed:
         add(
@@ -330,6 +334,7 @@ def load_features(post_ids: Iterable[int], *, hidden: set[int], user_id: int, no
         Post.objects.filter(
             pk__in=list(post_ids),
             status=Post.Status.PUBLISHED,
+            repost_of__isnull=True,
             author__suspended_at__isnull=True,
             created_at__lte=now,
         )
@@ -569,7 +574,7 @@ def latest_fill(user_id: int, *, exclude: set[int], limit: int, allow_seen: bool
     now = timezone.now()
     hidden = hidden_author_id_set(user_id) | {user_id}
     visible = (
-        Post.objects.filter(status=Post.Status.PUBLISHED, author__suspended_at__isnull=True)
+        Post.objects.filter(status=Post.Status.PUBLISHED, repost_of__isnull=True, author__suspended_at__isnull=True)
         .exclude(author_id__in=list(hidden))
         .exclude(pk__in=list(exclude))
         .order_by("-created_at")

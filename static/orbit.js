@@ -122,3 +122,99 @@
     startTracking();
   }
 })();
+
+// --- Layout: menus (templates/base.html's account menu, the profile's "More") ----------------
+// Menus are <details class="menu">: Enter or Space on the summary opens and closes them without
+// JavaScript. This adds what a menu is expected to do: Escape closes the open one and gives focus
+// back to its summary, a click or focus elsewhere closes it, and opening one closes the others.
+(function () {
+  "use strict";
+
+  function openMenus() {
+    return Array.prototype.slice.call(document.querySelectorAll("details.menu[open]"));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    openMenus().forEach(function (menu) {
+      var hadFocus = menu.contains(document.activeElement);
+      menu.open = false;
+      if (hadFocus) {
+        menu.querySelector("summary").focus();
+      }
+    });
+  });
+
+  function closeOthers(target) {
+    openMenus().forEach(function (menu) {
+      if (!menu.contains(target)) {
+        menu.open = false;
+      }
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    closeOthers(event.target);
+  });
+  document.addEventListener("focusin", function (event) {
+    closeOthers(event.target);
+  });
+})();
+
+// --- Theme: light or dark ----------------------------------------------------------------
+// Buttons with data-theme-toggle switch between the light and the dark theme. The choice goes in
+// the orbit_theme cookie (a year, SameSite=Lax) so that the server writes <html data-theme="...">
+// on the next page and the first paint has the right colours (orbit/context_processors.py). Until
+// the reader chooses, there is no data-theme and static/orbit.css follows prefers-color-scheme.
+// aria-pressed says whether the dark theme is showing, whichever way it came about.
+(function () {
+  "use strict";
+
+  var COOKIE = "orbit_theme";
+  var ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
+  var systemDark = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+  function shownTheme() {
+    var chosen = document.documentElement.getAttribute("data-theme");
+    if (chosen === "light" || chosen === "dark") {
+      return chosen;
+    }
+    return systemDark && systemDark.matches ? "dark" : "light";
+  }
+
+  function reflect() {
+    var dark = shownTheme() === "dark";
+    document.querySelectorAll("[data-theme-toggle]").forEach(function (button) {
+      button.setAttribute("aria-pressed", dark ? "true" : "false");
+    });
+  }
+
+  function choose(theme) {
+    document.documentElement.setAttribute("data-theme", theme);
+    var secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = COOKIE + "=" + theme + "; Max-Age=" + ONE_YEAR_SECONDS + "; Path=/; SameSite=Lax" + secure;
+    reflect();
+    // Canvas drawings (the market chart) cannot follow CSS tokens by themselves.
+    document.dispatchEvent(new CustomEvent("orbit:themechange", { detail: { theme: theme } }));
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-theme-toggle]");
+    if (button) {
+      choose(shownTheme() === "dark" ? "light" : "dark");
+    }
+  });
+  // The system switching (at dusk, say) changes what shows while the reader has not chosen.
+  if (systemDark && systemDark.addEventListener) {
+    systemDark.addEventListener("change", reflect);
+  }
+  // Toggles that arrive later (an HTMX swap) start in the right state too.
+  document.addEventListener("htmx:afterSettle", reflect);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", reflect);
+  } else {
+    reflect();
+  }
+})();

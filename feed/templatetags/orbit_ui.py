@@ -83,3 +83,41 @@ def avatar_url(user):
     except AttributeError:
         return ""
     return avatar.url if avatar else ""
+
+
+# Thresholds and suffixes of compact counts: thousands and millions in English, 万 (10⁴) and 亿 (10⁸) in Chinese.
+COMPACT_UNITS = {
+    "en": ((10**9, "B"), (10**6, "M"), (10**3, "K")),
+    "zh": ((10**8, "亿"), (10**4, "万")),
+}
+
+
+@register.filter
+def compact_count(value):
+    """A count as feeds show it: 987, 1.2K, 3.4M; in Chinese 9,876, 1.2万, 3.4亿. Rounded down, so
+    999,999 is 999.9K and never a premature 1M."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return ""
+    units = COMPACT_UNITS["zh" if (get_language() or "").startswith("zh") else "en"]
+    for size, suffix in units:
+        if abs(number) >= size:
+            tenths = abs(number) * 10 // size
+            whole, tenth = divmod(tenths, 10)
+            shown = f"{whole}" if tenth == 0 or whole >= 100 else f"{whole}.{tenth}"
+            return f"{'-' if number < 0 else ''}{shown}{suffix}"
+    return number_format(number, force_grouping=True)
+
+
+@register.filter
+def disclosure_summary(disclosures):
+    """One line for a post's disclosures: which assets the author bought and which they sold, and
+    the widest gap from posting in whole days (0: all within a day)."""
+    bought = sorted({d.asset for d in disclosures if d.side == "bought"})
+    sold = sorted({d.asset for d in disclosures if d.side == "sold"})
+    return {
+        "bought": ", ".join(f"${asset}" for asset in bought),
+        "sold": ", ".join(f"${asset}" for asset in sold),
+        "days": max((d.days for d in disclosures), default=0),
+    }

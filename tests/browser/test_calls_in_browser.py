@@ -30,6 +30,7 @@ def test_a_creator_makes_a_call_and_sees_it_on_the_card_and_the_calls_tab(browse
 
         sign_in(page, "alice", "/compose/")
         page.fill("#id_body", "$BTC breaks the range this week")
+        page.select_option("#id_content_type", "analysis")
         # A target below the market is refused on its field, and nothing is lost from the form.
         page.fill("#id_call_asset", "BTC")
         page.select_option("#id_call_direction", "up")

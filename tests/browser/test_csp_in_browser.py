@@ -61,6 +61,7 @@ def test_a_member_reads_comments_and_likes_on_every_page_without_a_csp_violation
         sign_in(page, "mei", "/")
         for url in [
             "/",
+            "/latest/",
             "/following/",
             "/for-you/",
             "/search/?q=btc",
@@ -80,7 +81,7 @@ def test_a_member_reads_comments_and_likes_on_every_page_without_a_csp_violation
         # On the post page: a comment and a like, both swapped in by HTMX.
         page.fill("#comments textarea[name=body]", "What is your stop?")
         page.locator("#comments form.comment-form button[type=submit]").first.click()
-        expect(page.locator("#comments .comment-body")).to_have_text(["Clean retest.", "What is your stop?"])
+        expect(page.locator("#comments .comment-body")).to_have_text(["What is your stop?", "Clean retest."])
         like = page.locator("form.like-form button")
         like.click()
         expect(like).to_have_attribute("aria-pressed", "true")

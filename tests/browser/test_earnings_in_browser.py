@@ -61,6 +61,7 @@ def test_a_creator_reads_the_statement_and_appeals_a_held_payout(browse, now):
         row.locator("textarea").fill("These readers came from my Tuesday AMA.")
         row.get_by_role("button", name="Send appeal").click()
         expect(page.locator(row_id)).to_contain_text("the reviewers will answer it")
+        page.locator(".me-menu summary").click()  # the language is in the account menu
         page.select_option("#language-select", "zh-hans")
         page.get_by_role("button", name="Switch").click()
         page.wait_for_load_state()

@@ -28,6 +28,7 @@ def test_a_trader_reads_for_you_drops_a_post_and_loads_more(browse):
         page.get_by_role("link", name="Load more").click()
         expect(cards).to_have_count(24)
         seen["dropped"] = dropped
+        page.locator(".me-menu summary").click()  # the language is in the account menu
         page.select_option("#language-select", "zh-hans")
         page.get_by_role("button", name="Switch").click()
         page.wait_for_load_state()

@@ -163,6 +163,7 @@ def test_the_same_pages_in_chinese(browse, live_server):
         seen = {}
 
         _sign_up(reader, "xiaoming")
+        reader.goto("/latest/")  # signing up lands on For You; Latest has its own address
         seen["latest_heading"] = reader.locator("h1").inner_text()
         seen["nav"] = reader.locator(".mainnav").inner_text()
         reader.get_by_role("link", name="发帖").click()

@@ -15,6 +15,7 @@ def test_a_reader_sees_the_latest_posts_and_switches_to_chinese(browse):
             "heading": page.locator("h1").inner_text(),
             "bodies": page.locator("article.post .body").all_inner_texts(),
         }
+        page.locator(".me-menu summary").click()  # the language is in the account menu
         page.select_option("#language-select", "zh-hans")
         page.get_by_role("button", name="Switch").click()
         page.wait_for_load_state()

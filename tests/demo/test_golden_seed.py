@@ -25,25 +25,29 @@ ANCHOR = datetime(2026, 3, 1, 12, tzinfo=UTC)
 # 2,000 events), graded calls, verified and unverified trade cards.
 SEED_ARGUMENTS = ["--users=120", "--posts=300", "--events=3000", "--seed=7", f"--anchor={ANCHOR.isoformat()}"]
 
+# Last re-pinned when posts began quoting the seeded candles (tests/demo/test_seed_prices.py): post
+# bodies changed (Post), and so did the trade cards' entries, their backing fills (Fill,
+# TradeCard_fills) and the trading profiles rebuilt from those fills; Comment moved with the
+# recounted comment likes (feed/counters.py).
 EXPECTED = {
     "Asset": (32, "97b52b54eb14a98191de6e140a44760d"),
     "Call": (17, "e92da2676d130ff2f45438da98d71971"),
     "Candle": (43152, "df74c63bff0db90f0198659a0f2d756a"),
-    "Comment": (74, "b1d05164133eddf855007d0767d6fa69"),
+    "Comment": (74, "1dc55c4029d77a6ea14ddbcf9059eed5"),
     "Engagement": (3000, "9346b2117fff10d47b270214f8a88740"),
-    "Fill": (4229, "a970a41efe2d8224286685366b20a754"),
+    "Fill": (4224, "577f76205d8a06209aa06a5c0bc01552"),
     "Follow": (645, "7847192d0280336add1d09a4b6a29d9a"),
     "Hashtag": (51, "83183cb16d2b29f6eaa5116ec915e098"),
     "Like": (323, "dde314fe94c2ee988434ba2a05847acb"),
-    "Post": (300, "3fa54aa2e7c5dd0544d2e7c8b4e6ca7f"),
+    "Post": (300, "7162159a979626612c0bbc72fdec5416"),
     "Post_assets": (309, "3a0886b84df63dd00deed3b98d0355a2"),
     "Post_hashtags": (695, "2130f2dc08f4a7da8c75ee4593a8e343"),
     "Profile": (122, "7991a5e0ac17dc2c2334b14522ffcdc0"),
     "Report": (2, "83f163d3e1ff7dacf24bb6860e315910"),
     "Share": (27, "fabbd78c0811a93a2cc624b8fd63c10c"),
-    "TradeCard": (10, "9527571bf7290f52a5e54fc0e5439f5f"),
-    "TradeCard_fills": (18, "aa3b5b1650f60921c17831ad12ea6c2a"),
-    "TradingProfile": (122, "09b7ce6bffe041d58d0b732c5f195e70"),
+    "TradeCard": (10, "05448f815e9790dbaefe36899222f14c"),
+    "TradeCard_fills": (17, "ffa8430b89ef7810d19678b8188d317e"),
+    "TradingProfile": (122, "a4774190725c36148b95aa7d8dea357b"),
     "User": (122, "b7e244b8c29ee65755ff9f926d12213b"),
 }
 

@@ -82,7 +82,7 @@ def test_every_reader_sees_the_disclosure_on_the_post_card(client, btc):
     traded(post.author, "BTC", at=post.created_at - timedelta(days=2, hours=1))
     traded(post.author, "BTC", side="sell", at=post.created_at + timedelta(days=1, hours=1))
     for reader in (client, client_for(post.author), client_for(UserFactory())):
-        page = reader.get("/").content.decode()
+        page = reader.get("/latest/").content.decode()
         assert "The author bought $BTC 2 days before posting." in page
         assert "The author sold $BTC 1 day after posting." in page
         assert "the author cannot edit it" in page

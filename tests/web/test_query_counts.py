@@ -67,7 +67,7 @@ def test_asset_page_query_count_is_fixed(client, reader, django_assert_num_queri
     btc = Asset.objects.create(symbol="BTC", name="Bitcoin")
     _seed(count, asset=btc)
     # The asset, its market quote, the page of its posts, assets, images, disclosures.
-    with django_assert_num_queries(SIGNED_IN + 6):
+    with django_assert_num_queries(SIGNED_IN + 7):  # + today's vote split
         response = client.get(reverse("feed:asset", args=["BTC"]))
     assert len(response.context["page"].items) == count
 
@@ -89,7 +89,8 @@ def test_post_page_query_count_is_fixed(client, reader, django_assert_num_querie
     # post_page: the post with author, profile, type, card, call, revision count and liked, then
     # assets, hashtags, images, the card's market quote and the disclosures (6); the comments and
     # their replies (2); record_view: a savepoint, the advisory lock, the same-day check, the
-    # insert, the savepoint's release (5). (A verified card adds one for its closing fills.)
-    with django_assert_num_queries(SIGNED_IN + 2 + 6 + 2 + 5):
+    # insert, the post's view count, the savepoint's release (6). (A verified card adds one for its
+    # closing fills.)
+    with django_assert_num_queries(SIGNED_IN + 2 + 6 + 2 + 6):
         response = client.get(reverse("feed:post", args=[post.pk]))
     assert len(response.context["comments"].items) == comments

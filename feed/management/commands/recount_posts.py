@@ -4,7 +4,7 @@ from feed.counters import recount_posts
 
 
 class Command(BaseCommand):
-    help = "Rebuild every post's like and comment counters from the Like and Comment rows."
+    help = "Rebuild every post's like, comment, repost and quote counters from the rows they count."
 
     def handle(self, *args, **options):
         fixed = recount_posts()
