@@ -268,7 +268,12 @@
     chart.setCrosshairPosition(close, marker.bar_time, candleSeries);
     var x = chart.timeScale().timeToCoordinate(marker.bar_time);
     var y = candleSeries.priceToCoordinate(close);
-    if (x !== null && y !== null) showTooltip(marker, { x: x, y: y });
+    if (x !== null && y !== null) {
+      showTooltip(marker, { x: x, y: y });
+      // Where the pointed bar is drawn, in the chart's own pixels (the browser tests click there).
+      box.dataset.pointedX = String(Math.round(x));
+      box.dataset.pointedY = String(Math.round(y));
+    }
   }
 
   function clearPoint() {

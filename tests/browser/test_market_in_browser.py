@@ -172,6 +172,25 @@ def test_the_market_page_charts_candles_and_the_community_live(browse, monkeypat
         seen["votes"] = page.locator(".vote-figures").inner_text()
         seen["vote_pressed"] = page.get_by_role("button", name="Bullish").get_attribute("aria-pressed")
 
+        # A marker on the chart itself opens its post: point at the post's bar from the list, then
+        # move up the canvas from that bar's close until the chart says a marker is under the mouse.
+        post_link.focus()
+        chart_box = page.locator(".chart-canvas")
+        origin = chart_box.bounding_box()
+        x = origin["x"] + int(chart_box.get_attribute("data-pointed-x"))
+        close_y = origin["y"] + int(chart_box.get_attribute("data-pointed-y"))
+        post_link.evaluate("(link) => link.blur()")
+        seen["marker_found"] = False
+        for lift in range(0, 120, 2):
+            page.mouse.move(x, close_y - lift)
+            if "chart-over-marker" in (chart_box.get_attribute("class") or ""):
+                seen["marker_found"] = True
+                break
+        page.mouse.click(x, close_y - lift)
+        page.wait_for_url(f"**/posts/{post.pk}/")
+        page.go_back()
+        expect(page.locator("#asset-chart[data-loaded]")).to_have_count(1)
+
         # On a phone nothing runs off the side, and every control is a thumb's width.
         page.set_viewport_size({"width": 390, "height": 844})
         page.reload()
@@ -203,6 +222,7 @@ def test_the_market_page_charts_candles_and_the_community_live(browse, monkeypat
     assert seen["same_page"] is True
     assert "100% bullish" in seen["votes"] and "1 vote today" in seen["votes"]
     assert seen["vote_pressed"] == "true"
+    assert seen["marker_found"] is True
     assert AssetVote.objects.get().direction == "bull"
     assert seen["overflow"] <= 0
     assert seen["small_controls"] == []
