@@ -340,13 +340,7 @@ def comment(request, post_id: int):
     status = 400
     if form.is_valid():
         try:
-            created = services.comment_on_post(
-                author=request.user,
-                post_id=post_id,
-                body=form.cleaned_data["body"],
-                parent_id=form.cleaned_data["parent"],
-                fp=browser_fingerprint(request),
-            )
+            created = _post_comment(request, post_id, form)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -699,6 +693,17 @@ def compose_fill(request):
 # --- Comments on the post page: posting into the list, likes ----------------------------------
 
 
+def _post_comment(request, post_id: int, form: CommentForm):
+    """The comment (or reply) of a valid form, by the signed-in reader on this browser."""
+    return services.comment_on_post(
+        author=request.user,
+        post_id=post_id,
+        body=form.cleaned_data["body"],
+        parent_id=form.cleaned_data["parent"],
+        fp=browser_fingerprint(request),
+    )
+
+
 def _comment_list_target(request) -> str | None:
     """The list the post page's comment forms swap a new comment into: "comment-list", or
     "replies-<id>" under a comment. Any other HTMX caller (a page served before these forms) gets
@@ -720,13 +725,7 @@ def _comment_into_list(request, post_id: int, form: CommentForm):
     try:
         check_rate(scope="comment", user=request.user)
         if form.is_valid():
-            created = services.comment_on_post(
-                author=request.user,
-                post_id=post_id,
-                body=form.cleaned_data["body"],
-                parent_id=form.cleaned_data["parent"],
-                fp=browser_fingerprint(request),
-            )
+            created = _post_comment(request, post_id, form)
     except ValidationError as exc:
         apply_service_errors(form, exc)
     except RateLimited as exc:

@@ -23,8 +23,8 @@ from feed.models import Engagement, Post
 from feed.services import comment_on_post, like_post, publish_post
 from incentives import settlement
 from incentives.weeks import Week
-from markets.models import Asset, Candle
-from tests.factories import FollowFactory, NotificationFactory, TradeCardFactory, UserFactory
+from markets.models import Asset
+from tests.factories import FollowFactory, NotificationFactory, TradeCardFactory, UserFactory, a_day_of_candles
 
 from .conftest import FACTORY_PASSWORD
 
@@ -83,18 +83,7 @@ SIGNED_IN = [
 def _community(now):
     """A creator with a trade card, a call, a busy post and a settled week; a reader with notifications."""
     btc, _ = Asset.objects.get_or_create(symbol="BTC", defaults={"name": "Bitcoin"})
-    this_hour = now.replace(minute=0, second=0, microsecond=0)
-    for hours_ago in range(24, -1, -1):
-        close = Decimal(105_820) - Decimal(hours_ago) * 10
-        Candle.objects.create(
-            instrument="BTC-USDT",
-            bar="1H",
-            opened_at=this_hour - timedelta(hours=hours_ago),
-            open=close,
-            high=close + 50,
-            low=close - 50,
-            close=close,
-        )
+    a_day_of_candles("BTC-USDT", close=Decimal(105_820), step=Decimal(10), spread=Decimal(50), now=now)
     chen = UserFactory(username="chen_trader", profile__display_name="Chen")
     reader = UserFactory(username="li_reader", profile__display_name="Li")
     FollowFactory(follower=reader, followee=chen)

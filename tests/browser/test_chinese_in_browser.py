@@ -12,8 +12,8 @@ from feed.models import Call, Engagement, Post
 from feed.services import comment_on_post, like_post, publish_post
 from incentives import settlement
 from incentives.weeks import Week
-from markets.models import Asset, Candle
-from tests.factories import UserFactory
+from markets.models import Asset
+from tests.factories import UserFactory, a_day_of_candles
 from tests.security.helpers import activate_totp, totp_code
 
 from .conftest import FACTORY_PASSWORD
@@ -66,18 +66,7 @@ def english_words(text: str) -> list[str]:
 def _community(now):
     """A Chinese-speaking community: a creator with a price call and a busy post, a reader, an operator."""
     Asset.objects.get_or_create(symbol="BTC", defaults={"name": "Bitcoin"})
-    this_hour = now.replace(minute=0, second=0, microsecond=0)
-    for hours_ago in range(24, -1, -1):
-        close = Decimal(96_000) - Decimal(hours_ago) * 10
-        Candle.objects.create(
-            instrument="BTC-USDT",
-            bar="1H",
-            opened_at=this_hour - timedelta(hours=hours_ago),
-            open=close,
-            high=close + 50,
-            low=close - 50,
-            close=close,
-        )
+    a_day_of_candles("BTC-USDT", close=Decimal(96_000), step=Decimal(10), spread=Decimal(50), now=now)
     chen = UserFactory(username="chen_trader", profile__display_name="老陈")
     reader = UserFactory(username="li_reader", profile__display_name="小李")
     operator = UserFactory(username="ops_wang", profile__display_name="王运营", is_staff=True, is_superuser=True)

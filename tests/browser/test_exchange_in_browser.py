@@ -13,8 +13,8 @@ from django.utils import timezone
 from feed.models import TradeCard
 from feed.services import TradeCardInput, publish_post
 from markets import exchange
-from markets.models import Asset, Candle
-from tests.factories import FillFactory, UserFactory
+from markets.models import Asset
+from tests.factories import FillFactory, UserFactory, a_day_of_candles
 
 from .conftest import sign_in
 
@@ -39,19 +39,8 @@ def test_a_reader_sees_a_verified_card_its_disclosure_the_performance_tab_and_th
     settings.EXCHANGE_WEBHOOK_SECRET = "browser-secret"
     Asset.objects.create(symbol="ETH", name="Ether")
     now = timezone.now()
-    this_hour = now.replace(minute=0, second=0, microsecond=0)
     # 25 hourly bars: 3,000 a day ago, 3,300 now (+10%).
-    for hours_ago in range(24, -1, -1):
-        close = Decimal(3300) - Decimal(hours_ago) * Decimal("12.5")
-        Candle.objects.create(
-            instrument="ETH-USDT",
-            bar="1H",
-            opened_at=this_hour - timedelta(hours=hours_ago),
-            open=close,
-            high=close + 5,
-            low=close - 5,
-            close=close,
-        )
+    a_day_of_candles("ETH-USDT", close=Decimal(3300), step=Decimal("12.5"), spread=Decimal(5), now=now)
     author = UserFactory(username="eth_erin")
     link = {
         "id": "link-erin",

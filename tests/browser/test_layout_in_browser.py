@@ -5,7 +5,6 @@ Screenshots of every page and width land in var/screenshots/<page>-<width>-<lang
 look at.
 """
 
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,8 +12,8 @@ import pytest
 from django.conf import settings
 
 from feed.services import comment_on_post, publish_post
-from markets.models import Asset, Candle
-from tests.factories import FollowFactory, NotificationFactory, TradingProfileFactory, UserFactory
+from markets.models import Asset
+from tests.factories import FollowFactory, NotificationFactory, TradingProfileFactory, UserFactory, a_day_of_candles
 
 from .conftest import sign_in
 
@@ -59,13 +58,7 @@ BOXES = """(selectors) => selectors.map((selector) => {
 def _community(now):
     """A creator with a long name and a busy post on $BTC, prices for it, and a reader who trades it."""
     btc, _ = Asset.objects.get_or_create(symbol="BTC", defaults={"name": "Bitcoin"})
-    this_hour = now.replace(minute=0, second=0, microsecond=0)
-    for hours_ago in range(24, -1, -1):
-        close = Decimal(105_820) - Decimal(hours_ago) * 10
-        Candle.objects.create(
-            instrument="BTC-USDT", bar="1H", opened_at=this_hour - timedelta(hours=hours_ago), open=close,
-            high=close + 50, low=close - 50, close=close,
-        )  # fmt: skip
+    a_day_of_candles("BTC-USDT", close=Decimal(105_820), step=Decimal(10), spread=Decimal(50), now=now)
     chen = UserFactory(username="chen_trader_with_a_long_name", profile__display_name="Chen, who writes long names")
     reader = UserFactory(username="li_reader", profile__display_name="Li")
     TradingProfileFactory(user=reader, traded_assets=["BTC"])

@@ -49,6 +49,7 @@ from .markets import (
     FillFactory,
     PositionFactory,
     TradingProfileFactory,
+    a_day_of_candles,
 )
 from .ranking import (
     ContentTypeWeightChangeFactory,
@@ -104,4 +105,5 @@ __all__ = [
     "TradingProfileFactory",
     "UserFactory",
     "UserInterestFactory",
+    "a_day_of_candles",
 ]

@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from markets.models import Asset, Candle, ExchangeEvent, Fill, Position, TradingProfile
@@ -104,3 +105,22 @@ class PositionFactory(DjangoModelFactory):
     entry_price = Decimal("64000")
     mark_price = Decimal("64500")
     taken_at = MOMENT
+
+
+def a_day_of_candles(instrument: str, *, close: Decimal, step: Decimal, spread: Decimal, now=None) -> list[Candle]:
+    """25 hourly bars ending with the current hour's, rising by `step` an hour to `close` (so the 24 h
+    change is 24 times `step`), each bar's high and low `spread` away from its close."""
+    this_hour = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    bars = []
+    for hours_ago in range(24, -1, -1):
+        price = close - hours_ago * step
+        bars.append(
+            CandleFactory(
+                instrument=instrument,
+                opened_at=this_hour - timedelta(hours=hours_ago),
+                close=price,
+                high=price + spread,
+                low=price - spread,
+            )
+        )
+    return bars
