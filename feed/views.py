@@ -310,10 +310,7 @@ def like(request, post_id: int):
         services.like_post(user=request.user, post_id=post_id, fp=fp)
     else:
         services.unlike_post(user=request.user, post_id=post_id, fp=fp)
-    if request.htmx:
-        post = selectors.post_page(post_id=post_id, viewer=request.user)
-        return render(request, "includes/like_button.html", {"post": post, "next_url": request.POST.get("next", "")})
-    return redirect_back(request, reverse("feed:post", args=[post_id]))
+    return _card_buttons(request, post_id, "includes/like_button.html")
 
 
 @require_POST
