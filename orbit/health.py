@@ -266,7 +266,7 @@ def check_redis() -> str:
             ping()
         else:
             cache.get(HEARTBEAT_KEY)  # a plain Redis cache raises when Redis is down
-    except RedisError as exc:
+    except Exception as exc:  # as check_queues: whatever the failure, the answer is "down" and why
         return f"down: {type(exc).__name__}"
     return "ok"
 
@@ -275,7 +275,9 @@ def check_queues() -> tuple[str, dict[str, dict]]:
     """The worker's verdict ("ok" or "down: " naming each bad queue) and the per-queue detail."""
     try:
         states = queue_states()
-    except RedisError as exc:
+    # Not only RedisError: under load redis-py can fail a half-opened connection with a ValueError
+    # ("I/O operation on closed file"); whatever the failure, /healthz answers why, never a 500.
+    except Exception as exc:
         return f"unknown: broker unreachable ({type(exc).__name__})", {}
     bad = [
         f"{queue} ({state['status'][len('down: ') :]})" for queue, state in states.items() if state["status"] != "ok"

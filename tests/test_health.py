@@ -206,6 +206,21 @@ def test_healthz_names_redis_when_redis_goes_down(client, throwaway_redis, empty
     assert body["database"] == "ok"
 
 
+def test_healthz_answers_why_rather_than_failing_when_the_redis_client_breaks_mid_read(client, monkeypatch):
+    """redis-py under load can fail a half-opened connection with a ValueError, not a RedisError."""
+
+    def broken_connection(*args, **kwargs):
+        raise ValueError("I/O operation on closed file.")
+
+    monkeypatch.setattr(health, "queue_states", broken_connection)
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["worker"] == "unknown: broker unreachable (ValueError)"
+    assert response.json()["down"] == ["worker"]
+
+
 def test_healthz_names_the_worker_when_no_queue_has_a_consumer(client, empty_queues):
     response = client.get("/healthz")
     assert response.status_code == 503
