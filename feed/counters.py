@@ -1,4 +1,5 @@
-"""Post counters are a cache of facts (Like and Comment rows, live reposts and quotes); these rebuild them."""
+"""Post and comment counters are a cache of facts (Like, Comment and CommentLike rows, live reposts
+and quotes); these rebuild them."""
 
 from django.db import connection
 
@@ -36,11 +37,26 @@ WHERE p.id = q.id AND q.id >= %(first)s
 """
 
 
+# Comments of the posts with id >= first_id.
+RECOUNT_COMMENT_LIKES = """
+UPDATE feed_comment AS c
+SET like_count = coalesce(l.n, 0)
+FROM feed_comment AS d
+LEFT JOIN (
+    SELECT comment_id, count(*) AS n FROM feed_commentlike
+    WHERE comment_id IN (SELECT id FROM feed_comment WHERE post_id >= %(first)s) GROUP BY comment_id
+) AS l ON l.comment_id = d.id
+WHERE c.id = d.id AND d.post_id >= %(first)s AND c.like_count <> coalesce(l.n, 0)
+"""
+
+
 def recount_posts(*, first_id: int = 0) -> int:
-    """Set the like, comment, repost and quote counts of posts with id >= first_id from the rows;
-    returns how many posts had a wrong counter (a post wrong in both statements counts twice)."""
+    """Set the like, comment, repost and quote counts of posts with id >= first_id, and the like
+    counts of their comments, from the rows; returns how many counters rows were wrong (a post wrong
+    in both post statements counts twice)."""
+    fixed = 0
     with connection.cursor() as cursor:
-        cursor.execute(RECOUNT, {"first": first_id})
-        fixed = cursor.rowcount
-        cursor.execute(RECOUNT_SHARES, {"first": first_id})
-        return fixed + cursor.rowcount
+        for statement in (RECOUNT, RECOUNT_SHARES, RECOUNT_COMMENT_LIKES):
+            cursor.execute(statement, {"first": first_id})
+            fixed += cursor.rowcount
+    return fixed

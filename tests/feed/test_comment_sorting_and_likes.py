@@ -4,9 +4,11 @@ comments that keep their replies."""
 
 import threading
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -304,6 +306,19 @@ def test_liking_a_comment_counts_once_and_unliking_takes_it_back(member):
     assert services.unlike_comment(user=member, comment_id=comment.pk) is False
     comment.refresh_from_db()
     assert comment.like_count == 0 and not CommentLike.objects.exists()
+
+
+def test_recount_posts_rebuilds_each_comments_like_count(member):
+    liked, unliked = CommentFactory(), CommentFactory()
+    services.like_comment(user=member, comment_id=liked.pk)
+    Comment.objects.filter(pk=liked.pk).update(like_count=5)
+    Comment.objects.filter(pk=unliked.pk).update(like_count=2)
+
+    call_command("recount_posts", stdout=StringIO())
+
+    liked.refresh_from_db()
+    unliked.refresh_from_db()
+    assert (liked.like_count, unliked.like_count) == (1, 0)
 
 
 def test_comment_likes_are_not_in_the_engagement_log_that_payouts_read(member):
