@@ -19,8 +19,10 @@ Each page is requested in this process through Django's test client (the whole s
 view, selectors, templates, without the test framework's template instrumentation; no network, no
 web server): Latest, For You (signed in, its Redis list
 built), Following (a reader who follows 100 creators), a post page with its comments, a profile,
-the $BTC asset page, a hashtag page, search, notifications, bookmarks and the $BTC candles JSON
-(the last two only when their URL exists). Per page: the median and 95th percentile of
+the $BTC asset page, a hashtag page, search, notifications, bookmarks, the busiest author's creator
+center (from its five-minute cache, and computed afresh on every request), the operators'
+dashboard as its cache rebuilds it (the build alone: the admin page around it needs TOTP) and the
+$BTC candles JSON (the last four only when they exist). Per page: the median and 95th percentile of
 --requests timed requests at the page's own size after --warmup untimed ones, and the SQL
 queries of one request at 20 items and at 40 items (the candles: at 1h and 1d bars). A row PASSes
 with p95 <= 100 ms and no query per item: a query that runs twice or more as often at 40 items as
@@ -349,6 +351,45 @@ def busiest_author():
     return row["author__username"], row["posts"]
 
 
+def operators_dashboard(args: argparse.Namespace) -> Result | None:
+    """Admin's dashboard as its five-minute cache rebuilds it: every section's queries and charts
+    (the page around it is admin's, behind TOTP, so the build is timed on its own)."""
+    try:
+        from insights import dashboard
+    except ImportError:
+        return None
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(args.warmup):
+        dashboard.build_dashboard()
+    samples = []
+    for _ in range(max(5, args.requests // 4)):
+        began = time.perf_counter()
+        dashboard.build_dashboard()
+        samples.append((time.perf_counter() - began) * 1000)
+    samples.sort()
+    with CaptureQueriesContext(connection) as captured:
+        dashboard.build_dashboard()
+    p95 = samples[max(0, math.ceil(0.95 * len(samples)) - 1)]
+    return Result(statistics.median(samples), p95, len(captured.captured_queries))
+
+
+@contextmanager
+def creator_center_uncached():
+    """The creator center computing its figures on every request, as on a first visit."""
+    from django.core.cache.backends.dummy import DummyCache
+
+    from insights import creator_center
+
+    saved = creator_center.cache
+    creator_center.cache = DummyCache("bench", {})  # finds nothing, keeps nothing
+    try:
+        yield
+    finally:
+        creator_center.cache = saved
+
+
 def busiest_hashtag() -> str:
     from django.db.models import Count
 
@@ -508,6 +549,7 @@ class Subject:
     # Two variants whose query counts must be equal: (label, page size or None, URL).
     variants: tuple[tuple[str, int | None, str], tuple[str, int | None, str]] | None = None
     replacement: object = None  # a selector standing in for Latest's (the baselines)
+    setup: object = None  # a context manager factory the whole measurement runs in
 
 
 @dataclass
@@ -575,15 +617,16 @@ def timed(client, url: str, *, requests: int, warmup: int) -> tuple[float, float
 
 def run(subject: Subject, args: argparse.Namespace, *, requests: int | None = None) -> Result:
     replaced = latest_posts_replaced_by(subject.replacement) if subject.replacement else nullcontext()
-    with replaced:
+    with replaced, subject.setup() if subject.setup else nullcontext():
         runs = []
         for _label, size, variant_url in subject.variants or ():
             with page_size(size, also=subject.replacement):
                 runs.append(queries_of(subject.client, variant_url, warmup=min(args.warmup, 3)))
         p50, p95 = timed(subject.client, subject.url, requests=requests or args.requests, warmup=args.warmup)
-    if len(runs) == 2:
-        return Result(p50, p95, (len(runs[0]), len(runs[1])), growth(*runs))
-    return Result(p50, p95, len(queries_of(subject.client, subject.url, warmup=1)))
+        if len(runs) == 2:
+            return Result(p50, p95, (len(runs[0]), len(runs[1])), growth(*runs))
+        queries = len(queries_of(subject.client, subject.url, warmup=1))
+    return Result(p50, p95, queries)
 
 
 def measure(args: argparse.Namespace) -> None:
@@ -613,6 +656,13 @@ def measure(args: argparse.Namespace) -> None:
         ("Search 'btc'", member, (url("feed:search") or "") + "?" + urlencode({"q": "btc"})),
         ("Notifications", member, url("feed:notifications")),
     ]
+    creator_center_url = url("insights:creator_center")
+    if creator_center_url:
+        from creators.models import User
+
+        creator = Client()
+        creator.force_login(User.objects.get(username=author))
+        pages.append((f"Creator center @{author}, 30 days (cached)", creator, creator_center_url))
     bookmarks_url = url("feed:bookmarks")
     if bookmarks_url:
         bookmarks(reader)
@@ -623,6 +673,15 @@ def measure(args: argparse.Namespace) -> None:
             skipped.append(label)
             continue
         subjects.append(Subject(label, client, path, variants=tuple((str(s), s, path) for s in SIZES)))
+    if creator_center_url:
+        subjects.append(
+            Subject(
+                f"Creator center @{author}, 30 days (uncached)",
+                creator,
+                creator_center_url,
+                setup=creator_center_uncached,
+            )
+        )
     candles = url("feed:asset_candles", "BTC")
     if candles:
         subjects.append(
@@ -673,6 +732,10 @@ def measure(args: argparse.Namespace) -> None:
 
     for subject in subjects:
         row(subject.label, run(subject, args))
+
+    dashboard = operators_dashboard(args)
+    if dashboard is not None:
+        row("Operators' dashboard (built afresh, no page)", dashboard)
 
     bare = url("bench_bare_posts")
     depth = min(args.depth, max(published - 60, 1))

@@ -2,15 +2,19 @@ import functools
 
 from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.text import Truncator
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from creators.admin import UserAdmin
 from creators.models import User
+from orbit.admin_export import csv_download
 from orbit.admin_site import ReadOnlyAdmin
 
-from . import moderation
+from . import moderation, moderation_queue
 from .models import Call, Comment, Engagement, Hashtag, ModerationAction, Post, PostRevision, PostType, Report
 
 
@@ -148,9 +152,43 @@ class ReportStatusFilter(admin.SimpleListFilter):
         return queryset if value == "all" else queryset.filter(status=value)
 
 
+def _decision_message(decision: str, outcome: moderation.PostDecision) -> str:
+    """What was done, in the moderator's words, for the message on the queue."""
+    action, count = outcome.action, outcome.settled_reports
+    names = {"post": action.post_id, "author": action.target_user.get_username(), "count": count}
+    if decision == moderation.QueueDecision.HIDE:
+        text = ngettext(
+            "Post %(post)d by @%(author)s is hidden; %(count)d open report settled.",
+            "Post %(post)d by @%(author)s is hidden; %(count)d open reports settled.",
+            count,
+        )
+    elif decision == moderation.QueueDecision.WARN:
+        text = ngettext(
+            "@%(author)s is warned about post %(post)d; %(count)d open report settled.",
+            "@%(author)s is warned about post %(post)d; %(count)d open reports settled.",
+            count,
+        )
+    elif decision == moderation.QueueDecision.SUSPEND:
+        text = ngettext(
+            "@%(author)s is suspended; %(count)d open report on post %(post)d settled.",
+            "@%(author)s is suspended; %(count)d open reports on post %(post)d settled.",
+            count,
+        )
+    else:
+        text = ngettext(
+            "%(count)d open report on post %(post)d dismissed; the post and @%(author)s are left alone.",
+            "%(count)d open reports on post %(post)d dismissed; the post and @%(author)s are left alone.",
+            count,
+        )
+    return text % names
+
+
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    """The moderation queue. Every decision is an action, so each one leaves a ModerationAction."""
+    """The moderation queue. Its default view groups open reports by post, with one-click decisions
+    (feed.moderation_queue reads, feed.moderation.decide_on_reported_post decides); the flat list of
+    reports under all/ keeps the filters, search and actions. Every decision goes through the
+    moderation services, so each one leaves a ModerationAction."""
 
     list_display = ["id", "created_at", "reason", "post_excerpt", "post_status", "author", "reporter", "status"]
     list_display_links = ["id", "created_at"]
@@ -190,6 +228,64 @@ class ReportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        decide = self.admin_site.admin_view(self.decide_view)
+        # One route per decision (not a <str:decision> parameter): the names say what each button does.
+        decisions = [
+            path(f"queue/<int:post_id>/{decision}/", decide, {"decision": decision}, name=f"feed_report_{decision}")
+            for decision in moderation.QueueDecision.values
+        ]
+        all_reports = path("all/", self.admin_site.admin_view(self.all_reports_view), name="feed_report_all")
+        return [all_reports, *decisions, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "POST":
+            # An action posted from the flat list's older address: the flat list handles it.
+            return super().changelist_view(request, extra_context)
+        return self.queue_view(request)
+
+    def all_reports_view(self, request: HttpRequest) -> HttpResponse:
+        """One row per report, with the filters, search and actions the queue always had."""
+        return super().changelist_view(request, {"grouped_queue_url": reverse("admin:feed_report_changelist")})
+
+    def queue_view(self, request: HttpRequest) -> HttpResponse:
+        """Open reports grouped by post, the one that waited longest first."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if request.GET.get("csv"):
+            return csv_download("moderation-queue", moderation_queue.queue_csv_rows())
+        queue = moderation_queue.moderation_queue_page(page_number=request.GET.get("p"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Moderation queue"),
+            "queue": queue,
+            "can_decide": self.has_change_permission(request),
+            "decisions": moderation.QueueDecision.choices,
+            "all_reports_url": reverse("admin:feed_report_all"),
+        }
+        return TemplateResponse(request, "admin/feed/report/queue.html", context)
+
+    def decide_view(self, request: HttpRequest, post_id: int, decision: str) -> HttpResponse:
+        """A one-click decision about every open report on a post; back to the same page of the queue."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        try:
+            outcome = moderation.decide_on_reported_post(moderator=request.user, post_id=post_id, decision=decision)
+        except moderation.AlreadyHandled as error:
+            self.message_user(request, " ".join(error.messages), messages.WARNING)
+        except (ValidationError, ObjectDoesNotExist) as error:
+            reasons = error.messages if isinstance(error, ValidationError) else [str(error)]
+            self.message_user(request, " ".join(reasons), messages.ERROR)
+        else:
+            self.message_user(request, _decision_message(decision, outcome), messages.SUCCESS)
+        queue_url = reverse("admin:feed_report_changelist")
+        page = request.POST.get("p", "")
+        on_a_later_page = page.isascii() and page.isdigit() and int(page) > 1
+        return HttpResponseRedirect(f"{queue_url}?p={int(page)}" if on_a_later_page else queue_url)
 
     def _decide(self, request, reports, decide):
         """Run `decide(report)` once per report, each on its own, and tell the moderator how it went."""

@@ -1,20 +1,25 @@
 """What moderators do about reports: hide or restore a post, warn, suspend or reinstate its author,
 dismiss a report.
 
-Admin actions call these functions. Each checks first (staff only; the step must make sense for
-the post, user or report as they are now), then changes the rows and writes the ModerationAction
-that records who did what, in one transaction: a step without its record never commits.
+Admin actions, and the one-click decisions of the moderation queue grouped by post
+(`decide_on_reported_post`, which settles every open report on the post at once), call these
+functions. Each checks first (staff only; the step must make sense for the post, user or report
+as they are now), then changes the rows and writes the ModerationAction that records who did what,
+in one transaction: a step without its record never commits.
 
 See docs/using-orbit.md#moderation.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from creators import services as creator_services
 
@@ -215,3 +220,82 @@ def dismiss_report(*, moderator, report_id: int, note: str = "") -> ModerationAc
             report=report,
             note=note,
         )
+
+
+# --- One decision for every open report on a post (the grouped moderation queue) ----------------
+
+
+class AlreadyHandled(ValidationError):
+    """Nothing is open on the post any more: another moderator decided first, so nothing changes."""
+
+
+class QueueDecision(models.TextChoices):
+    HIDE = "hide", gettext_lazy("Hide post")
+    WARN = "warn", gettext_lazy("Warn author")
+    SUSPEND = "suspend", gettext_lazy("Suspend author")
+    DISMISS = "dismiss", gettext_lazy("Dismiss")
+
+
+def _lock_open_reports_on(post: Post) -> list[Report]:
+    """The post's open reports, oldest first, locked until the decision commits.
+
+    Called with the post row already locked: every step that settles a post's reports locks the
+    post first (hide_post does too), so two moderators deciding on one post queue behind each other
+    instead of deadlocking, and the second one finds nothing open."""
+    reports = list(
+        Report.objects.select_for_update().filter(post=post, status=Report.Status.OPEN).order_by("created_at", "pk")
+    )
+    if not reports:
+        raise AlreadyHandled(_("Another moderator already handled the reports on this post; nothing was changed."))
+    return reports
+
+
+def _settle_open_reports_on(post: Post, *, moderator, status: str) -> int:
+    return Report.objects.filter(post=post, status=Report.Status.OPEN).update(
+        status=status, resolved_at=timezone.now(), resolved_by=moderator
+    )
+
+
+@dataclass(frozen=True)
+class PostDecision:
+    action: ModerationAction  # answers the oldest open report on the post
+    settled_reports: int  # every open report on the post, that one included
+
+
+def dismiss_reports_on_post(*, moderator, post_id: int, note: str = "") -> PostDecision:
+    """Close every open report on a post without acting on it or its author.
+
+    One ModerationAction answers the oldest open report; the others are settled with it."""
+    _ensure_moderator(moderator)
+    with transaction.atomic():
+        post = _locked_post(post_id)
+        open_reports = _lock_open_reports_on(post)
+        action = dismiss_report(moderator=moderator, report_id=open_reports[0].pk, note=note)
+        _settle_open_reports_on(post, moderator=moderator, status=Report.Status.DISMISSED)
+    return PostDecision(action=action, settled_reports=len(open_reports))
+
+
+def decide_on_reported_post(*, moderator, post_id: int, decision: str, note: str = "") -> PostDecision:
+    """One moderator decision about every open report on a post, through the services above.
+
+    The decision answers the post's oldest open report (its ModerationAction points at it) and
+    settles all the other open reports on the post in the same transaction. Raises AlreadyHandled
+    when no report on the post is open any more, and ValidationError when the step itself is refused
+    (the post is already hidden, the author already suspended); either way nothing changes."""
+    decision = QueueDecision(decision)
+    _ensure_moderator(moderator)
+    if decision == QueueDecision.DISMISS:
+        return dismiss_reports_on_post(moderator=moderator, post_id=post_id, note=note)
+    with transaction.atomic():
+        post = _locked_post(post_id)
+        open_reports = _lock_open_reports_on(post)
+        oldest = open_reports[0]
+        if decision == QueueDecision.HIDE:
+            # hide_post settles every open report on the post itself.
+            action = hide_post(moderator=moderator, post_id=post.pk, report_id=oldest.pk, note=note)
+        elif decision == QueueDecision.WARN:
+            action = warn_user(moderator=moderator, user_id=post.author_id, report_id=oldest.pk, note=note)
+        else:
+            action = suspend_user(moderator=moderator, user_id=post.author_id, report_id=oldest.pk, note=note)
+        _settle_open_reports_on(post, moderator=moderator, status=Report.Status.ACTIONED)
+    return PostDecision(action=action, settled_reports=len(open_reports))

@@ -9,17 +9,19 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from orbit.admin_site import AuditedAdmin, ReadOnlyAdmin
-from orbit.security import log_operator_change
+from orbit.security import audit, log_operator_change
 
-from . import reconciliation, tasks, transfers
+from . import reconciliation, review, tasks, transfers
 from . import settlement as settlement_service
 from .models import (
     ActionWeight,
@@ -140,18 +142,21 @@ class ReviewedRecordAdmin(ReadOnlyAdmin):
 
 @admin.register(Settlement)
 class SettlementAdmin(ReviewedRecordAdmin):
+    """The weeks: a list that fits a laptop, a "Draft week" button, and a review page per week with
+    the buttons its status allows (recompute, approve, pay) and the payment's progress. Reads come
+    from incentives/review.py; every button calls the same code as the list's actions."""
+
+    change_list_template = "admin/incentives/settlement/change_list.html"
+    change_form_template = "admin/incentives/settlement/change_form.html"
     list_display = [
-        "week",
-        "status",
-        "pool_amount",
-        "carried_in",
-        "total_allocated",
-        "carried_out",
-        "creator_count",
-        "contributions_link",
+        "week_shown",
+        "status_badge",
+        "pool_shown",
+        "allocated_shown",
+        "carried_out_shown",
+        "creators_shown",
         "flags_link",
         "held_link",
-        "computed_at",
     ]
     list_filter = ["status"]
     actions = ["recompute", "approve", "pay"]
@@ -172,10 +177,6 @@ class SettlementAdmin(ReviewedRecordAdmin):
         "approved_at",
         "approved_by",
         "paid_at",
-        "contributions_link",
-        "flags_link",
-        "held_link",
-        "parameters_json",
     ]
     readonly_fields = fields
 
@@ -183,15 +184,57 @@ class SettlementAdmin(ReviewedRecordAdmin):
         return (
             super()
             .get_queryset(request)
+            .select_related("approved_by")
             .annotate(
                 flag_count=Count("flags", distinct=True),
                 held_count=Count("payouts", filter=Q(payouts__status=Payout.Status.HELD), distinct=True),
             )
         )
 
-    @admin.display(description=_("creators"))
-    def contributions_link(self, obj):
-        return _link("contribution", _("contributions"), settlement__id__exact=obj.pk)
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("draft-week/", view(self.draft_week_view), name="incentives_settlement_draft_week"),
+            path("<int:object_id>/recompute/", view(self.recompute_view), name="incentives_settlement_recompute"),
+            path("<int:object_id>/approve/", view(self.approve_view), name="incentives_settlement_approve"),
+            path("<int:object_id>/pay/", view(self.pay_view), name="incentives_settlement_pay"),
+            path(
+                "<int:object_id>/pay-progress/",
+                view(self.pay_progress_view),
+                name="incentives_settlement_pay_progress",
+            ),
+            *super().get_urls(),
+        ]
+
+    # --- The list ---------------------------------------------------------------------------
+
+    @admin.display(description=_("week"), ordering="week")
+    def week_shown(self, obj):
+        return obj.week
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return format_html(
+            '<span class="settlement-status settlement-status-{}">{}</span>', obj.status, obj.get_status_display()
+        )
+
+    @admin.display(description=_("pool"), ordering="pool_amount")
+    def pool_shown(self, obj):
+        return review.money(obj.pool_amount, obj.currency)
+
+    @admin.display(description=_("allocated"), ordering="total_allocated")
+    def allocated_shown(self, obj):
+        return review.money(obj.total_allocated, obj.currency)
+
+    @admin.display(description=_("carried out"), ordering="carried_out")
+    def carried_out_shown(self, obj):
+        return review.money(obj.carried_out, obj.currency)
+
+    @admin.display(description=_("creators"), ordering="creator_count")
+    def creators_shown(self, obj):
+        return _link(
+            "contribution", number_format(obj.creator_count, force_grouping=True), settlement__id__exact=obj.pk
+        )
 
     @admin.display(description=_("flags"))
     def flags_link(self, obj):
@@ -203,47 +246,155 @@ class SettlementAdmin(ReviewedRecordAdmin):
         held = obj.payouts.filter(status=Payout.Status.HELD).count() if held is None else held
         return _link("payout", held, settlement__id__exact=obj.pk, status__exact="held")
 
-    @admin.display(description=_("parameters used"))
-    def parameters_json(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.parameters, indent=2, ensure_ascii=False))
+    def changelist_view(self, request, extra_context=None):
+        context = {
+            "draft_week_default": review.last_finished_week().label,
+            "can_draft_week": self.has_change_permission(request),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=context)
+
+    # --- The week's page --------------------------------------------------------------------
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(
+                review=review.settlement_review(obj),
+                can_act=self.has_change_permission(request),
+                # The page just asked for the payment: watch it start even while still "approved".
+                watch_payment=obj.status == Settlement.Status.PAID or request.GET.get("paying") == "1",
+                title=_("Settlement %(week)s") % {"week": obj.week},
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def pay_progress_view(self, request, object_id: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            progress = review.pay_progress(object_id)
+        except Settlement.DoesNotExist:
+            raise Http404 from None
+        return TemplateResponse(
+            request,
+            "admin/incentives/settlement/_pay_progress.html",
+            {"progress": progress, "progress_url": request.path, "watch_payment": True},
+        )
+
+    # --- Buttons (POST, CSRF, the change permission) ------------------------------------------
+
+    def _button_view(self, request, object_id: int, act) -> HttpResponseRedirect | HttpResponseNotAllowed:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, str(object_id))
+        if obj is None:
+            raise Http404
+        query = act(request, obj)
+        return HttpResponseRedirect(reverse("admin:incentives_settlement_change", args=[obj.pk]) + query)
+
+    def recompute_view(self, request, object_id: int):
+        def recompute(request, obj: Settlement) -> str:
+            if self._recompute_one(request, obj):
+                self.message_user(request, _("Recomputing %(week)s in the background.") % {"week": obj.week})
+            return ""
+
+        return self._button_view(request, object_id, recompute)
+
+    def approve_view(self, request, object_id: int):
+        def approve(request, obj: Settlement) -> str:
+            self._approve_one(request, obj)
+            return ""
+
+        return self._button_view(request, object_id, approve)
+
+    def pay_view(self, request, object_id: int):
+        return self._button_view(
+            request, object_id, lambda request, obj: "?paying=1" if self._pay_one(request, obj) else ""
+        )
+
+    def draft_week_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        changelist = reverse("admin:incentives_settlement_changelist")
+        try:
+            week = settlement_service.check_draftable(week_label=request.POST.get("week", ""), now=timezone.now())
+        except settlement_service.SettlementError as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return HttpResponseRedirect(changelist)
+        existing = Settlement.objects.filter(week=week.label).first()
+        # Who asked, in the security log (and the week's history when it already has a draft).
+        if existing is not None:
+            log_operator_change(
+                request, existing, action="recompute", changes={"computed_at": (existing.computed_at, "queued")}
+            )
+        else:
+            audit("admin_draft_week", request, week=week.label)
+        transaction.on_commit(lambda: tasks.draft_week.delay(week.label))
+        self.message_user(
+            request,
+            _("Drafting %(week)s in the background; it appears in this list when it is ready.") % {"week": week},
+        )
+        return HttpResponseRedirect(changelist)
+
+    # --- One settlement at a time: the buttons and the actions share these ---------------------
+
+    def _recompute_one(self, request, draft: Settlement) -> bool:
+        if draft.status != Settlement.Status.DRAFT:
+            self.message_user(
+                request,
+                _("%(week)s is not a draft; it cannot be computed again.") % {"week": draft.week},
+                messages.ERROR,
+            )
+            return False
+        log_operator_change(request, draft, action="recompute", changes={"computed_at": (draft.computed_at, "queued")})
+        transaction.on_commit(lambda week=draft.week: tasks.draft_week.delay(week))
+        return True
+
+    def _approve_one(self, request, obj: Settlement) -> bool:
+        try:
+            approved = settlement_service.approve_settlement(settlement_id=obj.pk, by=request.user)
+        except settlement_service.SettlementError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return False
+        log_operator_change(request, approved, action="approve", changes={"status": (obj.status, approved.status)})
+        self.message_user(request, _("%(week)s approved.") % {"week": obj.week})
+        return True
+
+    def _pay_one(self, request, obj: Settlement) -> bool:
+        if obj.status != Settlement.Status.APPROVED:
+            self.message_user(
+                request,
+                _("%(week)s is %(status)s; only an approved settlement can be paid.")
+                % {"week": obj.week, "status": obj.get_status_display()},
+                messages.ERROR,
+            )
+            return False
+        # The payment runs on the settlement queue: the ledger records the money, this who asked for it.
+        log_operator_change(request, obj, action="pay", changes={"status": (obj.status, Settlement.Status.PAID)})
+        transaction.on_commit(lambda pk=obj.pk: tasks.pay_settlement.delay(pk))
+        self.message_user(request, _("Paying %(count)d settlement(s) in the background.") % {"count": 1})
+        return True
 
     @admin.action(description=_("Recompute the selected drafts"), permissions=["change"])
     def recompute(self, request, queryset):
-        drafts = list(queryset.filter(status=Settlement.Status.DRAFT))
-        for draft in drafts:
-            log_operator_change(
-                request, draft, action="recompute", changes={"computed_at": (draft.computed_at, "queued")}
-            )
-            transaction.on_commit(lambda week=draft.week: tasks.draft_week.delay(week))
+        drafts = [
+            draft for draft in queryset.filter(status=Settlement.Status.DRAFT) if self._recompute_one(request, draft)
+        ]
         self.message_user(request, _("Recomputing %(count)d draft(s) in the background.") % {"count": len(drafts)})
 
     @admin.action(description=_("Approve the selected drafts"), permissions=["change"])
     def approve(self, request, queryset):
         for obj in queryset:
-            try:
-                approved = settlement_service.approve_settlement(settlement_id=obj.pk, by=request.user)
-            except settlement_service.SettlementError as error:
-                self.message_user(request, str(error), messages.ERROR)
-            else:
-                log_operator_change(
-                    request,
-                    approved,
-                    action="approve",
-                    changes={"status": (obj.status, approved.status)},
-                )
-                self.message_user(request, _("%(week)s approved.") % {"week": obj.week})
+            self._approve_one(request, obj)
 
     @admin.action(description=_("Pay the selected approved settlements"), permissions=["change"])
     def pay(self, request, queryset):
         approved = list(queryset.filter(status=Settlement.Status.APPROVED))
         for obj in approved:
-            # The payment runs on the settlement queue: the ledger records the money, this who asked for it.
-            log_operator_change(
-                request,
-                obj,
-                action="pay",
-                changes={"status": (obj.status, Settlement.Status.PAID)},
-            )
+            log_operator_change(request, obj, action="pay", changes={"status": (obj.status, Settlement.Status.PAID)})
             transaction.on_commit(lambda pk=obj.pk: tasks.pay_settlement.delay(pk))
         skipped = queryset.count() - len(approved)
         self.message_user(request, _("Paying %(count)d settlement(s) in the background.") % {"count": len(approved)})
@@ -292,8 +443,7 @@ class PayoutAdmin(ReviewedRecordAdmin):
     list_display = [
         "creator",
         "settlement",
-        "amount",
-        "currency",
+        "amount_shown",
         "status",
         "hold_reason",
         "appealed_at",
@@ -303,6 +453,10 @@ class PayoutAdmin(ReviewedRecordAdmin):
     search_fields = ["creator__username"]
     list_select_related = ["creator", "settlement", "reviewed_by"]
     actions = ["release", "forfeit"]
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_shown(self, obj):
+        return review.money(obj.amount, obj.currency)
 
     def _review(self, request, queryset, *, release: bool):
         done = 0
@@ -545,7 +699,7 @@ class PayoutTransferAdmin(SendAgainAdmin):
 
     @admin.display(description=_("amount"), ordering="payout__amount")
     def amount(self, obj):
-        return f"{obj.payout.amount} {obj.payout.currency}"
+        return review.money(obj.payout.amount, obj.payout.currency)
 
     @admin.display(description=_("state"), ordering="state")
     def state_badge(self, obj):

@@ -220,9 +220,9 @@ class Statement:
         return [p for p in self.payouts if p.transfer_state == TransferState.WAITING]
 
 
-def creator_statement(user: User, *, now: datetime | None = None) -> Statement:
-    now = now or timezone.now()
-    person = (
+def _person(user: User) -> WithAnnotations[User, _FollowerCount]:
+    """The creator with profile and title, follower count and whether an exchange account is linked."""
+    return (
         User.objects.select_related("profile__title")
         .annotate(
             follower_count=Coalesce(
@@ -240,6 +240,11 @@ def creator_statement(user: User, *, now: datetime | None = None) -> Statement:
         )
         .get(pk=user.pk)
     )
+
+
+def creator_statement(user: User, *, now: datetime | None = None) -> Statement:
+    now = now or timezone.now()
+    person = _person(user)
     # The running week is never settled yet; the list covers the PAYOUT_WEEKS weeks before it.
     since = Week.containing(now - timedelta(weeks=PAYOUT_WEEKS)).starts_at
     payouts = (
@@ -252,6 +257,12 @@ def creator_statement(user: User, *, now: datetime | None = None) -> Statement:
         title=_title_progress(person),
         exchange_linked=person.exchange_linked,
     )
+
+
+def title_progress(user: User) -> TitleProgress:
+    """The statement's title section alone (the creator center shows it too): two queries, the
+    creator with profile, title and follower count, and the active titles."""
+    return _title_progress(_person(user))
 
 
 def statement_payout(*, user: User, payout_id: int) -> PayoutLine:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -93,6 +94,35 @@ def check_settleable(week: Week, *, now: datetime) -> None:
             )
             % {"week": week}
         )
+
+
+def check_draftable(*, week_label: str, now: datetime) -> Week:
+    """The week an operator asks to draft (admin's "Draft week"), or SettlementError saying what to
+    fix: not an ISO week, not over yet, nothing recorded by then, or already approved or paid (only a
+    draft is ever recomputed). Reads only; the draft itself runs on the settlement queue."""
+    label = (week_label or "").strip()
+    try:
+        week = Week.parse(label)
+    except ValueError:
+        raise SettlementError(
+            _("“%(week)s” is not an ISO week; write it like 2026-W47.") % {"week": label[:20]}
+        ) from None
+    if week.ends_at > now:
+        raise SettlementError(
+            _("%(week)s is not over yet; it can be drafted once it ends (%(ends)s).")
+            % {
+                "week": week,
+                "ends": f"{week.ends_at.astimezone(ZoneInfo(week.time_zone)):%Y-%m-%d %H:%M} {week.time_zone}",
+            }
+        )
+    status = Settlement.objects.filter(week=week.label).values_list("status", flat=True).first()
+    if status is not None and status != Settlement.Status.DRAFT:
+        raise SettlementError(
+            _("%(week)s is already %(status)s; only a draft can be computed again.")
+            % {"week": week, "status": Settlement.Status(status).label}
+        )
+    check_settleable(week, now=now)
+    return week
 
 
 def ineligible_creators(creator_ids: Iterable[int]) -> dict[int, str]:

@@ -37,6 +37,7 @@ TASK_QUEUES = {
     "ranking.tasks.refresh_active_feeds": FEEDS,
     "ranking.tasks.rebuild_active_feeds": FEEDS,
     "ranking.tasks.refresh_trending": FEEDS,
+    "ranking.tasks.roll_up_content_mix": FEEDS,
     "ranking.tasks.tag_post": TAGGING,
     "ranking.tasks.tag_untagged": TAGGING,
     "ranking.tasks.retrain_tagger": TAGGING,

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "feed",
     "ranking",
     "incentives",
+    "insights",
     "demo",
 ]
 
@@ -179,6 +180,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 300},
     },
     "tag-untagged-posts": {"task": "ranking.tasks.tag_untagged", "schedule": 600.0, "options": {"expires": 600}},
+    # The operators' dashboard charts the content mix from this rollup (ranking/content_mix.py).
+    "roll-up-content-mix": {
+        "task": "ranking.tasks.roll_up_content_mix",
+        "schedule": 600.0,
+        "options": {"expires": 600},
+    },
     "rebalance-content-type-weights": {
         "task": "ranking.tasks.rebalance_content_type_weights",
         "schedule": crontab(hour=3, minute=0),

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -45,8 +46,47 @@ def _changed_by(change: ContentTypeWeightChange) -> str:
 
 # --- Content-type weights ----------------------------------------------------------------
 
+_SHARE_STEP = Decimal("0.001")  # ContentTypeWeight.target_share's decimal places
+
+
+def percent_of(fraction: Decimal) -> Decimal:
+    """0.125 → 12.5: the stored fraction as operators read and type it."""
+    return (fraction * 100).quantize(Decimal("0.1"))
+
+
+def fraction_of(percent: Decimal) -> Decimal:
+    """12.5 → 0.125: the percentage typed, as the row stores it."""
+    return (percent / 100).quantize(_SHARE_STEP)
+
+
+def _percent(share: float | None) -> str:
+    return "—" if share is None else f"{share:.1%}"
+
+
+PERCENT_MESSAGE = _("Enter the target share as a percentage of the feed from 0 to 100, such as 15 or 12.5.")
+
 
 class ContentTypeWeightForm(forms.ModelForm):
+    # Operators type a percentage (15 or 12.5); the row keeps a fraction with 3 decimals (0.150,
+    # 0.125), so one decimal of percent is exactly what it can hold.
+    target_share = forms.DecimalField(
+        label=_("target share (%)"),
+        min_value=0,
+        max_value=100,
+        max_digits=4,
+        decimal_places=1,
+        help_text=_("Percent of the feed this type should have, 0 to 100; the daily rebalance steers towards it."),
+        error_messages={
+            "invalid": PERCENT_MESSAGE,
+            "min_value": PERCENT_MESSAGE,
+            "max_value": PERCENT_MESSAGE,
+            "max_digits": PERCENT_MESSAGE,
+            "max_whole_digits": PERCENT_MESSAGE,
+            "max_decimal_places": _(
+                "Use at most one decimal place, such as 12.5: the target share is kept in tenths of a percent."
+            ),
+        },
+    )
     reason = forms.CharField(
         label=_("reason"),
         max_length=ContentTypeWeightChange._meta.get_field("reason").max_length,
@@ -57,6 +97,15 @@ class ContentTypeWeightForm(forms.ModelForm):
     class Meta:
         model = ContentTypeWeight
         fields = OPERATOR_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and "target_share" not in kwargs.get("initial", {}):
+            self.initial["target_share"] = percent_of(self.instance.target_share)
+
+    def clean_target_share(self) -> Decimal:
+        """The stored fraction of the percentage typed."""
+        return fraction_of(self.cleaned_data["target_share"])
 
     def clean(self):
         cleaned_data = super().clean()
@@ -115,14 +164,14 @@ class ContentTypeWeightAdmin(AuditedAdmin):
         "content_type",
         "base_weight",
         "target_share_percent",
-        "min_multiplier",
-        "max_multiplier",
-        "multiplier",
+        "supply_percent",
+        "exposure_percent",
+        "multiplier_within_bounds",
         "effective_weight",
-        "is_active",
-        "rebalanced_at",
+        "active",
     ]
-    list_filter = ["is_active"]
+    # No filter sidebar and no rebalance time here (it is on each type's page and in the history):
+    # a handful of rows, and the figures side by side need the width on a laptop.
     list_select_related = ["post_type"]
     fields = [
         "post_type",
@@ -142,11 +191,47 @@ class ContentTypeWeightAdmin(AuditedAdmin):
 
     @admin.display(description=_("content type"), ordering="post_type__position")
     def content_type(self, weight):
-        return f"{weight.post_type.name_en} / {weight.post_type.name_zh} ({weight.post_type_id})"
+        # The name in the operator's language; the slug is on the type's own page.
+        return str(weight.post_type)
 
     @admin.display(description=_("target share"), ordering="target_share")
     def target_share_percent(self, weight):
-        return f"{weight.target_share:.1%}"
+        return _percent(float(weight.target_share))
+
+    @admin.display(description=_("supply, 7 days"))
+    def supply_percent(self, weight):
+        """Share of the last 7 days' published posts, counted as the daily rebalance counts them."""
+        return _percent(getattr(weight, "supply_share", None))
+
+    @admin.display(description=_("exposure, 7 days"))
+    def exposure_percent(self, weight):
+        """Share of For You impressions over the last 7 days; "—" until any were recorded."""
+        return _percent(getattr(weight, "exposure_share", None))
+
+    @admin.display(description=_("active"), boolean=True, ordering="is_active")
+    def active(self, weight):
+        return weight.is_active
+
+    @admin.display(description=_("multiplier"), ordering="multiplier")
+    def multiplier_within_bounds(self, weight):
+        # The multiplier between its bounds, one column for three numbers: the list fits a laptop.
+        return f"{weight.min_multiplier} ≤ {weight.multiplier} ≤ {weight.max_multiplier}"
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        self.annotate_rows(changelist.result_list)
+        return changelist
+
+    def annotate_rows(self, rows) -> None:
+        """The actual shares of every type from two grouped queries, set on the rows for the
+        columns above (a ModelAdmin is shared between requests, so nothing is kept on self). The
+        list page and its CSV export (orbit/admin_export.py) both call it."""
+        shares = weights.actual_shares()
+        for weight in rows:
+            if shares.supply is not None:
+                weight.supply_share = shares.supply.get(weight.post_type_id, 0.0)
+            if shares.exposure is not None:
+                weight.exposure_share = shares.exposure.get(weight.post_type_id, 0.0)
 
     @admin.display(description=_("effective weight"))
     def effective_weight(self, weight):

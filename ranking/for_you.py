@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from orbit.resilience import cache_outage, enqueue
 
-from . import cards, feeds, scoring, tasks, weights
+from . import cards, content_mix, feeds, scoring, tasks, weights
 from .feeds import FALLBACK_CANDIDATE_SHARE, OVERFETCH
 from .scoring import Reason
 
@@ -108,6 +108,8 @@ def _page_from_redis(*, user, position: Cursor, size: int, renderer) -> ForYouPa
     # More follows when entries remain after the last one used, or the read came back full.
     more = entries and (last_score != entries[-1][1] or len(entries) == size + OVERFETCH)
     next_cursor = Cursor(score=last_score, offset=position.offset + len(items)).encode() if more else None
+    # The items are the first len(items) visible ids, in order: what the dashboard counts as served.
+    content_mix.record_exposure(post_ids=[pk for pk in ids if pk in visible][: len(items)], client=client)
     return ForYouPage(items=items, next_cursor=next_cursor, source="redis")
 
 
@@ -133,6 +135,9 @@ def _page_from_postgres(*, user, position: Cursor, size: int, renderer, client) 
                 break
     more = position.offset + consumed < len(ranked)
     next_cursor = Cursor(score=None, offset=position.offset + consumed).encode() if more else None
+    # Served from Postgres, counted all the same (skipped while Redis is known to be down).
+    served = [item.post_id for item in window[:consumed] if item.post_id in visible]
+    content_mix.record_exposure(post_ids=served, client=client)
     return ForYouPage(items=items, next_cursor=next_cursor, source="fallback")
 
 

@@ -133,25 +133,33 @@ class ContentTypeWeight(models.Model):
         "feed.PostType", on_delete=models.CASCADE, primary_key=True, related_name="ranking_weight"
     )
     base_weight = models.DecimalField(
-        max_digits=5, decimal_places=2, default=1, help_text=_("Multiplies every score of this type; 1 is neutral.")
+        _("base weight"),
+        max_digits=5,
+        decimal_places=2,
+        default=1,
+        help_text=_("Multiplies every score of this type; 1 is neutral."),
     )
     target_share = models.DecimalField(
+        _("target share"),
         max_digits=4,
         decimal_places=3,
         default=0,
         help_text=_("Share of feed items this type should have (0 to 1); the daily rebalance steers towards it."),
     )
-    min_multiplier = models.DecimalField(max_digits=5, decimal_places=2, default=1)
-    max_multiplier = models.DecimalField(max_digits=5, decimal_places=2, default=1)
+    min_multiplier = models.DecimalField(_("minimum multiplier"), max_digits=5, decimal_places=2, default=1)
+    max_multiplier = models.DecimalField(_("maximum multiplier"), max_digits=5, decimal_places=2, default=1)
     multiplier = models.DecimalField(
+        _("multiplier"),
         max_digits=5,
         decimal_places=2,
         default=1,
         help_text=_("Scarcity multiplier set daily from supply against target and average quality."),
     )
-    is_active = models.BooleanField(default=True, help_text=_("Inactive types keep a neutral weight of 1."))
-    rebalanced_at = models.DateTimeField(null=True, blank=True, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive types keep a neutral weight of 1.")
+    )
+    rebalanced_at = models.DateTimeField(_("rebalanced at"), null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("content type weight")
@@ -197,6 +205,30 @@ class ContentTypeWeightChange(models.Model):
 
     def __str__(self):
         return f"{self.weight.post_type_id}.{self.field}: {self.old_value} → {self.new_value}"
+
+
+class ContentMixDay(models.Model):
+    """One UTC day of one content type: what was published (supply) and what For You served
+    (exposure). The operator dashboard charts both against the target shares from this small table
+    instead of grouping posts and page views on every look; ranking.content_mix keeps it current."""
+
+    day = models.DateField()
+    post_type = models.ForeignKey("feed.PostType", on_delete=models.CASCADE, related_name="+")
+    # Published that day, each post counted as much as the tagger is sure of its type: the same
+    # count the daily rebalance steers by (ranking.weights.supply_by_type).
+    posts = models.FloatField(default=0)
+    # For You items served that day (every page a reader loaded, each item once per page).
+    impressions = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "post_type"], name="content_mix_one_row_per_day_type")]
+        ordering = ["day", "post_type"]
+        verbose_name = _("content mix of a day")
+        verbose_name_plural = _("content mix by day")
+
+    def __str__(self):
+        return f"{self.post_type_id} on {self.day}"
 
 
 class UserInterest(models.Model):

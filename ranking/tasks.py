@@ -12,7 +12,7 @@ from creators.models import Follow
 from feed.models import Post
 from orbit.singleflight import SingleFlightTask
 
-from . import feeds, services, teaching, trending
+from . import content_mix, feeds, services, teaching, trending
 from . import weights as content_weights
 
 logger = logging.getLogger(__name__)
@@ -102,6 +102,12 @@ def rebuild_active_feeds() -> int:
 @shared_task(name="ranking.tasks.refresh_trending", base=SingleFlightTask)
 def refresh_trending() -> int:
     return trending.refresh_trending()
+
+
+@shared_task(name="ranking.tasks.roll_up_content_mix", base=SingleFlightTask)
+def roll_up_content_mix() -> int:
+    """Today's and yesterday's supply and For You exposure per content type (the dashboard's mix)."""
+    return content_mix.roll_up_content_mix()
 
 
 @shared_task(name="ranking.tasks.rebalance_content_type_weights", base=SingleFlightTask)

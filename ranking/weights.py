@@ -18,22 +18,23 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
-from django.db.models import DecimalField, F, Field, Max, Sum
+from django.db.models import DecimalField, F, Field, Max, QuerySet, Sum
 from django.db.models.functions import NullIf
 from django.dispatch import Signal
 from django.utils import timezone
 
 from feed.models import Post, PostType
 
-from .models import ContentTypeWeight, ContentTypeWeightChange, PostTags
+from .models import ContentMixDay, ContentTypeWeight, ContentTypeWeightChange, PostTags
 
 if TYPE_CHECKING:
     from creators.models import User
@@ -206,7 +207,7 @@ def validate_weight_changes(*, weight: ContentTypeWeight, changes: dict[str, Any
     if base < 0:
         errors["base_weight"] = ["Base weight cannot be negative (1 is neutral, 0 takes the type out of For You)."]
     if not 0 <= share <= 1:
-        errors["target_share"] = ["Target share is a fraction of the feed from 0 to 1 (0.15 means 15%)."]
+        errors["target_share"] = [f"Target share is a percentage of the feed from 0% to 100% (got {share:.1%})."]
     if low <= 0:
         errors["min_multiplier"] = ["The minimum multiplier must be above 0."]
     elif low > high:
@@ -339,7 +340,7 @@ def rebalance_content_type_weights(*, now: datetime | None = None, window_days: 
     """
     now = now or timezone.now()
     ensure_weight_rows()
-    supply = _supply_by_type(since=now - timedelta(days=window_days), until=now)
+    supply = supply_by_type(since=now - timedelta(days=window_days), until=now)
     total_posts = sum(posts for posts, _quality in supply.values())
     overall_quality = sum(posts * quality for posts, quality in supply.values()) / total_posts if total_posts else None
 
@@ -379,18 +380,28 @@ def rebalance_content_type_weights(*, now: datetime | None = None, window_days: 
     return results
 
 
-def _supply_by_type(*, since: datetime, until: datetime) -> dict[str, tuple[float, float]]:
+def published_post_tags() -> QuerySet[PostTags]:
+    """Tags of published posts: the supply the rebalance and the content-mix rollup
+    (ranking.content_mix) both count."""
+    return PostTags.objects.filter(post__status=Post.Status.PUBLISHED)
+
+
+def supply_count() -> Sum:
+    """How many posts a group of tags is worth: each as much as the tagger is sure of its type."""
+    return Sum("confidence")
+
+
+def supply_by_type(*, since: datetime, until: datetime) -> dict[str, tuple[float, float]]:
     """slug → (published posts in the window, their average quality), in one GROUP BY.
 
     Grouped by the tagger's content type, not the one the author picked (`Post.content_type`):
     authors could otherwise label chat as education to ride its boost. Each post counts as much as
     the tagger is sure of its type (`confidence`, 1 for a corrected post): two posts it gives even
     odds count as one, and the average quality is weighted the same way."""
-    sure = Sum("confidence")
+    sure = supply_count()
     rows = (
-        PostTags.objects.filter(
-            post__status=Post.Status.PUBLISHED, post__created_at__gte=since, post__created_at__lte=until
-        )
+        published_post_tags()
+        .filter(post__created_at__gte=since, post__created_at__lte=until)
         .values("content_type")
         .annotate(posts=sure, quality=Sum(F("quality") * F("confidence")) / NullIf(sure, 0.0))
         .order_by()
@@ -424,3 +435,47 @@ def _target_multiplier(
         )
     rounded = Decimal(repr(raw)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return min(max(rounded, weight.min_multiplier), weight.max_multiplier), reason
+
+
+# --- Actual shares next to the targets (admin's list of weights) -------------------------------
+
+SHARE_WINDOW_DAYS = 7
+
+
+@dataclass(frozen=True)
+class ActualShares:
+    """What each content type really got over the window, as fractions of 1 like `target_share`."""
+
+    supply: dict[str, float] | None  # slug → share of published posts; None when nothing was published
+    exposure: dict[str, float] | None  # slug → share of For You impressions; None when none were recorded
+
+
+def actual_shares(*, now: datetime | None = None, window_days: int = SHARE_WINDOW_DAYS) -> ActualShares:
+    """Supply and For You exposure per content type over the last `window_days`, in two grouped
+    queries for every type at once.
+
+    Supply is counted as the daily rebalance counts it (`supply_by_type`: the tagger's type, each
+    post weighted by its confidence) over the same rolling window. Exposure sums ContentMixDay's
+    impressions over the last `window_days` UTC days, today included. Shares are of the total over
+    every type, so a type without a weight row still takes its part."""
+    now = now or timezone.now()
+    supply = {
+        slug: posts
+        for slug, (posts, _quality) in supply_by_type(since=now - timedelta(days=window_days), until=now).items()
+    }
+    today = now.astimezone(UTC).date()
+    impressions = dict(
+        ContentMixDay.objects.filter(day__gt=today - timedelta(days=window_days), day__lte=today)
+        .values("post_type_id")
+        .annotate(impressions=Sum("impressions"))
+        .order_by()
+        .values_list("post_type_id", "impressions")
+    )
+    return ActualShares(supply=_shares(supply), exposure=_shares(impressions))
+
+
+def _shares(amounts: Mapping[str, float]) -> dict[str, float] | None:
+    total = sum(amounts.values())
+    if not total:
+        return None
+    return {slug: amount / total for slug, amount in amounts.items()}

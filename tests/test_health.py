@@ -1,3 +1,5 @@
+import csv
+import io
 import os
 import subprocess
 import sys
@@ -232,6 +234,10 @@ def test_healthz_refuses_writes(client):
     assert client.post("/healthz").status_code == 405
 
 
+def _csv(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
 def test_the_operations_page_shows_the_queues_and_each_periodic_jobs_last_run(empty_queues, celery_worker):
     staff = UserFactory(is_staff=True)
     secret = activate_totp(staff)
@@ -258,6 +264,18 @@ def test_the_operations_page_shows_the_queues_and_each_periodic_jobs_last_run(em
     assert response.context["queues"]["feeds"]["status"] == "ok"
     page = response.content.decode()
     assert '<tr class="queue-settlement">' in page and '<tr class="job-worker-heartbeat">' in page
+
+    # Both tables download as CSV with the same figures.
+    queues_csv = list(
+        csv.reader(io.StringIO(b"".join(client.get(OPERATIONS + "?csv=queues").streaming_content).decode()))
+    )
+    assert queues_csv[0][0] == "Queue"
+    assert {row[0]: row[5] for row in queues_csv[1:]} == {
+        name: queue["status"] for name, queue in response.context["queues"].items()
+    }
+    jobs_csv = _csv(client.get(OPERATIONS + "?csv=jobs"))
+    assert {row[0]: row[5] for row in jobs_csv[1:]}["worker-heartbeat"] == "SUCCESS"
+    assert len(jobs_csv) == len(jobs) + 1
 
 
 def test_a_periodic_jobs_failure_is_recorded_with_its_error(empty_queues):

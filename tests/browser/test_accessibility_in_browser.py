@@ -71,6 +71,7 @@ SIGNED_IN = [
     ("notifications", "/notifications/"),
     ("compose", "/compose/"),
     ("earnings", "/earnings/"),
+    ("creator-center", "/creator/"),
     ("settings", "/settings/profile/"),
     ("api-tokens", "/settings/tokens/"),
     ("password", "/accounts/password/change/"),

@@ -9,8 +9,9 @@ import pytest
 
 from feed.calls import CallInput
 from feed.models import Call, Engagement, Post
-from feed.services import comment_on_post, like_post, publish_post
+from feed.services import comment_on_post, like_post, publish_post, report_post
 from incentives import settlement
+from incentives.models import Settlement
 from incentives.weeks import Week
 from markets.models import Asset
 from tests.factories import UserFactory, a_day_of_candles
@@ -29,7 +30,7 @@ ALLOWED = {
         # The chart library's attribution, which its licence asks for by name.
         *["TradingView", "Lightweight", "Charts"],
         "K",  # K线: Chinese for a candlestick chart
-        *["API", "TOTP", "KYC", "ID", "ISO", "JSON", "Markdown", "MB", "JPEG", "PNG", "GIF", "WebP"],
+        *["API", "TOTP", "KYC", "ID", "ISO", "JSON", "CSV", "UTC", "Markdown", "MB", "JPEG", "PNG", "GIF", "WebP"],
         *["chen_trader", "li_reader", "ops_wang"],
     ]
 }
@@ -46,6 +47,7 @@ PAGES = [
     "/@chen_trader/",
     "/compose/",
     "/earnings/",
+    "/creator/",
     "/notifications/",
     "/search/?q=比特币",
     "/settings/profile/",
@@ -53,7 +55,10 @@ PAGES = [
 ADMIN_PAGES = [
     "/admin/",
     "/admin/feed/post/",
+    "/admin/feed/report/",
+    "/admin/ranking/contenttypeweight/",
     "/admin/incentives/settlement/",
+    "/admin/incentives/settlement/{settlement}/change/",
     "/admin/incentives/payout/",
     "/admin/creators/user/",
 ]
@@ -76,6 +81,7 @@ def _community(now):
     for n in range(51):  # one more than a page, so "More comments" shows
         comment_on_post(author=reader, post_id=busy.pk, body=f"同意，第{n + 1}条评论")
     like_post(user=reader, post_id=busy.pk)
+    report_post(reporter=reader, post_id=busy.pk, reason="spam", details="刷屏")  # the moderation queue has a row
     Post.objects.filter(pk=busy.pk).update(like_count=1_234)  # a count that needs a separator
     publish_post(
         author=chen,
@@ -123,6 +129,7 @@ def _read(page, paths) -> dict[str, str]:
 def test_a_chinese_reader_and_operator_see_no_english_and_chinese_numbers_and_dates(browse, live_server, now):
     busy, secret, last_week_post_at = _community(now)
     horizon = Call.objects.get().horizon_at
+    settlement_id = Settlement.objects.get().pk
     pages = [path.format(post=busy.pk) for path in PAGES]
     chinese = {"name": "django_language", "value": "zh-hans", "url": live_server.url}
 
@@ -133,7 +140,7 @@ def test_a_chinese_reader_and_operator_see_no_english_and_chinese_numbers_and_da
         page.context.clear_cookies()
         page.context.add_cookies([chinese])
         _sign_in(page, "ops_wang", secret=secret)
-        seen.update(_read(page, ADMIN_PAGES))
+        seen.update(_read(page, [path.format(settlement=settlement_id) for path in ADMIN_PAGES]))
         return seen
 
     seen = browse(visit)

@@ -52,6 +52,7 @@ from .markets import (
     a_day_of_candles,
 )
 from .ranking import (
+    ContentMixDayFactory,
     ContentTypeWeightChangeFactory,
     ContentTypeWeightFactory,
     PostTagsFactory,
@@ -72,6 +73,7 @@ __all__ = [
     "CandleFactory",
     "CommentFactory",
     "CommentLikeFactory",
+    "ContentMixDayFactory",
     "ContentTypeWeightChangeFactory",
     "ContentTypeWeightFactory",
     "ContributionFactory",

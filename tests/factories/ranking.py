@@ -6,6 +6,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from ranking.models import (
+    ContentMixDay,
     ContentTypeWeight,
     ContentTypeWeightChange,
     PostTags,
@@ -102,3 +103,16 @@ class UserInterestFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     trading = factory.LazyFunction(lambda: {"asset:BTC": 1.0, "type:trade_share": 0.5})
     engagement = factory.LazyFunction(lambda: {"asset:ETH": 0.8, "topic:defi": 0.4})
+
+
+class ContentMixDayFactory(DjangoModelFactory):
+    """One day of one content type's supply and For You exposure, as ranking.content_mix rolls it up."""
+
+    class Meta:
+        model = ContentMixDay
+        django_get_or_create = ("day", "post_type")
+
+    day = factory.LazyFunction(lambda: MOMENT.date())
+    post_type = factory.SubFactory(PostTypeFactory)
+    posts = 10.0
+    impressions = 100

@@ -1,4 +1,5 @@
-"""The moderation queue in admin: open reports first, and every action goes through the
+"""The flat list of reports in admin (the queue's "All reports" view; the grouped default view is
+tested in test_grouped_queue.py): open reports first, and every action goes through the
 moderation services, so it leaves a ModerationAction with the moderator and the report."""
 
 import pytest
@@ -15,7 +16,7 @@ from tests.security.helpers import activate_totp, new_ip, sign_in_with_code
 
 pytestmark = pytest.mark.django_db
 
-QUEUE = "/admin/feed/report/"
+QUEUE = "/admin/feed/report/all/"  # one row per report, with the actions
 
 
 @pytest.fixture

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from feed.models import PostType
+from feed.models import Post, PostType
 from ranking import weights
-from ranking.models import ContentTypeWeight, ContentTypeWeightChange, PostTags, TaggerModel, UserInterest
-from tests.factories import PostFactory, UserFactory
+from ranking.models import (
+    ContentMixDay,
+    ContentTypeWeight,
+    ContentTypeWeightChange,
+    PostTags,
+    TaggerModel,
+    UserInterest,
+)
+from tests.factories import PostFactory, PostTagsFactory, UserFactory
 from tests.security.helpers import activate_totp, client_from_new_ip, sign_in, sign_in_with_code, staff_client
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +65,8 @@ def test_the_change_list_shows_every_type_with_its_effective_weight(admin_client
 
     page = admin_client.get(WEIGHTS).content.decode()
 
-    assert "Education / " in page and "New assets &amp; strategies / " in page
+    assert '<th class="field-content_type">' in page
+    assert ">Education</a>" in page and ">New assets &amp; strategies</a>" in page
     assert "15.0%" in page  # education's target share
     assert '<td class="field-effective_weight">2.80</td>' in page  # 1.40 × 2.00
     assert '<td class="field-effective_weight">1.50</td>' in page  # education, multiplier 1
@@ -72,8 +84,9 @@ def test_the_change_list_costs_the_same_queries_for_six_types_or_nine(admin_clie
         PostType.objects.create(slug=f"extra{number}", name_en=f"Extra {number}", name_zh="额外", position=20)
     queries()
     # session, user, TOTP check, types without a weight row, two counts (filtered and total),
-    # the weights joined with their types, the header's unread notifications
-    assert queries() == six == 8
+    # the weights joined with their types, the supply grouped by type, the exposure grouped by
+    # type, the header's unread notifications
+    assert queries() == six == 10
 
 
 def test_a_type_added_by_operators_is_listed_with_a_neutral_weight(admin_client):
@@ -81,12 +94,12 @@ def test_a_type_added_by_operators_is_listed_with_a_neutral_weight(admin_client)
 
     page = admin_client.get(WEIGHTS).content.decode()
 
-    assert "Memes / 梗 (memes)" in page
+    assert ">Memes</a>" in page
     assert ContentTypeWeight.objects.get(pk="memes").effective == 1.0
 
 
 def test_an_operator_edit_is_saved_with_who_and_why_in_the_history(admin_client, operator):
-    response = _edit(admin_client, "education", base_weight="2.00", target_share="0.200", reason="exam season")
+    response = _edit(admin_client, "education", base_weight="2.00", target_share="20", reason="exam season")
 
     assert response.status_code == 302
     education = ContentTypeWeight.objects.get(pk="education")
@@ -125,7 +138,6 @@ def test_narrowing_the_bounds_in_admin_pulls_the_multiplier_in_and_records_it(ad
     ("changes", "message"),
     [
         ({"min_multiplier": "3.00"}, "The minimum multiplier (3.00) cannot be above the maximum (2.50)."),
-        ({"target_share": "1.5"}, "Target share is a fraction of the feed from 0 to 1 (0.15 means 15%)."),
         ({"base_weight": "-1"}, "Base weight cannot be negative"),
         ({"min_multiplier": "0"}, "The minimum multiplier must be above 0."),
     ],
@@ -139,6 +151,89 @@ def test_a_bad_value_comes_back_in_the_form_with_its_message(admin_client, chang
     assert "Constraint" not in page  # the operator reads our message, not the database's
     assert not ContentTypeWeightChange.objects.exists()
     assert ContentTypeWeight.objects.get(pk="education").base_weight == Decimal("1.50")
+
+
+def test_the_target_share_is_typed_as_a_percentage_and_stored_as_a_fraction(admin_client, operator):
+    form = admin_client.get(_change_url("education")).context["adminform"].form
+    assert form.initial["target_share"] == Decimal("15.0")  # the stored 0.150, as operators read it
+
+    assert _edit(admin_client, "education", target_share="12.5", reason="more explainers").status_code == 302
+
+    assert ContentTypeWeight.objects.get(pk="education").target_share == Decimal("0.125")
+    change = ContentTypeWeightChange.objects.get()
+    assert (change.field, change.old_value, change.new_value, change.changed_by) == (
+        "target_share",
+        "0.150",
+        "0.125",
+        operator,
+    )  # the audit keeps the stored fraction
+    assert "12.5%" in admin_client.get(WEIGHTS).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("120", "Enter the target share as a percentage of the feed from 0 to 100, such as 15 or 12.5."),
+        ("-1", "Enter the target share as a percentage of the feed from 0 to 100, such as 15 or 12.5."),
+        ("abc", "Enter the target share as a percentage of the feed from 0 to 100, such as 15 or 12.5."),
+        ("12.55", "Use at most one decimal place, such as 12.5: the target share is kept in tenths of a percent."),
+    ],
+)
+def test_a_bad_percentage_is_refused_with_a_percent_message_and_nothing_is_stored(admin_client, typed, message):
+    response = _edit(admin_client, "education", target_share=typed)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert ContentTypeWeight.objects.get(pk="education").target_share == Decimal("0.150")
+    assert not ContentTypeWeightChange.objects.exists()
+
+
+def test_the_list_shows_supply_and_exposure_next_to_the_target_as_a_direct_query_counts_them(admin_client):
+    now = timezone.now()
+    today = now.astimezone(UTC).date()
+    for _ in range(3):
+        PostTagsFactory(post=PostFactory(content_type="education"))
+    PostTagsFactory(post=PostFactory(content_type="chat"), confidence=0.5)
+    PostTagsFactory(post=PostFactory(content_type="news"), content_type="education")  # the tagger's type counts
+    PostTagsFactory(post=PostFactory(content_type="news", created_at=now - timedelta(days=8)))  # out of the window
+    PostTagsFactory(post=PostFactory(content_type="news", status=Post.Status.HIDDEN))  # not published
+    ContentMixDay.objects.create(day=today, post_type_id="education", impressions=300)
+    ContentMixDay.objects.create(day=today - timedelta(days=6), post_type_id="chat", impressions=100)
+    ContentMixDay.objects.create(day=today - timedelta(days=7), post_type_id="news", impressions=5_000)  # too old
+
+    page = admin_client.get(WEIGHTS).content.decode()
+
+    recent = PostTags.objects.filter(
+        post__status=Post.Status.PUBLISHED, post__created_at__gte=now - timedelta(days=7)
+    ).values_list("content_type", "confidence")
+    supply_total = sum(confidence for _type, confidence in recent)
+    education_supply = sum(confidence for content_type, confidence in recent if content_type == "education")
+    impressions = ContentMixDay.objects.filter(day__gt=today - timedelta(days=7)).values_list(
+        "post_type", "impressions"
+    )
+    exposure_total = sum(count for _type, count in impressions)
+    education_exposure = sum(count for content_type, count in impressions if content_type == "education")
+    assert f'<td class="field-supply_percent">{education_supply / supply_total:.1%}</td>' in page  # 88.9%
+    assert f'<td class="field-exposure_percent">{education_exposure / exposure_total:.1%}</td>' in page  # 75.0%
+    assert '<td class="field-supply_percent">11.1%</td>' in page  # chat: half a post of 4.5
+    assert '<td class="field-exposure_percent">25.0%</td>' in page
+    assert '<td class="field-supply_percent">0.0%</td>' in page  # news: its posts are old, hidden or education
+    assert '<td class="field-target_share_percent">15.0%</td>' in page
+
+    # The list's CSV carries the same figures (the shares are computed for the export too).
+    export = admin_client.get(reverse("admin_export_csv", args=["ranking", "contenttypeweight"]))
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    education = next(row for row in rows[1:] if row[0] == "Education")
+    assert education[3:5] == [f"{education_supply / supply_total:.1%}", f"{education_exposure / exposure_total:.1%}"]
+
+
+def test_exposure_reads_a_dash_until_impressions_are_recorded(admin_client):
+    ContentMixDay.objects.create(day=timezone.now().date(), post_type_id="chat", impressions=0)
+
+    page = admin_client.get(WEIGHTS).content.decode()
+
+    assert '<td class="field-exposure_percent">—</td>' in page
+    assert '<td class="field-exposure_percent">0.0%</td>' not in page
 
 
 def test_the_multiplier_cannot_be_typed_in_admin(admin_client):

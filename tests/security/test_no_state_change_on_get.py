@@ -126,6 +126,8 @@ def community():
             "uidb36": "1",
             "path": "avatars/none.png",
             "app_label": "feed",
+            "model_name": "post",
+            "slug": "payouts-per-week",
             "content_type_id": "1",
             "object_id": "1",
             "id": str(member.pk),
