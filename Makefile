@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint typecheck lock check-translations manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook bench-payouts bench-smoke clean-var
+.PHONY: run test lint typecheck lock check-translations manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook bench-payouts bench-load bench-smoke clean-var
 
 run: $(VENV)/.run-deps
 	@$(PY) -m tools.launch run
@@ -55,6 +55,10 @@ bench-webhook: $(VENV)/.bench-deps
 bench-payouts: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/payouts.py $(ARGS)
 
+# 200 people against the stack as `make run` starts it; ARGS="--soak 1800" for the 30-minute soak.
+bench-load: $(VENV)/.bench-deps
+	$(PY) -m tools.launch bench bench/load.py $(ARGS)
+
 # Every bench at a small size (about two minutes), so that none rots: CI runs this.
 bench-smoke: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/seed.py --users 300 --posts 2000 --events 10000
@@ -64,6 +68,7 @@ bench-smoke: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/settlement.py --events 20000 --users 2000 --creators 200 --posts 3000 --repeat 1 --reseed --drop
 	$(PY) -m tools.launch bench bench/pages.py --size smoke
 	$(PY) -m tools.launch bench bench/feed.py --users 500 --posts 3000 --events 10000 --duration 3 --warmup 1 --clients 4 --redis-users 50
+	$(PY) -m tools.launch bench bench/load.py --users 20 --spawn-rate 20 --duration 10 --size small
 
 $(PY):
 	@echo "Creating a virtualenv in $(VENV) with $$($(PYTHON) --version)"

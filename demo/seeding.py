@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
@@ -71,13 +71,14 @@ from creators.models import Follow, Profile, User
 from demo.cheating import CheatingGenerator
 from demo.copy_writer import CopyWriter, SeedReport, next_id
 from demo.engagement import EngagementGenerator
-from demo.parameters import DEFAULT_DEMO_PASSWORD, POST_TYPES
+from demo.parameters import DEFAULT_DEMO_PASSWORD, ENGAGEMENT_DAYS, POST_TYPES
 from demo.people import PeopleGenerator
 from demo.posts import PostGenerator
 from demo.tables import ASSET_HASHTAGS, ASSETS, TYPE_HASHTAGS
 from demo.trading import TradingGenerator
 from feed.counters import recount_posts
 from feed.models import Call, Comment, Engagement, Hashtag, Like, Post, PostType, Report, Share, TradeCard
+from feed.partitions import ensure_partitions
 from markets.models import Asset, Candle, Fill, TradingProfile
 
 
@@ -107,6 +108,11 @@ def seed_demo_data(
         return None  # checked again under the lock; this spares the lock on every `make run`
     started = time.perf_counter()
     report = SeedReport(seed=seed, anchor=anchor.astimezone(UTC))
+    # The weeks of engagement the seed writes get their own partitions of the log (an anchor far
+    # from today would otherwise send every row to the DEFAULT partition). Before the table locks
+    # below: creating a partition takes its own short lock.
+    first_week = report.anchor - timedelta(days=ENGAGEMENT_DAYS + 7)
+    ensure_partitions(weeks_ahead=(ENGAGEMENT_DAYS + 14) // 7, now=first_week)
     with transaction.atomic(), connection.cursor() as cursor:
         # Ids are taken as max(id)+1, so nothing else may insert into these tables until we
         # commit and move the sequences past our rows. Reads go on; writers wait for the seed.

@@ -3,7 +3,8 @@
 The work happens in Postgres, in one transaction, in a few set-based passes; Python only sees
 one row per creator, action and reason, so memory does not grow with the number of events.
 
-1. `inc_pairs`: the week's events grouped by reader, post (or followed creator) and action. One
+1. `inc_pairs`: the week's events grouped by reader, post (or followed creator) and action, read
+   from the rollups the fold keeps as engagement arrives (folding.py), not from the raw week. One
    group is at most one counted interaction: repeats are discounted as "repeat". An unlike or
    unfollow cancels its like or follow ("undone"). Beside it, `inc_repeats` (the interactions
    the reader already made in an earlier week: "repeat" too) and `inc_conversions` (trade clicks
@@ -29,23 +30,28 @@ See docs/incentives.md#1-what-counts-incentivescontributionspy.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils.translation import gettext_lazy as _
 
 from markets.market_data import DOLLARS
 
-from . import integrity
+from . import folding, integrity
 from .models import ActionWeight, IncentivePolicy, ReaderValueRules
 from .sql import stream
 from .timing import timed
 from .weeks import Week
 
+logger = logging.getLogger(__name__)
 Action = ActionWeight.Action
+Source = Literal["rollups", "raw"]
 ACTION_SLUGS = {
     Action.VIEW: "view",
     Action.TIME_SPENT: "time_spent",
@@ -185,11 +191,21 @@ def compute(
     *,
     until: datetime | None = None,
     timings: dict[str, float] | None = None,
+    source: Source = "rollups",
 ) -> WeekFigures:
     """Contributions of every creator with engagement in `week` (up to `until`, for the live
-    estimate). Reads only; runs in its own transaction (or the caller's). Given `timings`, records
-    the wall time of each pass in it (each integrity rule under its function's name)."""
+    estimate). Runs in its own transaction (or the caller's). Given `timings`, records the wall
+    time of each pass in it (each integrity rule under its function's name).
+
+    From the rollups (folding.py), after folding what is new, so the week's last minute counts;
+    `source="raw"` groups the raw log instead (the rollup-equals-raw test and the bench). The
+    rollups cannot answer, and the raw log is read, for a week in another time zone than
+    ORBIT_SETTLEMENT_TZ, a week folded with another dwell cap than `parameters`', or an `until`
+    before an event already folded (the live estimate's `until` is now: nothing folded is later)."""
     ends_at = min(until, week.ends_at) if until else week.ends_at
+    if source == "rollups":
+        folding.fold_new_engagement()
+        source = _source_for(week, ends_at, parameters)
     with transaction.atomic(), connection.cursor() as cursor:
         # The aggregations below are hash tables over millions of rows: give them room for this
         # transaction only, so they are not spilled to disk.
@@ -197,9 +213,9 @@ def compute(
         # Compiling these wide expressions costs more than it saves (about 1.5 s per statement).
         cursor.execute("SET LOCAL jit = off")
         with timed(timings, "working tables"):
-            _build_working_tables(cursor, week, ends_at, parameters)
+            _build_working_tables(cursor, week, ends_at, parameters, source)
         with timed(timings, "repeats and conversions"):
-            _find_repeats_and_conversions(cursor, week, ends_at, parameters)
+            _find_repeats_and_conversions(cursor, week, ends_at, parameters, source)
         integrity.apply_rules(cursor, parameters.thresholds, week, timings=timings)
         with timed(timings, "classification and sums"):
             creators = _classify_and_sum(cursor, week, parameters)
@@ -221,30 +237,65 @@ def score_of(figures: CreatorFigures, parameters: Parameters) -> Decimal:
     return total.quantize(SCORE_PLACES, rounding=ROUND_HALF_EVEN)
 
 
-def _build_working_tables(cursor: CursorWrapper, week: Week, ends_at: datetime, parameters: Parameters) -> None:
+# The week's pairs grouped from the raw log.
+PAIRS_FROM_RAW = """
+    CREATE TEMP TABLE inc_pairs ON COMMIT DROP AS
+    SELECT e.actor_id AS reader_id,
+           e.creator_id,
+           e.post_id,
+           (CASE e.kind WHEN 4 THEN 3 WHEN 9 THEN 8 ELSE e.kind END)::smallint AS kind,
+           count(*) FILTER (WHERE e.kind NOT IN (4, 9))::int AS events,
+           sum(CASE WHEN e.kind IN (4, 9) THEN -1 ELSE 1 END)::int AS net,
+           min(e.occurred_at) AS first_at,
+           sum(least(e.dwell_ms, %(dwell_cap_ms)s))::bigint AS dwell_ms,
+           min(e.dwell_ms) AS min_dwell_ms,
+           -- Two devices per reader, post and action (the smallest and largest fingerprint):
+           -- enough to tie a creator's laptop and phone together without a second pass. As
+           -- 64-bit hashes, which aggregate and join far faster than text.
+           min(hashtextextended(nullif(e.fingerprint, ''), 0)) AS fingerprint,
+           max(hashtextextended(nullif(e.fingerprint, ''), 0)) AS other_fingerprint,
+           -- The network prefix (IPv4 /24, IPv6 /48) the reader came from; NULL without one.
+           min(hashtextextended(nullif(e.network_prefix, ''), 0)) AS network
+    FROM feed_engagement e
+    WHERE e.occurred_at >= %(starts_at)s AND e.occurred_at < %(ends_at)s AND e.kind = ANY(%(kinds)s)
+    GROUP BY e.actor_id, e.creator_id, e.post_id, 4;
+"""
+
+# The week's pairs from the rollups: the same columns and types.
+PAIRS_FROM_ROLLUPS = """
+    CREATE TEMP TABLE inc_pairs ON COMMIT DROP AS
+    SELECT reader_id, creator_id, post_id, kind, events, net, first_at, dwell_ms, min_dwell_ms, fingerprint,
+           other_fingerprint, network
+    FROM incentives_engagementrollup
+    WHERE week_starts_at = %(starts_at)s;
+"""
+
+
+def _source_for(week: Week, ends_at: datetime, parameters: Parameters) -> Source:
+    """ "rollups" when the week's rollups hold exactly what the raw week would give, else "raw"."""
+    if week.time_zone != settings.ORBIT_SETTLEMENT_TZ:
+        logger.warning(
+            "%s is in %s, rollups in %s: reading the raw log", week, week.time_zone, settings.ORBIT_SETTLEMENT_TZ
+        )
+        return "raw"
+    folded = folding.rollup_week(week)
+    if folded is None:
+        return "rollups"  # nothing folded, nothing in the raw week either
+    if folded.dwell_cap_ms != parameters.dwell_cap_seconds * 1000:
+        logger.warning("%s was folded with another dwell cap: reading the raw log", week)
+        return "raw"
+    if folded.last_occurred_at >= ends_at:
+        return "raw"  # an `until` inside the folded part of the week: only the raw log can cut it
+    return "rollups"
+
+
+def _build_working_tables(
+    cursor: CursorWrapper, week: Week, ends_at: datetime, parameters: Parameters, source: Source
+) -> None:
     rules = {name: Decimal(value) for name, value in parameters.reader_value.items()}
     cursor.execute(
-        """
-        CREATE TEMP TABLE inc_pairs ON COMMIT DROP AS
-        SELECT e.actor_id AS reader_id,
-               e.creator_id,
-               e.post_id,
-               (CASE e.kind WHEN 4 THEN 3 WHEN 9 THEN 8 ELSE e.kind END)::smallint AS kind,
-               count(*) FILTER (WHERE e.kind NOT IN (4, 9))::int AS events,
-               sum(CASE WHEN e.kind IN (4, 9) THEN -1 ELSE 1 END)::int AS net,
-               min(e.occurred_at) AS first_at,
-               sum(least(e.dwell_ms, %(dwell_cap_ms)s))::bigint AS dwell_ms,
-               min(e.dwell_ms) AS min_dwell_ms,
-               -- Two devices per reader, post and action (the smallest and largest fingerprint):
-               -- enough to tie a creator's laptop and phone together without a second pass. As
-               -- 64-bit hashes, which aggregate and join far faster than text.
-               min(hashtextextended(nullif(e.fingerprint, ''), 0)) AS fingerprint,
-               max(hashtextextended(nullif(e.fingerprint, ''), 0)) AS other_fingerprint,
-               -- The network prefix (IPv4 /24, IPv6 /48) the reader came from; NULL without one.
-               min(hashtextextended(nullif(e.network_prefix, ''), 0)) AS network
-        FROM feed_engagement e
-        WHERE e.occurred_at >= %(starts_at)s AND e.occurred_at < %(ends_at)s AND e.kind = ANY(%(kinds)s)
-        GROUP BY e.actor_id, e.creator_id, e.post_id, 4;
+        (PAIRS_FROM_ROLLUPS if source == "rollups" else PAIRS_FROM_RAW)
+        + """
 
         CREATE TEMP TABLE inc_devices ON COMMIT DROP AS
         SELECT DISTINCT reader_id, device AS fingerprint
@@ -326,7 +377,9 @@ def _build_working_tables(cursor: CursorWrapper, week: Week, ends_at: datetime, 
     )
 
 
-def _find_repeats_and_conversions(cursor: CursorWrapper, week: Week, ends_at: datetime, parameters: Parameters) -> None:
+def _find_repeats_and_conversions(
+    cursor: CursorWrapper, week: Week, ends_at: datetime, parameters: Parameters, source: Source
+) -> None:
     """Two small tables beside inc_pairs, read by the classification:
 
     * `inc_repeats`: the week's interactions the reader already made in an earlier week: the same
@@ -337,7 +390,9 @@ def _find_repeats_and_conversions(cursor: CursorWrapper, week: Week, ends_at: da
       fill in the card's instrument within CONVERSION_WINDOW after a click, before `ends_at`.
     """
     cursor.execute(
-        """
+        REPEATS_AND_CONVERSIONS_FROM_ROLLUPS
+        if source == "rollups"
+        else """
         CREATE TEMP TABLE inc_repeats ON COMMIT DROP AS
         -- A hash semi-join over the log since the oldest post still earning: at most
         -- post_earning_days of events, read by the time index, with no new index to keep.
@@ -391,6 +446,52 @@ def _find_repeats_and_conversions(cursor: CursorWrapper, week: Week, ends_at: da
             "window_seconds": int(CONVERSION_WINDOW.total_seconds()),
         },
     )
+
+
+# The same two tables from the rollups: an earlier event exists in [from, week start) exactly when an
+# earlier week's rollup row of the same reader, post and action has its latest event at or after
+# `from`; clicks come from the folded trade clicks.
+REPEATS_AND_CONVERSIONS_FROM_ROLLUPS = """
+    CREATE TEMP TABLE inc_repeats ON COMMIT DROP AS
+    SELECT p.reader_id, p.creator_id, p.post_id, p.kind
+    FROM inc_pairs p
+    JOIN feed_post post ON post.id = p.post_id
+    WHERE p.kind = ANY(%(once_per_post)s) AND p.reader_id IS NOT NULL AND p.events > 0
+      AND post.created_at < %(starts_at)s
+      AND post.created_at >= %(starts_at)s - %(earning_days)s * interval '1 day'
+      AND EXISTS (
+          SELECT 1 FROM incentives_engagementrollup r
+          WHERE r.reader_id = p.reader_id AND r.post_id = p.post_id AND r.kind = p.kind AND r.events > 0
+            AND r.week_starts_at < %(starts_at)s
+            -- Weeks that can hold an event of the window (a week is at most 7 days and an hour).
+            AND r.week_starts_at >= %(starts_at)s - (%(earning_days)s + 8) * interval '1 day'
+            AND r.last_at >= greatest(post.created_at, %(starts_at)s - %(earning_days)s * interval '1 day'))
+    UNION ALL
+    SELECT p.reader_id, p.creator_id, NULL, p.kind
+    FROM inc_pairs p
+    WHERE p.kind = 8 AND p.post_id IS NULL AND p.reader_id IS NOT NULL AND p.events > 0
+      AND EXISTS (
+          SELECT 1 FROM incentives_engagementrollup r
+          WHERE r.kind = 8 AND r.post_id IS NULL AND r.reader_id = p.reader_id AND r.creator_id = p.creator_id
+            AND r.events > 0 AND r.week_starts_at < %(starts_at)s);
+
+    CREATE TEMP TABLE inc_conversions ON COMMIT DROP AS
+    SELECT DISTINCT p.reader_id, p.post_id
+    FROM inc_pairs p
+    JOIN feed_tradecard card ON card.post_id = p.post_id
+    JOIN creators_fill f
+      ON f.user_id = p.reader_id AND f.instrument = card.instrument
+     AND f.filled_at >= p.first_at AND f.filled_at < %(ends_at)s
+    WHERE p.kind = 10 AND p.reader_id IS NOT NULL AND p.events > 0
+      AND EXISTS (
+          SELECT 1 FROM incentives_foldedtradeclick c
+          WHERE c.reader_id = p.reader_id AND c.post_id = p.post_id
+            AND c.occurred_at >= %(starts_at)s AND c.occurred_at < %(ends_at)s
+            AND c.occurred_at <= f.filled_at
+            AND c.occurred_at > f.filled_at - %(window_seconds)s * interval '1 second');
+
+    ANALYZE inc_repeats; ANALYZE inc_conversions;
+"""
 
 
 # Ordered by what an action is worth to the creator, so the daily cap keeps the best ones. A post's

@@ -670,3 +670,109 @@ class TransferReconciliation(models.Model):
 
     def __str__(self):
         return f"{self.day} ({self.status})"
+
+
+# --- Engagement rollups (incentives/folding.py) --------------------------------------------------
+# The settlement and the live estimate read these instead of grouping a raw week of feed_engagement.
+# Plain integer ids, no foreign keys: the fold upserts tens of thousands of rows a second, and
+# every row comes from the append-only log whose own keys are already checked.
+
+
+class EngagementRollup(models.Model):
+    """One week's events by reader, creator, post (or followed person) and action, with aggregates
+    that merge (sums, minima, maxima): what `contributions` groups the raw week into, kept up to date."""
+
+    week_starts_at = models.DateTimeField()  # Monday 00:00 in ORBIT_SETTLEMENT_TZ
+    reader_id = models.BigIntegerField(null=True)  # null: signed out
+    creator_id = models.BigIntegerField()
+    post_id = models.BigIntegerField(null=True)  # null: a follow
+    # The engagement kind, an unlike (4) folded into like (3) and an unfollow (9) into follow (8).
+    kind = models.SmallIntegerField()
+    events = models.IntegerField()  # the kind's own events, undos not counted
+    net = models.IntegerField()  # events minus undos
+    first_at = models.DateTimeField()
+    # The latest event that is not an undo: an earlier week's interaction is a repeat only if one
+    # falls inside the post's earning window.
+    last_at = models.DateTimeField(null=True)
+    dwell_ms = models.BigIntegerField()  # Σ per-event dwell, each capped at the week's dwell_cap_ms
+    min_dwell_ms = models.IntegerField()
+    fingerprint = models.BigIntegerField(null=True)  # smallest 64-bit hash of the device fingerprints
+    other_fingerprint = models.BigIntegerField(null=True)  # largest
+    network = models.BigIntegerField(null=True)  # smallest network-prefix hash
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week_starts_at", "reader_id", "creator_id", "post_id", "kind"],
+                nulls_distinct=False,
+                name="engagement_rollup_key",
+            )
+        ]
+        indexes = [
+            # Has this reader followed this person in an earlier week? (the settlement's repeats)
+            models.Index(
+                fields=["reader_id", "creator_id", "week_starts_at"],
+                condition=Q(kind=8, post_id__isnull=True),
+                name="engagement_rollup_follows",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.week_starts_at:%Y-%m-%d} kind {self.kind} by {self.reader_id} on {self.post_id or self.creator_id}"
+        )
+
+
+class EngagementRollupWeek(models.Model):
+    """What the rollups of one week were folded with, and the latest event they hold."""
+
+    week_starts_at = models.DateTimeField(primary_key=True)
+    week = models.CharField(max_length=8)  # "2026-W47", for people
+    # Null when rows folded under different caps are mixed (a closed week when the cap changed):
+    # the settlement then reads that week from the raw log.
+    dwell_cap_ms = models.IntegerField(null=True)
+    last_occurred_at = models.DateTimeField()
+    events = models.BigIntegerField()  # rows folded into the week, undos included
+
+    def __str__(self):
+        return self.week
+
+
+class FoldedTradeClick(models.Model):
+    """A signed-in reader's trade click: a conversion needs the click's own time before the fill."""
+
+    reader_id = models.BigIntegerField()
+    post_id = models.BigIntegerField()
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["reader_id", "post_id", "occurred_at"], name="folded_click_reader_post")]
+
+    def __str__(self):
+        return f"trade click by {self.reader_id} on {self.post_id}"
+
+
+class FoldWatermark(models.Model):
+    """The one row saying what has been folded: every engagement row the stored snapshot could see
+    (and the rows of PartlyFoldedTransaction). The fold locks it, so two folds never overlap."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    # pg_current_snapshot() of the statement that read the last batch, as text; null before any fold.
+    snapshot = models.TextField(null=True)  # noqa: DJ001 - null means "never folded", not ""
+    dwell_cap_ms = models.IntegerField(null=True)  # the per-event dwell cap the open weeks hold
+    folded_at = models.DateTimeField(null=True)
+    events_folded = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"folded up to {self.snapshot}"
+
+
+class PartlyFoldedTransaction(models.Model):
+    """A transaction whose rows a fold read while it was still open (the fold ran inside it): rows up
+    to `folded_up_to_id` are folded, later ones are not. Forgotten once the watermark sees it."""
+
+    xact = models.BigIntegerField(primary_key=True)
+    folded_up_to_id = models.BigIntegerField()
+
+    def __str__(self):
+        return f"transaction {self.xact} folded up to row {self.folded_up_to_id}"

@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from orbit.singleflight import SingleFlightTask
 
-from . import estimates, reconciliation, settlement, tips, transfers
+from . import estimates, folding, reconciliation, settlement, tips, transfers
 from .weeks import Week
 
 
@@ -27,6 +27,20 @@ def draft_week(week: str) -> str:
 def pay_settlement(settlement_id: int) -> str:
     # Paying twice is refused by the settlement's status under the week's lock.
     return settlement.pay_settlement(settlement_id=settlement_id).message
+
+
+@shared_task(name="incentives.tasks.fold_engagement", base=SingleFlightTask)
+def fold_engagement() -> int:
+    """Beat, every minute, on the folding queue: the engagement that arrived since the last fold, into
+    the settlement's rollups, in transactions of about FOLD_BATCH rows, so that a backlog (after an
+    outage) is caught up in steps that each commit. A fold already running (the settlement folds too)
+    is not waited for: the next minute takes what it left."""
+    folded = 0
+    while True:
+        result = folding.fold_new_engagement(limit=folding.FOLD_BATCH, skip_locked=True)
+        folded += result.events
+        if result.busy or not result.more:
+            return folded
 
 
 @shared_task(name="incentives.tasks.estimate_current_week", base=SingleFlightTask)

@@ -9,8 +9,9 @@ days here is the week a payout is for. The figures that read the engagement log 
 audience) are cached per creator and period for CACHE_MINUTES; payouts, the estimate and the
 title are read on every load (they are cheap and change when money moves).
 
-Uncached, the page costs twelve queries of its own whatever the number of posts or readers (see
-tests/insights/test_creator_center.py for the list); from the cache, three (payouts, title).
+Uncached, the page costs twelve queries of its own (eleven in a period with no paid week)
+whatever the number of posts or readers (see tests/insights/test_creator_center.py for the list);
+from the cache, three (payouts, title).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
-from django.db.models.functions import Trunc, TruncDate
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest, Trunc, TruncDate
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import Promise
@@ -42,7 +44,7 @@ from incentives.estimates import estimate_for
 from incentives.models import ActionWeight, Payout, Settlement
 from incentives.selectors import TitleProgress, title_progress
 from incentives.weeks import Week
-from markets.models import Fill, TradingProfile
+from markets.models import Fill
 from orbit.charts import Chart, Series, safe_cell
 
 Kind = Engagement.Kind
@@ -256,39 +258,45 @@ def _paid_payouts_in(user: User, *, starts_at: datetime, now: datetime) -> list[
 def _post_rows(
     user: User, *, starts_at: datetime, zone: ZoneInfo, payouts: list[Payout]
 ) -> tuple[list[PostRow], list[str]]:
-    """Four queries: the period's latest posts, the log grouped by post, kind and week, the
-    converted trade clicks, and the action weights."""
+    """Five queries: the period's latest posts, the log of those posts grouped by post, kind and
+    week, each week's weighed interactions over all the creator's posts (the estimate's
+    denominators), the converted trade clicks, and the action weights."""
     posts = list(
         Post.objects.filter(author=user, status=Post.Status.PUBLISHED, created_at__gte=starts_at)
         .order_by("-created_at", "-pk")
         .values("pk", "body", "created_at")[:LISTED_POSTS]
     )
     post_ids = [post["pk"] for post in posts]
-    # From the start of the earliest settled week (whose money the estimate shares out), so each
-    # week's interactions on every post, listed or not, divide its payout.
+    # From the start of the earliest settled week (whose money the estimate shares out).
     since = min([starts_at, *(payout.settlement.starts_at for payout in payouts)])
     grouped = (
         _own_log(user)
-        .filter(occurred_at__gte=since, kind__in=POST_KINDS, post__isnull=False)
+        .filter(occurred_at__gte=since, kind__in=POST_KINDS, post__in=post_ids)
         .annotate(week=Trunc("occurred_at", "week", tzinfo=zone))
-        .values("post", "kind", "week")
+        .values_list("post", "kind", "week")
         .annotate(events=Count("id"), dwell_ms=Sum("dwell_ms"))
         .order_by()
     )
+    week_labels: dict[datetime, str] = {}  # a handful of distinct weeks, however many rows
     totals: dict[int, Counter] = defaultdict(Counter)  # post → kind → events, over all weeks
     dwell: Counter = Counter()  # post → milliseconds
     by_week: dict[str, dict[int, Counter]] = defaultdict(lambda: defaultdict(Counter))
     week_dwell: dict[str, Counter] = defaultdict(Counter)
-    for row in grouped:
-        week = Week.containing(row["week"], settings.ORBIT_SETTLEMENT_TZ).label
-        totals[row["post"]][row["kind"]] += row["events"]
-        by_week[week][row["post"]][row["kind"]] += row["events"]
-        if row["kind"] == Kind.DWELL:
-            dwell[row["post"]] += row["dwell_ms"] or 0
-            week_dwell[week][row["post"]] += row["dwell_ms"] or 0
+    for post_id, kind, week_start, events, dwell_ms in grouped:
+        week = week_labels.get(week_start) or week_labels.setdefault(
+            week_start, Week.containing(week_start, settings.ORBIT_SETTLEMENT_TZ).label
+        )
+        totals[post_id][kind] += events
+        by_week[week][post_id][kind] += events
+        if kind == Kind.DWELL:
+            dwell[post_id] += dwell_ms or 0
+            week_dwell[week][post_id] += dwell_ms or 0
     conversions = _conversions(user, post_ids=post_ids)
     weights = {row.kind: row.weight for row in ActionWeight.objects.all()}
-    earnings = _allocate_earnings(payouts, by_week=by_week, week_dwell=week_dwell, weights=weights)
+    week_totals = _weighed_totals_by_week(user, since=since, zone=zone, weights=weights) if payouts else {}
+    earnings = _allocate_earnings(
+        payouts, by_week=by_week, week_dwell=week_dwell, weights=weights, week_totals=week_totals
+    )
     rows = [
         PostRow(
             post_id=post["pk"],
@@ -306,6 +314,54 @@ def _post_rows(
         for post in posts
     ]
     return rows, [payout.settlement.week for payout in payouts]
+
+
+def _weighed_value(counts: Counter, dwell_ms: int, weights: dict[int, Decimal]) -> Decimal:
+    """A post's (or a week's) interactions weighed as the estimate weighs them: likes net of
+    unlikes (never below zero per post), time spent per minute."""
+    value = sum(
+        (weights.get(kind, Decimal(0)) * counts[kind] for kind in WEIGHED_KINDS if kind != Kind.LIKE), Decimal(0)
+    )
+    value += weights.get(Kind.LIKE, Decimal(0)) * max(counts[Kind.LIKE] - counts[Kind.UNLIKE], 0)
+    return value + weights.get(ActionWeight.Action.TIME_SPENT, Decimal(0)) * Decimal(dwell_ms) / 60_000
+
+
+def _weighed_totals_by_week(
+    user: User, *, since: datetime, zone: ZoneInfo, weights: dict[int, Decimal]
+) -> dict[str, Decimal]:
+    """Week label → the weighed interactions of all the creator's posts that week: one query that
+    groups per post and week in Postgres (likes net per post, as the estimate counts them) and
+    sums per week there too, so a creator with thousands of engaged posts costs a few rows."""
+    per_post = (
+        _own_log(user)
+        .filter(occurred_at__gte=since, kind__in=POST_KINDS, post__isnull=False)
+        .annotate(week=Trunc("occurred_at", "week", tzinfo=zone))
+        .values("week", "post")
+        .annotate(
+            **{f"kind_{kind}": Count("id", filter=Q(kind=kind)) for kind in WEIGHED_KINDS if kind != Kind.LIKE},
+            net_likes=Greatest(Count("id", filter=Q(kind=Kind.LIKE)) - Count("id", filter=Q(kind=Kind.UNLIKE)), 0),
+            dwell=Coalesce(Sum("dwell_ms", filter=Q(kind=Kind.DWELL)), 0),
+        )
+        .order_by()
+    )
+    inner, params = per_post.query.sql_with_params()
+    counted = [kind for kind in WEIGHED_KINDS if kind != Kind.LIKE]
+    sums = ", ".join([*(f"sum(kind_{kind})" for kind in counted), "sum(net_likes)", "sum(dwell)"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT week, {sums} FROM ({inner}) AS per_post GROUP BY week", params)  # noqa: S608
+        rows = cursor.fetchall()
+    totals: dict[str, Decimal] = {}
+    for week_start, *figures in rows:
+        counts: Counter = Counter(dict(zip(counted, (int(value) for value in figures[: len(counted)]), strict=True)))
+        counts[Kind.LIKE] = int(figures[len(counted)])
+        week = Week.containing(_aware(week_start, zone), settings.ORBIT_SETTLEMENT_TZ).label
+        totals[week] = totals.get(week, Decimal(0)) + _weighed_value(counts, int(figures[-1]), weights)
+    return totals
+
+
+def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
+    # Raw SQL hands back the truncated week as a naive local time in `zone` (Trunc's tzinfo).
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, zone)
 
 
 def _excerpt(body: str) -> str:
@@ -342,27 +398,22 @@ def _allocate_earnings(
     by_week: dict[str, dict[int, Counter]],
     week_dwell: dict[str, Counter],
     weights: dict[int, Decimal],
+    week_totals: dict[str, Decimal],
 ) -> dict[int, Decimal]:
-    """An ESTIMATE of each post's part of the creator's paid money: the settlement stores a
-    creator's amount per week, not per post. Each settled week's amount is shared among the posts
-    in proportion to their weighted interactions that week (ActionWeight; likes net of unlikes,
-    time spent per minute). The settlement itself weighs only interactions that counted (caps,
-    repeats and integrity checks), so a post's true part may differ."""
+    """An ESTIMATE of each listed post's part of the creator's paid money: the settlement stores a
+    creator's amount per week, not per post. Each settled week's amount is shared among all the
+    creator's posts in proportion to their weighted interactions that week (ActionWeight; likes net
+    of unlikes, time spent per minute); `week_totals` holds each week's sum over every post. The
+    settlement itself weighs only interactions that counted (caps, repeats and integrity checks),
+    so a post's true part may differ."""
     shares: dict[int, Decimal] = defaultdict(Decimal)
     for payout in payouts:
         week = payout.settlement.week
-        weighed: dict[int, Decimal] = {}
-        for post_id, kinds in by_week.get(week, {}).items():
-            counts = {kind: kinds[kind] for kind in WEIGHED_KINDS}
-            counts[Kind.LIKE] = max(kinds[Kind.LIKE] - kinds[Kind.UNLIKE], 0)
-            value = sum((weights.get(kind, Decimal(0)) * count for kind, count in counts.items()), Decimal(0))
-            minutes = Decimal(week_dwell.get(week, Counter())[post_id]) / 60_000
-            value += weights.get(ActionWeight.Action.TIME_SPENT, Decimal(0)) * minutes
-            weighed[post_id] = value
-        total = sum(weighed.values(), Decimal(0))
+        total = week_totals.get(week, Decimal(0))
         if total <= 0:
             continue
-        for post_id, value in weighed.items():
+        for post_id, kinds in by_week.get(week, {}).items():
+            value = _weighed_value(kinds, week_dwell.get(week, Counter())[post_id], weights)
             shares[post_id] += payout.amount * value / total
     return {post_id: amount.quantize(CENT, ROUND_HALF_UP) for post_id, amount in shares.items()}
 
@@ -378,21 +429,19 @@ def _readers_of(user: User, *, starts_at: datetime) -> QuerySet[Engagement, Any]
 
 
 def _audience(readers: QuerySet[Engagement, Any]) -> Audience:
-    """Two queries: the readers' languages (which also count them) and their traded assets."""
-    languages = Counter(
-        {
-            row["profile__language"] or OTHER: row["readers"]
-            for row in User.objects.filter(pk__in=readers).values("profile__language").annotate(readers=Count("pk"))
-        }
-    )
+    """One query: each reader's language and traded assets (the distinct readers are found once,
+    which is most of the cost for a creator with tens of thousands of readers)."""
+    languages: Counter = Counter()
+    traded_by_reader: list[set[str]] = []
+    rows = User.objects.filter(pk__in=readers).values_list("profile__language", "trading_profile__traded_assets")
+    for language, assets_traded in rows:
+        languages[language or OTHER] += 1
+        if assets_traded is not None:  # readers without a trading profile trade nothing
+            traded_by_reader.append(set(assets_traded))
     total = sum(languages.values())
     if total < MIN_READERS:
         return Audience(readers=total, assets=[], languages=[])
     assets: Counter = Counter()
-    traded_by_reader = [
-        set(traded)
-        for traded in TradingProfile.objects.filter(user__in=readers).values_list("traded_assets", flat=True)
-    ]
     for traded in traded_by_reader:
         assets.update(traded)
     listed = [

@@ -544,6 +544,7 @@ def _queue_names() -> dict[str, str]:
     return {
         queues.HEALTH: _("Health checks"),
         queues.SETTLEMENT: _("Settlement"),
+        queues.FOLDING: _("Engagement folding"),
         queues.FEEDS: _("Feeds"),
         queues.TAGGING: _("Tagging"),
         queues.MARKET: _("Market data"),

@@ -50,6 +50,8 @@ class Namespace(enum.IntEnum):
     DWELL = 7_102
     # One network's signed-out event of one kind on one post: the same check-then-insert, per `fp`.
     SIGNED_OUT_EVENT = 7_501
+    # The engagement log's partitions (one key, 0): creating weeks ahead and detaching old ones take turns.
+    ENGAGEMENT_PARTITIONS = 7_110
     # One settlement week: draft, approve, pay and reopen of that week run one at a time.
     SETTLEMENT_WEEK = 7_301
     # The pool carry-over between weeks: read and written by one settlement step at a time.

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 HEALTH = "health"
 SETTLEMENT = "settlement"
+# The engagement fold (incentives/folding.py), every minute: never behind a long draft or payouts.
+FOLDING = "folding"
 FEEDS = "feeds"
 TAGGING = "tagging"
 MARKET = "market"
 DEFAULT = "default"
-QUEUES = (HEALTH, SETTLEMENT, FEEDS, TAGGING, MARKET, DEFAULT)
+QUEUES = (HEALTH, SETTLEMENT, FOLDING, FEEDS, TAGGING, MARKET, DEFAULT)
 
 # How long a message may wait in each queue before /healthz calls the queue down (seconds;
 # ORBIT_QUEUE_MAX_WAIT overrides). Bursty queues (feeds, tagging) may lag; health may not.
-MAX_WAIT_SECONDS = {HEALTH: 60, SETTLEMENT: 300, FEEDS: 900, TAGGING: 600, MARKET: 300, DEFAULT: 600}
+MAX_WAIT_SECONDS = {HEALTH: 60, SETTLEMENT: 300, FOLDING: 120, FEEDS: 900, TAGGING: 600, MARKET: 300, DEFAULT: 600}
 
 # Task name -> queue. A task not named here goes to DEFAULT; tests/test_queues.py insists every task is named.
 TASK_QUEUES = {
@@ -32,6 +34,7 @@ TASK_QUEUES = {
     "incentives.tasks.sweep_payout_transfers": SETTLEMENT,
     "incentives.tasks.reconcile_transfers": SETTLEMENT,
     "incentives.tasks.send_tip": SETTLEMENT,
+    "incentives.tasks.fold_engagement": FOLDING,
     "ranking.tasks.build_for_you": FEEDS,
     "ranking.tasks.build_for_you_batch": FEEDS,
     "ranking.tasks.refresh_active_feeds": FEEDS,
@@ -43,6 +46,7 @@ TASK_QUEUES = {
     "ranking.tasks.retrain_tagger": TAGGING,
     "feed.tasks.poll_market_data": MARKET,
     "feed.tasks.grade_due_calls": MARKET,
+    "feed.tasks.ensure_engagement_partitions": DEFAULT,
     "ranking.tasks.rebalance_content_type_weights": DEFAULT,
     "creators.tasks.refresh_creator_titles": DEFAULT,
     "markets.tasks.refresh_trading_profiles": DEFAULT,
@@ -53,6 +57,7 @@ TASK_QUEUES = {
 WORKER_GROUPS = {
     "health": (HEALTH,),
     "settlement": (SETTLEMENT,),
+    "folding": (FOLDING,),
     "feeds": (FEEDS,),
     "work": (TAGGING, MARKET, DEFAULT),
 }

@@ -114,6 +114,39 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# Streaming replicas for page and API reads (orbit/replicas.py), comma-separated database URLs, each
+# becoming the alias replica_1, replica_2…; none (the default) leaves everything on the primary.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+# After a write, the writer reads the primary this long: longer than the replicas' normal lag.
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=15)
+# A replica further behind than this is skipped until it catches up.
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+if REPLICA_PIN_SECONDS < 1 or not REPLICA_MAX_LAG_SECONDS > 0:
+    raise environ.ImproperlyConfigured(
+        "REPLICA_PIN_SECONDS must be at least 1 and REPLICA_MAX_LAG_SECONDS positive (seconds)."
+    )
+for _number, _replica_url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    _replica = environ.Env.db_url_config(_replica_url)
+    if _replica.get("ENGINE") != DATABASES["default"]["ENGINE"]:
+        raise environ.ImproperlyConfigured(
+            f"DATABASE_REPLICA_URLS entry {_number} must be a database URL of the primary's kind, "
+            "e.g. postgres://orbit@replica-1:5432/orbit."
+        )
+    _replica["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    _replica["CONN_HEALTH_CHECKS"] = True
+    # A replica that does not answer is given up on quickly, and the request reads the primary.
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # Tests see one database: a replica is the test database itself, never a copy of its own.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_number}"] = _replica
+if DATABASE_REPLICA_URLS:
+    DATABASE_ROUTERS = ["orbit.replicas.ReplicaRouter"]
+    # Around everything that reads for the page (authentication included), inside the session's save.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+        "orbit.replicas.ReplicaReadsMiddleware",
+    )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "creators.User"
 
@@ -191,6 +224,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=0),
     },
     "refresh-creator-titles": {"task": "creators.tasks.refresh_creator_titles", "schedule": 3600.0},
+    # The engagement log's weekly partitions, four weeks ahead (feed/partitions.py): daily, so a
+    # day it cannot get its lock leaves four weeks of retries before a week is missing.
+    "ensure-engagement-partitions": {
+        "task": "feed.tasks.ensure_engagement_partitions",
+        "schedule": crontab(hour=1, minute=20),
+        "options": {"expires": 3600},
+    },
     "worker-heartbeat": {
         "task": "orbit.tasks.record_worker_heartbeat",
         "schedule": 30.0,
@@ -279,6 +319,12 @@ CELERY_BEAT_SCHEDULE["sweep-payout-transfers"] = {
 CELERY_BEAT_SCHEDULE["reconcile-transfers"] = {
     "task": "incentives.tasks.reconcile_transfers",
     "schedule": crontab(hour=2, minute=40),
+}
+# The engagement that arrived since the last fold, into the settlement's rollups (incentives/folding.py).
+CELERY_BEAT_SCHEDULE["fold-engagement"] = {
+    "task": "incentives.tasks.fold_engagement",
+    "schedule": 60.0,
+    "options": {"expires": 60},
 }
 CELERY_BEAT_SCHEDULE["estimate-current-week"] = {
     "task": "incentives.tasks.estimate_current_week",

@@ -27,6 +27,13 @@ WITHOUT_FACTORY = {
     "incentives.PayoutTransfer": "created by pay_settlement with its ledger transfer; pay a week instead",
     # Written only by the daily reconciliation against the exchange's report (incentives.reconciliation).
     "incentives.TransferReconciliation": "written by the reconciliation job; run it against the fake exchange",
+    # The fold's own tables (incentives.folding): written only by folding engagement rows, which is
+    # how tests make them (write Engagement rows, then fold_new_engagement or compute).
+    "incentives.EngagementRollup": "folded from engagement rows; write Engagement and fold",
+    "incentives.EngagementRollupWeek": "folded from engagement rows; write Engagement and fold",
+    "incentives.FoldedTradeClick": "folded from engagement rows; write Engagement and fold",
+    "incentives.FoldWatermark": "the fold's one-row watermark; fold_new_engagement keeps it",
+    "incentives.PartlyFoldedTransaction": "kept by a fold inside a writing transaction; fold to make one",
     # Made only through incentives.tips.request_tip (limits, re-authentication and the ledger with it).
     "incentives.Tip": "created by request_tip with its checks; tip through the service instead",
     # A proxy of PostTags (same table) that gives admin its tag review queue; PostTagsFactory builds its rows.

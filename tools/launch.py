@@ -27,7 +27,7 @@ from tools.embedded import ROOT, log, services
 
 PYTHON = sys.executable
 # The Procfile's worker processes, one per group of queues (orbit.queues.WORKER_GROUPS).
-WORKERS = ("worker_health", "worker_settlement", "worker_feeds", "worker_work")
+WORKERS = ("worker_health", "worker_settlement", "worker_folding", "worker_feeds", "worker_work")
 # The demo community's published password (README); seed_demo never runs in production.
 DEMO_PASSWORD = "orbit-demo-2026"  # noqa: S105
 

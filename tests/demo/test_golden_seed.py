@@ -71,13 +71,15 @@ def pinned_tables() -> dict[type[Model], dict]:
       advance) and created_at is the wall clock. They are compared by symbol and name instead, and so
       are the rows that point at them.
     * id of the trade-card-to-fill links: verify_trade_card adds them through the ORM (the sequence).
+    * feed_engagement.xact: the id of the transaction that wrote the row, which the database gives.
     """
     # Table names from the models.
     symbol_of_asset = f"(SELECT symbol FROM {Asset._meta.db_table} WHERE id = asset_id)"  # noqa: S608
     name_of_hashtag = f"(SELECT name FROM {Hashtag._meta.db_table} WHERE id = hashtag_id)"  # noqa: S608
-    as_written = (Profile, TradingProfile, Follow, Post, Engagement, Like, Comment, Share, Report, Candle, TradeCard)
+    as_written = (Profile, TradingProfile, Follow, Post, Like, Comment, Share, Report, Candle, TradeCard)
     return {model: {} for model in (*as_written, Fill)} | {
         User: {"exclude": {"password"}},
+        Engagement: {"exclude": {"xact"}},
         Asset: {"exclude": {"id", "created_at"}},
         Hashtag: {"exclude": {"id", "created_at"}},
         Post.assets.through: {"replace": {"asset_id": symbol_of_asset}},

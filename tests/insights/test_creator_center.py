@@ -557,11 +557,12 @@ def test_the_page_costs_the_same_queries_at_any_size_and_fewer_from_the_cache(
     _signed_in(client, world.creator)
 
     # Signed in (3); over time: the log grouped by day and kind, the follower count; posts: the
-    # paid payouts of the period, the period's posts, the log grouped by post, kind and week, the
-    # converted clicks, the action weights; audience: the readers' languages, their trading
-    # profiles; weekly earnings: the payouts of 12 weeks; title: the creator with profile, title
-    # and follower count, the active titles.
-    with django_assert_num_queries(SIGNED_IN + 2 + 5 + 2 + 1 + 2):
+    # paid payouts of the period, the period's posts, the log of those posts grouped by post, kind
+    # and week, the converted clicks, the action weights, each paid week's weighed interactions
+    # over all posts; audience: each reader's language and traded assets; weekly earnings:
+    # the payouts of 12 weeks; title: the creator with profile, title and follower count, the
+    # active titles.
+    with django_assert_num_queries(SIGNED_IN + 2 + 6 + 1 + 1 + 2):
         response = client.get(URL, {"days": 30})
     assert response.status_code == 200
     # From the cache: signed in (3), the payouts of 12 weeks, the creator and the titles.
