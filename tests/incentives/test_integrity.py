@@ -65,6 +65,21 @@ def test_four_accounts_on_one_device_count_as_the_oldest_only():
     assert flag.severity == Severity.MEDIUM
 
 
+def test_without_flags_the_week_counts_and_discounts_the_same_and_writes_up_no_finding():
+    """The live estimate asks for no findings (it never shows them); its figures must not change."""
+    author = creator()
+    [post] = posts(author)
+    accounts = [real_trader(joined_at=at(0) - timedelta(days=400 - n)) for n in range(4)]
+    record(event(account, post, Kind.LIKE, at(1), fingerprint="farmphone01") for account in accounts)
+
+    with_flags = compute_week()
+    without = compute_week(with_flags=False)
+
+    assert set(flags_of(with_flags, author)) == {"shared_device"}
+    assert without.flags == []
+    assert without.creators == with_flags.creators  # counts, discounts, value sums and scores
+
+
 def test_two_people_sharing_a_home_connection_both_count():
     author = creator()
     [post] = posts(author)

@@ -143,8 +143,8 @@ def record(*events: Engagement | Iterable[Engagement]) -> None:
 # The computation.
 
 
-def compute_week(*, until: datetime | None = None) -> WeekFigures:
-    return compute(week(), Parameters.current(), until=until)
+def compute_week(*, until: datetime | None = None, with_flags: bool = True) -> WeekFigures:
+    return compute(week(), Parameters.current(), until=until, with_flags=with_flags)
 
 
 def figures_of(author: User, *, until: datetime | None = None) -> CreatorFigures:
