@@ -1,7 +1,5 @@
 """Every admin list downloads as CSV with the filters on screen, for staff who may see the list."""
 
-import csv
-import io
 from decimal import Decimal
 
 import pytest
@@ -12,6 +10,7 @@ from django.urls import reverse
 from feed.models import Report
 from incentives.models import PrizePool
 from orbit.admin_export import cell
+from tests.downloads import csv_rows
 from tests.factories import PostFactory, ReportFactory, UserFactory
 from tests.security.helpers import staff_client
 
@@ -22,7 +21,7 @@ def _csv(response) -> list[list[str]]:
     assert response.status_code == 200, response
     assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"].startswith("attachment;")
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return csv_rows(response)
 
 
 @pytest.fixture

@@ -1,5 +1,3 @@
-import csv
-import io
 import os
 import subprocess
 import sys
@@ -15,6 +13,7 @@ from django.test import override_settings
 from orbit import health, queues
 from orbit.celery import app as celery_app
 from orbit.tasks import record_worker_heartbeat
+from tests.downloads import csv_rows
 from tests.factories import UserFactory
 from tests.security.helpers import activate_totp, client_from_new_ip, sign_in, sign_in_with_code
 
@@ -234,10 +233,6 @@ def test_healthz_refuses_writes(client):
     assert client.post("/healthz").status_code == 405
 
 
-def _csv(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-
-
 def test_the_operations_page_shows_the_queues_and_each_periodic_jobs_last_run(empty_queues, celery_worker):
     staff = UserFactory(is_staff=True)
     secret = activate_totp(staff)
@@ -266,14 +261,12 @@ def test_the_operations_page_shows_the_queues_and_each_periodic_jobs_last_run(em
     assert '<tr class="queue-settlement">' in page and '<tr class="job-worker-heartbeat">' in page
 
     # Both tables download as CSV with the same figures.
-    queues_csv = list(
-        csv.reader(io.StringIO(b"".join(client.get(OPERATIONS + "?csv=queues").streaming_content).decode()))
-    )
+    queues_csv = csv_rows(client.get(OPERATIONS + "?csv=queues"))
     assert queues_csv[0][0] == "Queue"
     assert {row[0]: row[5] for row in queues_csv[1:]} == {
         name: queue["status"] for name, queue in response.context["queues"].items()
     }
-    jobs_csv = _csv(client.get(OPERATIONS + "?csv=jobs"))
+    jobs_csv = csv_rows(client.get(OPERATIONS + "?csv=jobs"))
     assert {row[0]: row[5] for row in jobs_csv[1:]}["worker-heartbeat"] == "SUCCESS"
     assert len(jobs_csv) == len(jobs) + 1
 

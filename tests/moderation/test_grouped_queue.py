@@ -4,8 +4,6 @@ ModerationAction and settles every other open report on the post in the same tra
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -19,6 +17,7 @@ from django.urls import reverse
 from feed import moderation
 from feed.models import ModerationAction, Notification, Post, Report
 from feed.moderation_queue import QUEUE_PAGE_SIZE, moderation_queue_page
+from tests.downloads import csv_rows
 from tests.factories import PostFactory, ReportFactory, UserFactory
 from tests.factories.base import MOMENT
 from tests.security.helpers import staff_client
@@ -98,7 +97,7 @@ def test_the_groups_counts_and_reasons_equal_a_direct_query_on_reports(reported)
 
 def test_the_whole_queue_downloads_as_csv_with_the_same_counts(reported, admin_client):
     response = admin_client.get(QUEUE + "?csv=1")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = csv_rows(response)
 
     header = rows[0]
     assert header[:6] == ["Post", "Status", "Author", "Open reports", "Reporters", "Oldest open report"]

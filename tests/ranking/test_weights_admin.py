@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, timedelta
 from decimal import Decimal
 
@@ -23,6 +21,7 @@ from ranking.models import (
     TaggerModel,
     UserInterest,
 )
+from tests.downloads import csv_rows
 from tests.factories import PostFactory, PostTagsFactory, UserFactory
 from tests.security.helpers import activate_totp, client_from_new_ip, sign_in, sign_in_with_code, staff_client
 
@@ -222,7 +221,7 @@ def test_the_list_shows_supply_and_exposure_next_to_the_target_as_a_direct_query
 
     # The list's CSV carries the same figures (the shares are computed for the export too).
     export = admin_client.get(reverse("admin_export_csv", args=["ranking", "contenttypeweight"]))
-    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    rows = csv_rows(export)
     education = next(row for row in rows[1:] if row[0] == "Education")
     assert education[3:5] == [f"{education_supply / supply_total:.1%}", f"{education_exposure / exposure_total:.1%}"]
 
