@@ -1,7 +1,7 @@
 """The weekly settlement over 10M engagement rows, beside a plain GROUP BY creator over the same rows.
 
     python -m tools.launch bench bench/settlement.py [--events 10000000] [--users 200000]
-        [--creators 10000] [--posts 300000] [--repeat 3] [--reseed] [--drop]
+        [--creators 10000] [--posts 300000] [--repeat 3] [--no-raw] [--reseed] [--drop]
     make bench-settlement ARGS="--events 1000000"
 
 Data. The database orbit_bench_settlement (other sizes get orbit_bench_settlement_<events>e) on the
@@ -29,7 +29,8 @@ Measured, --repeat times each, in this run, on the same rows (the median is comp
   process (events/s); then the incremental fold as the periodic task runs it (limit FOLD_BATCH):
   --fold-batch new events merged into the existing rollups (in a transaction rolled back
   afterwards, so the bench database is unchanged);
-* compute (raw): incentives.contributions.compute(source="raw"), grouping the raw week;
+* compute (raw): incentives.contributions.compute(source="raw"), grouping the raw week (--no-raw
+  skips it and the memory table below, the longest parts at 10M events);
 * compute (rollups): the same from the rollups (every pass: reader value, integrity rules, daily
   cap, sums), after a fold that finds nothing new;
 * settlement: incentives.settlement.draft_settlement, the whole draft from the rollups including
@@ -81,6 +82,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--posts", type=int, default=300_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--fold-batch", type=int, default=200_000, help="events in the incremental fold")
+    parser.add_argument(
+        "--no-raw", action="store_true", help="skip compute from the raw log and the memory table (the long parts)"
+    )
     parser.add_argument("--reseed", action="store_true", help="seed again even if the database exists")
     parser.add_argument("--drop", action="store_true", help="drop the bench database at the end")
     return parser.parse_args()
@@ -356,7 +360,11 @@ def main() -> int:
         results = {
             "plain GROUP BY creator": timed(plain, args.repeat),
             "weighted GROUP BY creator": timed(weighted, args.repeat),
-            "compute (raw)": timed(lambda: compute(week, parameters, source="raw"), args.repeat),
+            **(
+                {}
+                if args.no_raw
+                else {"compute (raw)": timed(lambda: compute(week, parameters, source="raw"), args.repeat)}
+            ),
             "compute (rollups)": timed(compute_by_pass, args.repeat),
             "draft_settlement (all)": timed(lambda: settlement.draft_settlement(week=week, now=now), args.repeat),
             "live estimate": timed(
@@ -391,6 +399,8 @@ def main() -> int:
             f"{drafted.payouts.filter(status='held').count():,} held, {drafted.total_allocated} allocated\n"
         )
         print_passes(pass_times, results["compute (rollups)"])
+        if args.no_raw:
+            return 0
 
         # Part of a week: `until` before folded events, so compute reads the raw log (as it would itself).
         print("Memory while computing part of the week from the raw log (Python allocations, resident set)")

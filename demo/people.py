@@ -18,6 +18,7 @@ import numpy as np
 
 from creators.models import Follow, Profile, User
 from creators.names import username_skeleton
+from demo import sampling
 from demo.copy_writer import CopyWriter, csv_lines, csv_quoted, int_texts, timestamp_text, timestamp_texts
 from demo.parameters import DAY, DEMO_USERNAME, HOUR, MINUTE, OPERATOR_USERNAME
 from demo.sampling import GeneratorBase, device_fingerprint, weighted_draw, zipf_weights
@@ -167,8 +168,8 @@ class PeopleGenerator(GeneratorBase):
         self.tier = tier
         low = np.array([0, 200, 5_000, 50_000, 1_000_000], dtype=np.float64)
         high = np.array([0, 5_000, 50_000, 1_000_000, 40_000_000], dtype=np.float64)
-        log_volume = rng.uniform(np.log(np.maximum(low[tier], 1)), np.log(np.maximum(high[tier], 1)))
-        self.volume_cents = np.where(tier > 0, (np.exp(log_volume) * 100).astype(np.int64), 0)
+        log_volume = rng.uniform(sampling.log(np.maximum(low[tier], 1)), sampling.log(np.maximum(high[tier], 1)))
+        self.volume_cents = np.where(tier > 0, (sampling.exp(log_volume) * 100).astype(np.int64), 0)
         trades_mean = np.array([0, 6, 30, 120, 600])[tier]
         self.trades = np.where(tier > 0, rng.poisson(trades_mean) + 1, 0)
         # The exchange account usually predates joining Orbit, the exchange's community.

@@ -8,6 +8,7 @@ choices at once with numpy.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -62,6 +63,27 @@ class GeneratorBase:
         seconds = time.perf_counter() - began
         self.report.stages.append((name, seconds))
         self.say(f"  generated {name} in {seconds:.2f} s")
+
+
+# numpy's exp and log take CPU-specific SIMD paths (AVX-512 has its own), whose last bits differ
+# from the C library's; a price rounded to its tick, or a volume to the cent, then differs between
+# machines. The C library's functions give the same bits everywhere, so the same seed writes the
+# same rows on any machine. (A few hundred thousand values per seed: fast enough.)
+_exact_exp = np.vectorize(math.exp, otypes=[np.float64])
+_exact_log = np.vectorize(math.log, otypes=[np.float64])
+_exact_log10 = np.vectorize(math.log10, otypes=[np.float64])
+
+
+def exp(values: np.ndarray) -> np.ndarray:
+    return _exact_exp(values)
+
+
+def log(values: np.ndarray) -> np.ndarray:
+    return _exact_log(values)
+
+
+def log10(values: np.ndarray) -> np.ndarray:
+    return _exact_log10(values)
 
 
 def weighted_draw(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:

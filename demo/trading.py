@@ -14,6 +14,7 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Case, Count, Exists, OuterRef, Subquery, Value, When
 
+from demo import sampling
 from demo.copy_writer import CopyWriter, csv_lines, epoch_ms, int_texts, timestamp_texts
 from demo.everyday_trading import MAKER, REBATE, EverydayTradingGenerator, FillBatch
 from demo.parameters import (
@@ -95,7 +96,7 @@ class TradingGenerator(EverydayTradingGenerator):
         self.candle_assets = [k for k, symbol in enumerate(self.asset_symbols) if symbol not in DOLLARS]
         # Prices to about six significant digits, like the exchange's ticks (BTC 0.1, ETH 0.01, PEPE
         # 1e-10), and quantities in steps worth well under a cent (BTC 1e-8, PEPE whole tokens).
-        magnitude = np.floor(np.log10(self.asset_prices)).astype(np.int64)
+        magnitude = np.floor(sampling.log10(self.asset_prices)).astype(np.int64)
         self.price_places = np.clip(5 - magnitude, 1, 12)
         self.quantity_places = np.clip(4 + magnitude, 0, 8)
 
@@ -103,11 +104,11 @@ class TradingGenerator(EverydayTradingGenerator):
         hourly = 0.004 + 0.006 / np.sqrt(self.asset_weights)
         returns = rng.standard_normal((n_assets, n_bars)) * hourly[:, None]
         log_close = np.cumsum(returns, axis=1)
-        close = self.asset_prices[:, None] * np.exp(log_close - log_close[:, -1:])
-        opens = np.concatenate([close[:, :1] * np.exp(-returns[:, :1]), close[:, :-1]], axis=1)
+        close = self.asset_prices[:, None] * sampling.exp(log_close - log_close[:, -1:])
+        opens = np.concatenate([close[:, :1] * sampling.exp(-returns[:, :1]), close[:, :-1]], axis=1)
         wicks = np.abs(rng.standard_normal((2, n_assets, n_bars))) * 0.6 * hourly[:, None]
-        high = np.maximum(opens, close) * np.exp(wicks[0])
-        low = np.minimum(opens, close) * np.exp(-wicks[1])
+        high = np.maximum(opens, close) * sampling.exp(wicks[0])
+        low = np.minimum(opens, close) * sampling.exp(-wicks[1])
         dollars = (1e6 * self.asset_weights)[:, None] * rng.lognormal(0.0, 0.6, size=(n_assets, n_bars))
 
         stored = self._stored_candles()

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
 
 from markets.models import Fill
+from orbit.replicas import read_connection
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def attach_disclosures(posts: list) -> None:
     if not post_ids:
         return
     span = timedelta(days=settings.ORBIT_DISCLOSURE_DAYS)
-    with connection.cursor() as cursor:
+    with read_connection(Fill).cursor() as cursor:
         cursor.execute(TRADES_AROUND_POSTS, [post_ids, author_ids, assets, posted, span, span])
         rows = cursor.fetchall()
     by_id = {post.pk: post for post in posts}

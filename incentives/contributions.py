@@ -308,6 +308,8 @@ def _build_working_tables(
         SELECT DISTINCT reader_id, device AS fingerprint
         FROM inc_pairs, LATERAL (VALUES (fingerprint), (other_fingerprint)) AS devices (device)
         WHERE reader_id IS NOT NULL AND (device IS NOT NULL OR fingerprint IS NULL);
+        -- Temporary tables are never auto-analyzed; the planner needs their sizes.
+        ANALYZE inc_pairs; ANALYZE inc_devices;
 
         -- Reader value from the reader's own fills before the week's end, never from today's
         -- profile: dollar fees paid in the fee window (rebates count as nothing) and the weeks with a
@@ -325,8 +327,10 @@ def _build_working_tables(
                            %(base)s
                            -- Logarithmic in the fees, flat from the full amount: a token trade's
                            -- cents are worth almost nothing, a month of real trading all of it.
-                           + least(1, ln(1 + coalesce(f.fees_usd, 0) / %(fee_scale_usd)s)
-                                      / ln(1 + %(full_fees_usd)s / %(fee_scale_usd)s))
+                           -- (Numeric ln is slow: skipped for the many readers who paid nothing.)
+                           + CASE WHEN coalesce(f.fees_usd, 0) = 0 THEN 0
+                             ELSE least(1, ln(1 + f.fees_usd / %(fee_scale_usd)s)
+                                           / ln(1 + %(full_fees_usd)s / %(fee_scale_usd)s)) END
                              * (CASE coalesce(t.kyc_level, 0)
                                     WHEN 0 THEN %(kyc_none)s WHEN 1 THEN %(kyc_basic)s
                                     WHEN 2 THEN %(kyc_verified)s ELSE %(kyc_advanced)s END
@@ -368,8 +372,7 @@ def _build_working_tables(
         WHERE status = 'published'
           AND created_at >= %(starts_at)s - %(earning_days)s * interval '1 day' AND created_at < %(ends_at)s;
 
-        -- Temporary tables are never auto-analyzed; the planner needs their sizes.
-        ANALYZE inc_pairs; ANALYZE inc_devices; ANALYZE inc_readers; ANALYZE inc_posts;
+        ANALYZE inc_readers; ANALYZE inc_posts;
         """,
         {
             "starts_at": week.starts_at,
@@ -518,168 +521,201 @@ VALUE_UNIT = Decimal(1_000_000)
 TIME_SPENT_UNIT = VALUE_UNIT * 60_000
 
 
-def _classification_sql(parameters: Parameters) -> str:
-    """One pass over inc_pairs: classify, group per reader, creator and day with one column per
-    action (a hash aggregate, no sort), cap the day, then the reader's week, then sum per creator
-    and reason.
+# Every interaction of the week with the first reason it does not count (NULL when it counts), its
+# reader's value and its day: one hash-join pass over inc_pairs, read twice after it. Reader-level
+# facts are joined to the readers first (200k rows), not to every interaction.
+CLASSIFIED_SQL = f"""
+    CREATE TEMP TABLE inc_classified ON COMMIT DROP AS
+    SELECT p.reader_id, p.creator_id, p.events,
+           (CASE WHEN p.kind = 10
+                  AND NOT coalesce((p.reader_id, p.post_id) IN (SELECT reader_id, post_id FROM inc_conversions), false)
+                 THEN {UNCONVERTED_CLICK} ELSE p.kind END)::smallint AS kind,
+           CASE
+               WHEN p.reader_id IS NULL THEN 'signed_out'
+               WHEN p.reader_id = p.creator_id THEN 'self'
+               WHEN p.net <= 0 THEN 'undone'
+               WHEN p.post_id IS NOT NULL AND (ep.post_id IS NULL OR p.first_at >= ep.earns_until) THEN 'post_window'
+               WHEN (p.reader_id, p.creator_id, p.kind, coalesce(p.post_id, 0))
+                    IN (SELECT reader_id, creator_id, kind, coalesce(post_id, 0) FROM inc_repeats) THEN 'repeat'
+               WHEN (p.reader_id, p.creator_id) IN (SELECT reader_id, creator_id FROM inc_pair_discounts)
+                   THEN (SELECT reason FROM inc_pair_discounts d
+                         WHERE d.reader_id = p.reader_id AND d.creator_id = p.creator_id)
+               WHEN r.reader_reason IS NOT NULL THEN r.reader_reason
+               WHEN p.kind = 2 AND r.machine_dwell THEN 'machine_dwell'
+               WHEN NOT coalesce(r.eligible, false) THEN 'ineligible_reader'
+               WHEN coalesce(r.value_milli, 0) = 0 THEN 'no_trading'
+           END AS reason,
+           coalesce(r.value_milli, 0) AS value_milli,
+           least(p.dwell_ms, %(dwell_cap_ms)s) AS dwell_ms,
+           (p.first_at AT TIME ZONE %(time_zone)s)::date AS day
+    FROM inc_pairs p
+    LEFT JOIN inc_posts ep ON ep.post_id = p.post_id
+    LEFT JOIN (
+        SELECT r.reader_id, r.eligible, r.value_milli, rd.reason AS reader_reason,
+               dd.reader_id IS NOT NULL AS machine_dwell
+        FROM inc_readers r
+        LEFT JOIN inc_reader_discounts rd ON rd.reader_id = r.reader_id
+        LEFT JOIN inc_dwell_discounts dd ON dd.reader_id = r.reader_id
+    ) AS r ON r.reader_id = p.reader_id
+    WHERE p.events > 0
+"""
+
+# Every interaction's raw count per creator, reason (NULL: it counts, before the caps) and action:
+# a hash aggregate into a small table. What did not count needs nothing more (most of a week's
+# interactions end here); what counts is capped and budgeted by the pass below.
+SUMS_BY_REASON_SQL = """
+    SELECT creator_id, reason, kind,
+           sum(events),
+           sum(CASE WHEN reader_id IS NULL THEN events ELSE 1 END)
+    FROM inc_classified
+    GROUP BY creator_id, reason, kind
+"""
+
+
+def _counted_sums_sql(parameters: Parameters) -> str:
+    """What counted, per creator, over the interactions with no reason: group per reader, creator
+    and day with one column per action (a hash aggregate, no sort), cap the day, then the reader's
+    week, then sum per creator what the caps and limits kept.
 
     The reader's week: each reader gives at most `reader_week_points` points a week (Σ weight of
     the counted interactions, time spent by the minute up to `time_spent_week_seconds` per
     creator), shared in proportion across the creators engaged, and at most
     `reader_creator_share` of them to one creator. Each pair (reader, creator) keeps an integer
-    thousandth `keep_milli` of its interactions' worth, so sums stay exact."""
+    thousandth `keep_milli` of its interactions' worth, so sums stay exact.
+
+    Only the kept counts travel past the day (the raw counts come from SUMS_BY_REASON_SQL), as
+    int, so their sums are bigint (a sum of bigint is numeric, several times slower to add up);
+    the sums of worth and the time spent stay numeric."""
     order = _cap_order(parameters)
-    per_day = ",\n".join(
-        f"sum(events) FILTER (WHERE kind = {k}) AS events_{k}, "
-        f"sum(CASE WHEN reader_id IS NULL THEN events ELSE 1 END) FILTER (WHERE kind = {k}) AS n_{k}"
-        for k in order
-    )
+    time_spent = Action.TIME_SPENT
+    per_day = ",\n".join(f"count(*) FILTER (WHERE kind = {k})::int AS n_{k}" for k in order)
     # kept_k = least(n_k, what the cap leaves after the more valuable actions), in cap order. Most
     # readers stay under the cap, and CASE evaluates the chain only for those who do not.
-    total = " + ".join(f"coalesce(n_{k}, 0)" for k in order)
+    total = " + ".join(f"n_{k}" for k in order)
     kept, used = [], "0"
     for k in order:
-        chain = f"least(coalesce(n_{k}, 0), greatest(0, %(daily_cap)s - ({used})))"
-        kept.append(
-            f"CASE WHEN reason IS NOT NULL THEN 0 WHEN {total} <= %(daily_cap)s THEN coalesce(n_{k}, 0) "
-            f"ELSE {chain} END AS kept_{k}"
-        )
+        chain = f"least(n_{k}, greatest(0, %(daily_cap)s - ({used})))"
+        kept.append(f"CASE WHEN {total} <= %(daily_cap)s THEN n_{k} ELSE {chain} END AS kept_{k}")
         used = f"{used} + {chain}"
-    per_pair = ",\n".join(
-        f"sum(events_{k}) AS events_{k}, sum(n_{k}) AS n_{k}, sum(kept_{k}) AS kept_{k}" for k in order
-    )
+    per_pair = ",\n".join(f"sum(kept_{k})::int AS kept_{k}" for k in order)
     points = " + ".join(
-        f"coalesce(kept_{k}, 0) * {parameters.weights.get(_paid_as(k), Decimal(0))}::numeric"
-        for k in order
-        if k != Action.TIME_SPENT
+        f"kept_{k} * {parameters.weights.get(_paid_as(k), Decimal(0))}::numeric" for k in order if k != time_spent
     )
     worth = ",\n".join(
-        f"sum(events_{k}), sum(n_{k}), sum(kept_{k}), "
+        f"sum(kept_{k}), "
         + (
             "sum(dwell_kept_ms * value_milli * keep_milli)"
-            if k == Action.TIME_SPENT
+            if k == time_spent
             else f"sum(kept_{k}::bigint * value_milli * keep_milli)"
         )
         for k in order
     )
-    kept_all = " + ".join(f"coalesce(kept_{k}, 0)" for k in order)
+    kept_all = " + ".join(f"kept_{k}" for k in order)
     return f"""
-        WITH classified AS (
-            SELECT p.reader_id, p.creator_id, p.events,
-                   CASE WHEN p.kind = 10 AND cv.reader_id IS NULL THEN {UNCONVERTED_CLICK} ELSE p.kind END AS kind,
-                   CASE
-                       WHEN p.reader_id IS NULL THEN 'signed_out'
-                       WHEN p.reader_id = p.creator_id THEN 'self'
-                       WHEN p.net <= 0 THEN 'undone'
-                       WHEN p.post_id IS NOT NULL AND (ep.post_id IS NULL OR p.first_at >= ep.earns_until)
-                           THEN 'post_window'
-                       WHEN rp.reader_id IS NOT NULL THEN 'repeat'
-                       WHEN pd.reason IS NOT NULL THEN pd.reason
-                       WHEN rd.reason IS NOT NULL THEN rd.reason
-                       WHEN dd.reader_id IS NOT NULL THEN 'machine_dwell'
-                       WHEN NOT coalesce(r.eligible, false) THEN 'ineligible_reader'
-                       WHEN coalesce(r.value_milli, 0) = 0 THEN 'no_trading'
-                   END AS reason,
-                   coalesce(r.value_milli, 0) AS value_milli,
-                   least(p.dwell_ms, %(dwell_cap_ms)s) AS dwell_ms,
-                   (p.first_at AT TIME ZONE %(time_zone)s)::date AS day
-            FROM inc_pairs p
-            LEFT JOIN inc_posts ep ON ep.post_id = p.post_id
-            LEFT JOIN inc_readers r ON r.reader_id = p.reader_id
-            LEFT JOIN inc_pair_discounts pd ON pd.reader_id = p.reader_id AND pd.creator_id = p.creator_id
-            LEFT JOIN inc_reader_discounts rd ON rd.reader_id = p.reader_id
-            LEFT JOIN inc_dwell_discounts dd ON dd.reader_id = p.reader_id AND p.kind = 2
-            LEFT JOIN inc_repeats rp
-              ON rp.reader_id = p.reader_id AND rp.creator_id = p.creator_id AND rp.kind = p.kind
-             AND coalesce(rp.post_id, 0) = coalesce(p.post_id, 0)
-            LEFT JOIN inc_conversions cv ON cv.reader_id = p.reader_id AND cv.post_id = p.post_id AND p.kind = 10
-            WHERE p.events > 0
-        ), per_day AS (
-            SELECT creator_id, reader_id, reason, value_milli,
+        WITH per_day AS (
+            SELECT creator_id, reader_id, max(value_milli) AS value_milli,
                    {per_day},
-                   sum(dwell_ms) FILTER (WHERE kind = 2) AS dwell_ms
-            FROM classified
-            GROUP BY creator_id, reader_id, day, reason, value_milli
+                   sum(dwell_ms) FILTER (WHERE kind = {time_spent}) AS dwell_ms
+            FROM inc_classified
+            WHERE reason IS NULL
+            GROUP BY creator_id, reader_id, day
         ), capped AS (
             SELECT *, {", ".join(kept)} FROM per_day
         ), per_pair AS (
             -- The reader's week with the creator: what the daily caps kept, and the time spent on
             -- the posts the caps kept, up to the weekly limit.
-            SELECT creator_id, reader_id, reason, value_milli,
+            SELECT creator_id, reader_id, max(value_milli)::bigint AS value_milli,
                    {per_pair},
-                   least(coalesce(sum(dwell_ms * kept_{Action.TIME_SPENT} / nullif(n_{Action.TIME_SPENT}, 0)), 0),
+                   least(coalesce(sum(dwell_ms * kept_{time_spent} / nullif(n_{time_spent}, 0)), 0),
                          %(dwell_week_ms)s)::bigint AS dwell_kept_ms
             FROM capped
-            GROUP BY creator_id, reader_id, reason, value_milli
+            GROUP BY creator_id, reader_id
         ), pointed AS (
             SELECT *, {points}
-                      + dwell_kept_ms * {parameters.weights.get(Action.TIME_SPENT, Decimal(0))}::numeric / 60000
+                      + dwell_kept_ms * {parameters.weights.get(time_spent, Decimal(0))}::numeric / 60000
                       AS points
             FROM per_pair
         ), reader_weeks AS (
             -- Each reader's counted points over the week (a hash aggregate and a hash join, not a
-            -- window over millions of pairs sorted by reader).
-            SELECT reader_id, sum(points) AS week_points FROM pointed WHERE reason IS NULL GROUP BY reader_id
+            -- window over the pairs sorted by reader).
+            SELECT reader_id, sum(points) AS week_points FROM pointed GROUP BY reader_id
         ), budgeted AS (
             SELECT p.*,
-                   CASE WHEN p.reason IS NOT NULL OR p.points = 0 THEN 1000
+                   CASE WHEN p.points = 0 THEN 1000
                    ELSE floor(1000 * least(
                        1, %(week_points)s / w.week_points, %(creator_share)s * %(week_points)s / p.points))
                    END::bigint AS keep_milli
-            FROM pointed p LEFT JOIN reader_weeks w ON w.reader_id = p.reader_id AND p.reason IS NULL
+            FROM pointed p JOIN reader_weeks w ON w.reader_id = p.reader_id
         )
-        SELECT creator_id, reason,
+        SELECT creator_id,
                {worth},
                sum(dwell_kept_ms),
                -- Interactions the reader's limits took away, in thousandths of an interaction.
                sum(({kept_all}) * (1000 - keep_milli))
         FROM budgeted
-        GROUP BY creator_id, reason
+        GROUP BY creator_id
     """
 
 
 def _classify_and_sum(cursor: CursorWrapper, week: Week, parameters: Parameters) -> dict[int, CreatorFigures]:
+    """Classifies every interaction (CLASSIFIED_SQL), sums them per creator, reason and action, then
+    what counted after the caps and the reader's limits, per creator."""
+    cursor.execute(
+        CLASSIFIED_SQL + "; ANALYZE inc_classified",
+        {"dwell_cap_ms": parameters.dwell_cap_seconds * 1000, "time_zone": week.time_zone},
+    )
+    creators: dict[int, CreatorFigures] = {}
+
+    def figures_of(creator_id: int) -> CreatorFigures:
+        return creators.get(creator_id) or creators.setdefault(creator_id, CreatorFigures(creator_id))
+
+    # Interactions that count before the caps, per creator and action.
+    counting: dict[tuple[int, int], int] = {}
+    cursor.execute(SUMS_BY_REASON_SQL)
+    for creator_id, reason, kind, events, interactions in stream(cursor):
+        figures = figures_of(creator_id)
+        # What happened is shown as it happened; an unconverted click counts as a view.
+        _add(figures.raw_counts, _raw_slug(kind), events)
+        if kind != Action.TIME_SPENT:  # a reader's visits to one post add up to the cap instead
+            _add(figures.discounts, "repeat", events - interactions)
+        if reason is None:
+            counting[creator_id, kind] = interactions
+        else:
+            _add(figures.discounts, reason, interactions)
+
     order = _cap_order(parameters)
     cursor.execute(
-        _classification_sql(parameters),
+        _counted_sums_sql(parameters),
         {
-            "dwell_cap_ms": parameters.dwell_cap_seconds * 1000,
             "dwell_week_ms": parameters.time_spent_week_seconds * 1000,
-            "time_zone": week.time_zone,
             "daily_cap": parameters.daily_cap,
             "week_points": parameters.reader_week_points,
             "creator_share": parameters.reader_creator_share,
         },
     )
-    creators: dict[int, CreatorFigures] = {}
     for row in stream(cursor):
-        creator_id, reason = row[0], row[1]
-        figures = creators.get(creator_id) or creators.setdefault(creator_id, CreatorFigures(creator_id))
-        columns = iter(row[2:])
+        creator_id = row[0]
+        figures = figures_of(creator_id)
+        columns = iter(row[1:])
         for kind in order:
-            events, interactions, kept, value_sum = (next(columns) for _ in range(4))
-            if not events:
+            kept, value_sum = next(columns), next(columns)
+            interactions = counting.get((creator_id, kind), 0)
+            if not interactions:
                 continue
-            # What happened is shown as it happened; an unconverted click counts as a view.
-            raw_slug = ACTION_SLUGS[Action.TRADE_CLICK if kind == UNCONVERTED_CLICK else Action(kind)]
-            slug = ACTION_SLUGS[Action(_paid_as(kind))]
-            _add(figures.raw_counts, raw_slug, events)
-            if kind != Action.TIME_SPENT:  # a reader's visits to one post add up to the cap instead
-                _add(figures.discounts, "repeat", events - interactions)
-            if reason is not None:
-                _add(figures.discounts, reason, interactions)
-                continue
-            _add(figures.counted_counts, slug, kept)
+            _add(figures.counted_counts, ACTION_SLUGS[Action(_paid_as(kind))], kept)
             _add(figures.discounts, "daily_cap", interactions - kept)
             if kind == UNCONVERTED_CLICK:
                 _add(figures.discounts, "unconverted_trade_click", kept)
             paid_as = _paid_as(kind)
             figures.value_sums[paid_as] = figures.value_sums.get(paid_as, 0) + int(value_sum or 0)
         dwell_ms, limited_milli = next(columns), next(columns)
-        if reason is None:
-            figures.counted_dwell_ms += int(dwell_ms or 0)
-            _add(figures.discounts, "reader_limit", round(Decimal(limited_milli or 0) / 1000))
+        figures.counted_dwell_ms += int(dwell_ms or 0)
+        _add(figures.discounts, "reader_limit", round(Decimal(limited_milli or 0) / 1000))
     return creators
+
+
+def _raw_slug(kind: int) -> str:
+    return ACTION_SLUGS[Action.TRADE_CLICK if kind == UNCONVERTED_CLICK else Action(kind)]
 
 
 def _add(counts: dict[str, int], key: str, amount: int | Decimal | None) -> None:
@@ -691,5 +727,6 @@ def _drop_working_tables(cursor: CursorWrapper) -> None:
     # ON COMMIT DROP covers the normal case; a caller's outer transaction may run compute twice.
     cursor.execute(
         "DROP TABLE IF EXISTS inc_pairs, inc_devices, inc_readers, inc_posts, inc_pair_discounts, "
-        "inc_reader_discounts, inc_dwell_discounts, inc_lockstep_members, inc_repeats, inc_conversions"
+        "inc_reader_discounts, inc_dwell_discounts, inc_lockstep_members, inc_repeats, inc_conversions, "
+        "inc_classified"
     )

@@ -317,6 +317,14 @@ def fold_lag_seconds(*, now: datetime) -> float | None:
     return (now - row[0]).total_seconds() if row and row[0] else None
 
 
+def database_clock() -> float:
+    """The database server's time (Unix seconds): what the fold's snapshot is taken against, and
+    the same clock on every process."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extract(epoch FROM clock_timestamp())::float8")
+        return cursor.fetchone()[0]
+
+
 def _lock_watermark(cursor: CursorWrapper, *, skip_locked: bool) -> tuple[str | None, int | None] | None:
     """The stored snapshot and cap, the row locked until commit; None if `skip_locked` and busy."""
     lock = "FOR UPDATE SKIP LOCKED" if skip_locked else "FOR UPDATE"

@@ -380,7 +380,7 @@ def low_trust(cursor, limits: Thresholds, week: Week) -> None:
         """
         INSERT INTO inc_reader_discounts (reader_id, reason, group_key)
         SELECT r.reader_id, 'low_trust', '' FROM inc_readers r
-        WHERE r.reader_id = ANY(%(untrusted)s) AND r.value_milli > 0
+        WHERE r.reader_id IN (SELECT unnest(%(untrusted)s::bigint[])) AND r.value_milli > 0
         ON CONFLICT DO NOTHING
         """,
         {"untrusted": untrusted.tolist()},
@@ -520,19 +520,27 @@ def find_flags(cursor, actor_sample: int = 20) -> list[FlagFinding]:
         -- prefixes this week, one with the creator's KYC identity, or one the creator engaged with
         -- (reciprocal flow). Hash joins over the discounted accounts only.
         CREATE TEMP TABLE inc_tied ON COMMIT DROP AS
-        WITH accounts AS (SELECT DISTINCT creator_id, reader_id, rule FROM inc_discounted),
-             networks AS (
+        WITH accounts AS MATERIALIZED (SELECT DISTINCT creator_id, reader_id, rule FROM inc_discounted),
+             networks AS MATERIALIZED (
                  SELECT DISTINCT reader_id, network FROM inc_pairs
                  WHERE network IS NOT NULL
                    AND reader_id IN (SELECT reader_id FROM accounts UNION SELECT creator_id FROM accounts)
+             ),
+             -- Pairs (creator, reader) on one device or prefix, matched by the device or prefix first:
+             -- a busy reader has many prefixes, and pairing each discounted account with all of them
+             -- grows with the square of the week.
+             shared AS (
+                 SELECT cd.reader_id AS creator_id, ad.reader_id
+                 FROM inc_devices cd JOIN inc_devices ad ON ad.fingerprint = cd.fingerprint
+                 WHERE cd.reader_id IN (SELECT creator_id FROM accounts)
+                   AND ad.reader_id IN (SELECT reader_id FROM accounts)
+                 UNION
+                 SELECT cn.reader_id, an.reader_id
+                 FROM networks cn JOIN networks an ON an.network = cn.network
+                 WHERE cn.reader_id IN (SELECT creator_id FROM accounts)
+                   AND an.reader_id IN (SELECT reader_id FROM accounts)
              )
-        SELECT a.creator_id, a.rule FROM accounts a
-        JOIN inc_devices cd ON cd.reader_id = a.creator_id
-        JOIN inc_devices ad ON ad.reader_id = a.reader_id AND ad.fingerprint = cd.fingerprint
-        UNION
-        SELECT a.creator_id, a.rule FROM accounts a
-        JOIN networks cn ON cn.reader_id = a.creator_id
-        JOIN networks an ON an.reader_id = a.reader_id AND an.network = cn.network
+        SELECT a.creator_id, a.rule FROM accounts a JOIN shared s USING (creator_id, reader_id)
         UNION
         SELECT a.creator_id, a.rule FROM accounts a
         JOIN creators_tradingprofile ct ON ct.user_id = a.creator_id AND ct.kyc_identity IS NOT NULL
@@ -560,7 +568,9 @@ def find_flags(cursor, actor_sample: int = 20) -> list[FlagFinding]:
     # Each flagged creator's whole score before any rule: every interaction that is not signed out,
     # self or undone (the same flow the creator rules read).
     cursor.execute(
-        "SELECT creator_id, sum(flow) FROM inc_flow WHERE creator_id = ANY(%(creators)s) GROUP BY creator_id",
+        # IN (unnest) is a hashed semi-join; "= ANY(array)" would scan the array for every row.
+        "SELECT creator_id, sum(flow) FROM inc_flow"
+        " WHERE creator_id IN (SELECT unnest(%(creators)s::bigint[])) GROUP BY creator_id",
         {"creators": sorted({row[0] for row in rows})},
     )
     creator_totals = {creator_id: float(total or 0) for creator_id, total in stream(cursor)}

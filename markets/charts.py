@@ -24,8 +24,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Max, Min, Sum
+
+from orbit.replicas import read_connection
 
 from . import market_data
 from .models import Candle
@@ -124,7 +125,7 @@ def bars(symbol: str, timeframe: Timeframe) -> list[Bar]:
         "origin": ORIGIN,
         "earlier": timeframe.bars - 1,
     }
-    with connection.cursor() as cursor:
+    with read_connection(Candle).cursor() as cursor:
         cursor.execute(_BARS_SQL, params)
         rows = cursor.fetchall()
     return [

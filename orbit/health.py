@@ -12,6 +12,11 @@ Broker facts this relies on (kombu's Redis transport): a queue is a Redis list p
 is the last one; a message taken but not yet acknowledged has left the list. Celery's messages
 carry no publish time, so `stamp_sent_at` adds one to every message Orbit publishes.
 
+A pipeline that must keep up with what users write (the engagement fold) says after each run up to
+when it has caught up (`record_caught_up`); /healthz calls it down once that is older than its limit
+(ORBIT_PIPELINE_MAX_LAG). No record yet (a fresh start, a flushed Redis) is not an outage: the
+queue's own check already tells whether anything consumes it.
+
 The periodic jobs' last runs (start, duration, outcome) are kept in Redis too, for the operations
 page: rebuildable state, gone with Redis and written again at the next run.
 
@@ -65,6 +70,10 @@ def broker() -> redis.Redis:
 
 def _consumers_key(queue_name: str) -> str:
     return f"orbit:consumers:{queue_name}"
+
+
+def _caught_up_key(pipeline: str) -> str:
+    return f"orbit:caught-up:{settings.CELERY_QUEUE_PREFIX}{pipeline}"
 
 
 def _runs_key(task_name: str) -> str:
@@ -285,7 +294,44 @@ def check_queues() -> tuple[str, dict[str, dict]]:
     return ("down: " + ", ".join(bad) if bad else "ok"), states
 
 
+def record_caught_up(pipeline: str, *, as_of: float) -> None:
+    """Say that `pipeline` has processed everything written before `as_of` (a Unix time)."""
+    broker().set(_caught_up_key(pipeline), as_of, ex=7 * 24 * 3600)
+
+
+def pipeline_states(*, now: float | None = None) -> dict[str, dict]:
+    """Per pipeline: seconds behind (None before its first report), its limit, and "ok" or why not."""
+    now = time.time() if now is None else now
+    limits = settings.ORBIT_PIPELINE_MAX_LAG
+    values = broker().mget([_caught_up_key(name) for name in limits])
+    states = {}
+    for (name, limit), value in zip(limits.items(), values, strict=True):
+        lag = None if value is None else max(0.0, round(now - float(value), 1))
+        status = "ok" if lag is None or lag <= limit else f"down: {lag:.0f} s behind (limit {limit:.0f} s)"
+        states[name] = {"lag_seconds": lag, "max_lag_seconds": limit, "status": status}
+    return states
+
+
+def check_pipelines() -> tuple[str, dict[str, dict]]:
+    """The pipelines' verdict ("ok" or "down: " naming each one behind) and the per-pipeline detail."""
+    try:
+        states = pipeline_states()
+    except Exception as exc:  # as check_queues: whatever the failure, the answer is why
+        return f"unknown: broker unreachable ({type(exc).__name__})", {}
+    bad = [f"{name} ({state['status'][len('down: ') :]})" for name, state in states.items() if state["status"] != "ok"]
+    return ("down: " + ", ".join(bad) if bad else "ok"), states
+
+
 def system_health() -> dict:
-    """database, redis and worker, each "ok" or why not, and the per-queue detail under "queues"."""
+    """database, redis, worker and pipelines, each "ok" or why not, and the per-queue and
+    per-pipeline detail under "queues" and "pipeline_lag"."""
     worker, states = check_queues()
-    return {"database": check_database(), "redis": check_redis(), "worker": worker, "queues": states}
+    pipelines, lags = check_pipelines()
+    return {
+        "database": check_database(),
+        "redis": check_redis(),
+        "worker": worker,
+        "pipelines": pipelines,
+        "queues": states,
+        "pipeline_lag": lags,
+    }

@@ -23,6 +23,12 @@ QUEUES = (HEALTH, SETTLEMENT, FOLDING, FEEDS, TAGGING, MARKET, DEFAULT)
 # ORBIT_QUEUE_MAX_WAIT overrides). Bursty queues (feeds, tagging) may lag; health may not.
 MAX_WAIT_SECONDS = {HEALTH: 60, SETTLEMENT: 300, FOLDING: 120, FEEDS: 900, TAGGING: 600, MARKET: 300, DEFAULT: 600}
 
+# Pipelines that must keep up with what users write: how far behind each may fall before /healthz
+# calls it down (seconds; ORBIT_PIPELINE_MAX_LAG overrides). The fold runs every minute: three
+# missed runs is an outage, not a slow minute.
+ENGAGEMENT_FOLDING = "engagement_folding"
+PIPELINE_MAX_LAG_SECONDS = {ENGAGEMENT_FOLDING: 180}
+
 # Task name -> queue. A task not named here goes to DEFAULT; tests/test_queues.py insists every task is named.
 TASK_QUEUES = {
     "orbit.tasks.record_worker_heartbeat": HEALTH,

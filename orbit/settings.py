@@ -263,6 +263,20 @@ if (
         f"for some of the queues {', '.join(queues.QUEUES)}, e.g. feeds=1200,health=90."
     )
 
+# Per pipeline, how far behind it may fall before /healthz calls it down, e.g. "engagement_folding=300".
+try:
+    ORBIT_PIPELINE_MAX_LAG = {
+        **queues.PIPELINE_MAX_LAG_SECONDS,
+        **env.dict("ORBIT_PIPELINE_MAX_LAG", cast={"value": float}, default={}),
+    }
+except ValueError:
+    ORBIT_PIPELINE_MAX_LAG = {}
+if set(ORBIT_PIPELINE_MAX_LAG) != set(queues.PIPELINE_MAX_LAG_SECONDS) or min(ORBIT_PIPELINE_MAX_LAG.values()) <= 0:
+    raise environ.ImproperlyConfigured(
+        "ORBIT_PIPELINE_MAX_LAG must give positive seconds for some of the pipelines "
+        f"{', '.join(queues.PIPELINE_MAX_LAG_SECONDS)}, e.g. engagement_folding=300."
+    )
+
 # --- Product settings ----------------------------------------------------------
 
 # Ranking (README, "For You"). Engagement older than the half-life counts half in interests.

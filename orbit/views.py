@@ -13,7 +13,10 @@ from .admin_export import csv_download
 @require_safe
 def healthz(request):
     checks = health.system_health()
+    # A pipeline whose broker cannot be read is left to "redis" and "worker" to name.
     down = [name for name in ("database", "redis", "worker") if checks[name] != "ok"]
+    if checks["pipelines"].startswith("down"):
+        down.append("pipelines")
     status = 503 if down else 200
     return JsonResponse({**checks, "status": "ok" if not down else "down", "down": down}, status=status)
 

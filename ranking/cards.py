@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.db import connection
 
 from creators.models import User
 from creators.selectors import hidden_authors_sql
 from feed import render_tokens, selectors
 from feed.models import Engagement, Like
 from feed.serializers import PostSerializer
+from orbit.replicas import read_connection
 
 CARD_SECONDS = 30
 
@@ -75,7 +75,7 @@ class CachedCards:
         if not ids:
             return {}
         cards = self._cards(ids, client)
-        with connection.cursor() as cursor:
+        with read_connection(Engagement).cursor() as cursor:
             cursor.execute(_VIEWER_FACTS_SQL, {"me": self.user.pk, "ids": ids})
             facts = cursor.fetchall()
         hidden = {value for kind, value in facts if kind == "hidden"}

@@ -15,11 +15,12 @@ import math
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from feed.models import Engagement
 from markets.models import TradingProfile
+from orbit.replicas import read_connection
 
 from .models import UserInterest
 
@@ -131,7 +132,8 @@ SELECT '#last', MAX(id) FROM events
 
 def engagement_sums(*, user_id: int, after_id: int, now: datetime) -> tuple[dict[str, float], int]:
     """Decayed sums per key of the user's events after `after_id` up to `now`, and the last id seen."""
-    with connection.cursor() as cursor:
+    # A page reads a replica (the reader is pinned to the primary for a while after a write of theirs).
+    with read_connection(Engagement).cursor() as cursor:
         cursor.execute(
             ENGAGEMENT_SQL, {"user_id": user_id, "after_id": after_id, "now": now, "half_life": half_life_seconds()}
         )

@@ -56,6 +56,7 @@ def empty_queues():
             health.broker().delete(_name(queue), f"orbit:consumers:{_name(queue)}")
         for task_name in health.periodic_task_names():
             health.broker().delete(health._runs_key(task_name))
+        health.broker().delete(health._caught_up_key(queues.ENGAGEMENT_FOLDING))
 
     empty()
     yield
@@ -299,3 +300,38 @@ def test_only_staff_who_gave_their_code_see_the_operations_page():
         assert response.status_code == 302
         assert "/admin/login/" in response.url
     assert client_from_new_ip().get(OPERATIONS).status_code == 302
+
+
+def test_healthz_names_the_fold_once_it_fell_behind_and_turns_green_when_a_fold_catches_up(client, empty_queues):
+    from incentives import tasks as incentive_tasks
+
+    _consumed_by_someone(*queues.QUEUES)
+    health.record_caught_up(queues.ENGAGEMENT_FOLDING, as_of=time.time() - 400)
+
+    behind = client.get("/healthz")
+
+    assert behind.status_code == 503
+    body = behind.json()
+    assert body["down"] == ["pipelines"]
+    assert body["pipelines"].startswith("down: engagement_folding (400 s behind (limit 180 s))")
+    assert body["pipeline_lag"]["engagement_folding"]["max_lag_seconds"] == 180
+
+    incentive_tasks.fold_engagement()  # a real fold, on the real database and Redis
+
+    caught_up = client.get("/healthz")
+    assert caught_up.status_code == 200
+    lag = caught_up.json()["pipeline_lag"]["engagement_folding"]
+    assert lag["status"] == "ok" and 0 <= lag["lag_seconds"] < 5
+
+
+def test_a_fold_that_never_reported_is_not_an_outage_and_the_limit_is_a_setting(client, empty_queues, settings):
+    _consumed_by_someone(*queues.QUEUES)
+
+    fresh = client.get("/healthz").json()
+    assert fresh["pipelines"] == "ok"
+    assert fresh["pipeline_lag"]["engagement_folding"] == {"lag_seconds": None, "max_lag_seconds": 180, "status": "ok"}
+
+    health.record_caught_up(queues.ENGAGEMENT_FOLDING, as_of=time.time() - 100)
+    assert client.get("/healthz").status_code == 200
+    settings.ORBIT_PIPELINE_MAX_LAG = {queues.ENGAGEMENT_FOLDING: 60.0}
+    assert client.get("/healthz").json()["down"] == ["pipelines"]

@@ -32,7 +32,7 @@ SEED_ARGUMENTS = ["--users=120", "--posts=300", "--events=3000", "--seed=7", f"-
 EXPECTED = {
     "Asset": (32, "97b52b54eb14a98191de6e140a44760d"),
     "Call": (17, "e92da2676d130ff2f45438da98d71971"),
-    "Candle": (43152, "df74c63bff0db90f0198659a0f2d756a"),
+    "Candle": (43152, "b4fa3a1f2e068ccfe79bbc8823b66f8e"),
     "Comment": (74, "1dc55c4029d77a6ea14ddbcf9059eed5"),
     "Engagement": (3000, "9346b2117fff10d47b270214f8a88740"),
     "Fill": (4224, "577f76205d8a06209aa06a5c0bc01552"),

@@ -235,3 +235,10 @@ def test_the_periodic_fold_skips_while_another_fold_holds_the_watermark():
         thread.join()
     assert folding.fold_new_engagement(skip_locked=True).events == 0
     assert_rollups_are_the_log_grouped()
+
+
+def test_rollup_pages_keep_room_so_a_merge_is_a_hot_update():
+    """A merge changes no indexed column: with free space on the page it touches no index."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'incentives_engagementrollup'")
+        assert cursor.fetchone()[0] == ["fillfactor=80"]
