@@ -244,7 +244,8 @@ class Stack:
         return False
 
     def log_tail(self, lines: int = 40) -> str:
-        self.log.flush()
+        if not self.log.closed:  # after stop() the file is closed and complete
+            self.log.flush()
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
