@@ -73,11 +73,17 @@ def seed_market():
     return btc, post, newest
 
 
-# The colour of the chart's top-left pixel (its background), as "r,g,b".
+# The chart's background as "r,g,b": the commonest colour of the main canvas. One fixed pixel is not
+# enough: grid lines sit where the time and price ticks fall, which move with the clock and the fonts.
 CHART_BACKGROUND = """() => {
   const canvas = document.querySelector(".chart-canvas canvas");
-  const [r, g, b] = canvas.getContext("2d").getImageData(2, 2, 1, 1).data;
-  return `${r},${g},${b}`;
+  const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+  const counts = new Map();
+  for (let i = 0; i < data.length; i += 4 * 7) {
+    const colour = `${data[i]},${data[i + 1]},${data[i + 2]}`;
+    counts.set(colour, (counts.get(colour) || 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
 }"""
 # The theme's --card as "r,g,b".
 CARD_COLOUR = """() => {
