@@ -23,8 +23,10 @@ threads = int(os.environ.get("WEB_THREADS", "32"))
 # A worker whose main loop stops answering for this long is restarted (a thread stuck in a slow
 # request does not count: the main loop keeps beating).
 timeout = 30
-# Idle keep-alive connections are closed after this many seconds; they wait in the poller, not in a thread.
-keepalive = 5
+# Idle keep-alive connections are closed after this many seconds; they wait in the poller, not in a
+# thread. Longer than a load balancer's idle timeout (60 s on the common ones), so the balancer, not
+# gunicorn, closes an idle connection: otherwise a request sent as gunicorn closes it is lost.
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "75"))
 # The request line and headers are bounded (gunicorn answers 400 past them); bodies are bounded by
 # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (413, orbit/middleware.py).
 limit_request_line = 4094

@@ -33,7 +33,9 @@ them, and requests per second, counted from the moment every user runs; the medi
 percentile inside gunicorn (its access log with the request's microseconds, %(D)s, added through
 GUNICORN_CMD_ARGS); the bare endpoint on the last line; the cores used by web, Celery, this
 database's Postgres backends, locust and the rest of the machine. Every 10 s during the load,
-/healthz and the fold lag (incentives.folding.fold_lag_seconds: the age of the fold watermark;
+/healthz as a load balancer probes it (on the health listener, orbit/health_listener.py, 5 s
+timeout; the same probe on the web port is counted beside it, as a measure of how long requests
+wait there) and the fold lag (incentives.folding.fold_lag_seconds: the age of the fold watermark;
 skipped with a note if the fold is absent); the seeded log is folded once before the stack starts,
 as a running Orbit would long have done. Verdicts: "0 errors", "/healthz green" and "fold lag under
 a minute"; --soak SECONDS (the issue's 30 minutes: --soak 1800) replaces --duration. The exit code
@@ -87,7 +89,7 @@ SIZES = {
 }
 BENCH_DATABASE = "orbit_bench_load"
 # The Procfile's processes, as tools/launch.py starts them for `make run`.
-PROCESSES = ("web", *launch.WORKERS, "beat")
+PROCESSES = launch.PROCESSES
 # Raised for the bench (see the docstring); the rest of the throttles stay as they are.
 THROTTLES = {"THROTTLE_POST": "100000/hour", "THROTTLE_COMMENT": "100000/hour", "THROTTLE_REACT": "100000/hour"}
 HEALTH_POLL_SECONDS = 10
@@ -168,7 +170,7 @@ def make_accounts(count: int) -> dict[str, list]:
 
 def catch_up_fold() -> None:
     """Fold the seeded log once, as a running Orbit would have long done: the load then watches the
-    every-minute fold keep up, not its first catch-up of the whole seed."""
+    periodic fold keep up, not its first catch-up of the whole seed."""
     try:
         from incentives import folding
     except ImportError:
@@ -208,9 +210,13 @@ class Stack:
     def __init__(self, *, environ: dict[str, str], log: Path):
         self.port = feed_bench.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The health listener (orbit/health_listener.py), where a load balancer would probe.
+        self.health_url = f"http://127.0.0.1:{feed_bench.free_port()}"
         self.log_path = log
         self.log = log.open("w")
-        environ = dict(environ, ORBIT_BIND=f"127.0.0.1:{self.port}")
+        environ = dict(
+            environ, ORBIT_BIND=f"127.0.0.1:{self.port}", ORBIT_HEALTH_BIND=self.health_url.removeprefix("http://")
+        )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "honcho", "start", "-f", "Procfile", *PROCESSES],
             cwd=ROOT,
@@ -220,9 +226,12 @@ class Stack:
             start_new_session=True,  # its own process group: stopped as one, whatever happens here
         )
 
-    def health(self) -> tuple[int, dict]:
+    def health(self, *, on_web_port: bool = False) -> tuple[int, dict]:
+        """/healthz as a load balancer probes it: on the health listener, 5 s timeout (`on_web_port`: the
+        same on the web server's port, where it waits in line with the page requests)."""
+        url = self.url if on_web_port else self.health_url
         try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:  # noqa: S310 - our loopback
+            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:  # noqa: S310 - our loopback
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             try:
@@ -269,6 +278,7 @@ class HealthWatch(threading.Thread):
         self.stopping = threading.Event()
         self.checks = 0
         self.red: list[str] = []
+        self.web_port_slow = 0  # the same probe on the web port, over 5 s or red: how busy web was
         self.lags: list[float | None] = []
         try:
             from incentives import folding
@@ -286,6 +296,8 @@ class HealthWatch(threading.Thread):
                 self.checks += 1
                 if status != 200:
                     self.red.append(f"{datetime.now(UTC):%H:%M:%S} {status} {body.get('down') or body}")
+                if self.stack.health(on_web_port=True)[0] != 200:
+                    self.web_port_slow += 1
                 if self.fold_lag is not None:
                     self.lags.append(self.fold_lag(now=datetime.now(UTC)))
         finally:
@@ -485,7 +497,7 @@ def main() -> None:
             started = time.perf_counter()
             green = stack.wait_until_green(timeout=120)
             print(
-                f"Stack ({', '.join(PROCESSES)}) at {stack.url}: /healthz "
+                f"Stack ({', '.join(PROCESSES)}) at {stack.url} (health listener {stack.health_url}): /healthz "
                 f"{'green' if green else 'NOT green'} after {time.perf_counter() - started:.0f} s "
                 f"(prepared in {started - began:.0f} s)"
             )
@@ -553,12 +565,16 @@ def report(args: argparse.Namespace, *, errors: int, watch: HealthWatch) -> None
     )
     for line in watch.red[:10]:
         print(f"    {line}")
+    print(
+        f"  (on the web port, where probes wait in line with the pages: {watch.web_port_slow} of {watch.checks} "
+        "took over 5 s or were red)"
+    )
     if watch.fold_lag is None:
         print("  fold lag: skipped (incentives.folding.fold_lag_seconds is absent)")
     else:
         known = [lag for lag in watch.lags if lag is not None]
         if not known:
-            print("  fold lag: no fold has run yet (beat runs it every minute)")
+            print("  fold lag: no fold has run yet (beat runs it every 30 s)")
         else:
             worst = max(known)
             verdict = "PASS" if worst < FOLD_LAG_LIMIT_SECONDS and len(known) == len(watch.lags) else "MISS"

@@ -153,16 +153,15 @@ _FOLDED_BEFORE = """
                      WHERE t.xact = e.xact AND e.id <= t.folded_up_to_id)))
 """
 
-# The new rows, by the BRIN index on xact (rows below the old snapshot's xmin are all seen).
-_NEW_ROWS = f"""
-    SELECT {_BATCH_COLUMNS}
-    FROM feed_engagement e
-    WHERE e.kind = ANY(%(kinds)s)
-      AND (%(snapshot)s::pg_snapshot IS NULL
-           OR (e.xact >= %(xmin)s AND NOT pg_visible_in_snapshot(e.xact::text::xid8, %(snapshot)s::pg_snapshot)))
-      AND NOT EXISTS (SELECT 1 FROM incentives_partlyfoldedtransaction t
-                      WHERE t.xact = e.xact AND e.id <= t.folded_up_to_id)
+# A row no fold took yet, by the BRIN index on xact (rows below the old snapshot's xmin are all seen).
+_IS_NEW = """
+    e.kind = ANY(%(kinds)s)
+    AND (%(snapshot)s::pg_snapshot IS NULL
+         OR (e.xact >= %(xmin)s AND NOT pg_visible_in_snapshot(e.xact::text::xid8, %(snapshot)s::pg_snapshot)))
+    AND NOT EXISTS (SELECT 1 FROM incentives_partlyfoldedtransaction t
+                    WHERE t.xact = e.xact AND e.id <= t.folded_up_to_id)
 """
+_NEW_ROWS = f"SELECT {_BATCH_COLUMNS} FROM feed_engagement e WHERE {_IS_NEW}"
 
 # What a fold returns: the statement's own snapshot, rows folded, rollup rows written, the limit's
 # cutoff (None: all new rows folded), whether rows are left, the last id of this transaction's rows.
@@ -182,30 +181,31 @@ _FOLD_SQL = f"""
     {_FOLD_RESULT.format(below="NULL::bigint", more="false")}
 """
 
-# A limited fold takes whole transactions below `cutoff` only: the transaction ids below the
-# limit-th new row's, and at least those below the old snapshot's xmax (so the stored snapshot still
-# sees everything the old one saw). Rows without xact (only on the first fold) come first.
-_LIMITED_BATCH = """
-    SELECT * FROM candidates c
-    WHERE NOT EXISTS (SELECT 1 FROM cutoff) OR coalesce(c.xact, 0) < (SELECT below FROM cutoff)
+# A limited fold takes whole transactions below `cutoff` only: the transaction ids up to the
+# limit-th new row's (in transaction order), and at least those below the old snapshot's xmax (so
+# the stored snapshot still sees everything the old one saw). Rows without xact (only on the first
+# fold) come first. The cutoff reads only the new rows' transaction ids, in a bounded top-N sort: a
+# backlog of ten million rows is not copied aside at every step, only scanned; the batch then reads
+# the rows below the cutoff, which the BRIN index on xact narrows to the oldest part of the backlog.
+_LIMITED_BATCH = f"""
+    SELECT {_BATCH_COLUMNS} FROM feed_engagement e
+    WHERE {_IS_NEW}
+      AND (e.xact IS NULL OR e.xact < coalesce((SELECT below FROM cutoff), 9223372036854775807))
 """
+_NEW_TRANSACTIONS = f"SELECT coalesce(e.xact, 0) AS xact FROM feed_engagement e WHERE {_IS_NEW}"
 _LIMITED_FOLD_SQL = f"""
-    WITH candidates AS MATERIALIZED ({_NEW_ROWS}),
-    -- Only when there are more than the limit: a minute's rows are never sorted.
-    cutoff AS (
-        SELECT below
-        FROM (
-            SELECT greatest(%(old_xmax)s, coalesce(xact, 0) + 1) AS below
-            FROM candidates
-            ORDER BY coalesce(xact, 0)
-            OFFSET %(limit)s LIMIT 1
-        ) AS limit_row
-        WHERE (SELECT count(*) FROM candidates) > %(limit)s
+    WITH cutoff AS MATERIALIZED (
+        -- No row when there are at most `limit` new rows: then the batch is all of them.
+        SELECT greatest(%(old_xmax)s, xact + 1) AS below
+        FROM ({_NEW_TRANSACTIONS}) AS new_transactions
+        ORDER BY xact
+        OFFSET %(limit)s LIMIT 1
     ),
     {_UPSERT_CTES.format(source=_LIMITED_BATCH)}
     {
     _FOLD_RESULT.format(
-        below="(SELECT below FROM cutoff)", more="(SELECT count(*) FROM candidates) > (SELECT count(*) FROM batch)"
+        below="(SELECT below FROM cutoff)",
+        more=f"EXISTS (SELECT 1 FROM ({_NEW_TRANSACTIONS}) AS later WHERE xact >= (SELECT below FROM cutoff))",
     )
 }
 """

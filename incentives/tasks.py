@@ -36,10 +36,10 @@ def pay_settlement(settlement_id: int) -> str:
 
 @shared_task(name="incentives.tasks.fold_engagement", base=SingleFlightTask)
 def fold_engagement() -> int:
-    """Beat, every minute, on the folding queue: the engagement that arrived since the last fold, into
+    """Beat, every 30 s, on the folding queue: the engagement that arrived since the last fold, into
     the settlement's rollups, in transactions of about FOLD_BATCH rows, so that a backlog (after an
     outage) is caught up in steps that each commit. A fold already running (the settlement folds too)
-    is not waited for: the next minute takes what it left."""
+    is not waited for: the next run takes what it left."""
     folded = 0
     while True:
         started = folding.database_clock()

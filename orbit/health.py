@@ -12,6 +12,11 @@ Broker facts this relies on (kombu's Redis transport): a queue is a Redis list p
 is the last one; a message taken but not yet acknowledged has left the list. Celery's messages
 carry no publish time, so `stamp_sent_at` adds one to every message Orbit publishes.
 
+The health listener (orbit/health_listener.py) answers /healthz on a port of its own, so that a load
+balancer's probe never waits behind the page requests of a busy web server; there /healthz also
+checks that the web server accepts connections (`check_web`), which on the web port goes without
+saying.
+
 A pipeline that must keep up with what users write (the engagement fold) says after each run up to
 when it has caught up (`record_caught_up`); /healthz calls it down once that is older than its limit
 (ORBIT_PIPELINE_MAX_LAG). No record yet (a fresh start, a flushed Redis) is not an outage: the
@@ -30,6 +35,7 @@ import functools
 import json
 import logging
 import os
+import socket
 import threading
 import time
 import uuid
@@ -48,6 +54,8 @@ from . import queues, redis_clients
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "worker:heartbeat"
+# Set in the WSGI environ of requests that came through the health listener (orbit/health_listener.py).
+LISTENER_ENVIRON_KEY = "orbit.health_listener"
 SENT_AT_HEADER = "orbit_sent_at"
 # A consumer is gone once it missed this many of its liveness reports.
 MISSED_REPORTS = 3
@@ -320,6 +328,22 @@ def check_pipelines() -> tuple[str, dict[str, dict]]:
         return f"unknown: broker unreachable ({type(exc).__name__})", {}
     bad = [f"{name} ({state['status'][len('down: ') :]})" for name, state in states.items() if state["status"] != "ok"]
     return ("down: " + ", ".join(bad) if bad else "ok"), states
+
+
+def check_web(address: str, *, timeout: float = 1.0) -> str:
+    """Whether something accepts TCP connections at `address` ("ok", or why not; host:port, a
+    wildcard host meaning this machine). The kernel accepts for gunicorn however busy its workers
+    are: this tells a stopped or crashed web server from a busy one, which is what a load balancer
+    must know (pulling a busy node only moves its load onto the others)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    # A server bound to every interface is reached on the loopback.
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - read, not bound
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return "ok"
+    except (OSError, ValueError) as exc:
+        return f"down: nothing accepts connections at {address} ({exc.__class__.__name__})"
 
 
 def system_health() -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 HEALTH = "health"
 SETTLEMENT = "settlement"
-# The engagement fold (incentives/folding.py), every minute: never behind a long draft or payouts.
+# The engagement fold (incentives/folding.py), every 30 s: never behind a long draft or payouts.
 FOLDING = "folding"
 FEEDS = "feeds"
 TAGGING = "tagging"
@@ -24,7 +24,7 @@ QUEUES = (HEALTH, SETTLEMENT, FOLDING, FEEDS, TAGGING, MARKET, DEFAULT)
 MAX_WAIT_SECONDS = {HEALTH: 60, SETTLEMENT: 300, FOLDING: 120, FEEDS: 900, TAGGING: 600, MARKET: 300, DEFAULT: 600}
 
 # Pipelines that must keep up with what users write: how far behind each may fall before /healthz
-# calls it down (seconds; ORBIT_PIPELINE_MAX_LAG overrides). The fold runs every minute: three
+# calls it down (seconds; ORBIT_PIPELINE_MAX_LAG overrides). The fold runs every 30 s: six
 # missed runs is an outage, not a slow minute.
 ENGAGEMENT_FOLDING = "engagement_folding"
 PIPELINE_MAX_LAG_SECONDS = {ENGAGEMENT_FOLDING: 180}

@@ -277,6 +277,10 @@ if set(ORBIT_PIPELINE_MAX_LAG) != set(queues.PIPELINE_MAX_LAG_SECONDS) or min(OR
         f"{', '.join(queues.PIPELINE_MAX_LAG_SECONDS)}, e.g. engagement_folding=300."
     )
 
+# The health listener (orbit/health_listener.py, gunicorn_health.conf.py) checks that the web server
+# accepts connections here: the address the web process binds (gunicorn.conf.py reads ORBIT_BIND too).
+ORBIT_WEB_ADDRESS = env.str("ORBIT_BIND", default="0.0.0.0:8000")
+
 # --- Product settings ----------------------------------------------------------
 
 # Ranking (README, "For You"). Engagement older than the half-life counts half in interests.
@@ -335,10 +339,12 @@ CELERY_BEAT_SCHEDULE["reconcile-transfers"] = {
     "schedule": crontab(hour=2, minute=40),
 }
 # The engagement that arrived since the last fold, into the settlement's rollups (incentives/folding.py).
+# Every 30 s, so nothing written waits more than a minute to be folded, fold time included (a fold
+# with nothing new is one index probe).
 CELERY_BEAT_SCHEDULE["fold-engagement"] = {
     "task": "incentives.tasks.fold_engagement",
-    "schedule": 60.0,
-    "options": {"expires": 60},
+    "schedule": 30.0,
+    "options": {"expires": 30},
 }
 CELERY_BEAT_SCHEDULE["estimate-current-week"] = {
     "task": "incentives.tasks.estimate_current_week",

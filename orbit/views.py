@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
@@ -13,8 +14,11 @@ from .admin_export import csv_download
 @require_safe
 def healthz(request):
     checks = health.system_health()
+    if request.META.get(health.LISTENER_ENVIRON_KEY):
+        # Asked on the health listener's port: whether the web server itself is up is a question too.
+        checks = {"web": health.check_web(settings.ORBIT_WEB_ADDRESS), **checks}
     # A pipeline whose broker cannot be read is left to "redis" and "worker" to name.
-    down = [name for name in ("database", "redis", "worker") if checks[name] != "ok"]
+    down = [name for name in ("web", "database", "redis", "worker") if checks.get(name, "ok") != "ok"]
     if checks["pipelines"].startswith("down"):
         down.append("pipelines")
     status = 503 if down else 200

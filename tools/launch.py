@@ -28,6 +28,8 @@ from tools.embedded import ROOT, log, services
 PYTHON = sys.executable
 # The Procfile's worker processes, one per group of queues (orbit.queues.WORKER_GROUPS).
 WORKERS = ("worker_health", "worker_settlement", "worker_folding", "worker_feeds", "worker_work")
+# What `make run` starts from the Procfile: web, the health listener beside it, a worker per queue group, beat.
+PROCESSES = ("web", "health", *WORKERS, "beat")
 # The demo community's published password (README); seed_demo never runs in production.
 DEMO_PASSWORD = "orbit-demo-2026"  # noqa: S105
 
@@ -74,7 +76,7 @@ def step(*args: str, environ: dict[str, str], summary=last_line) -> None:
     log(summary(done.stdout))
 
 
-def banner(url: str) -> str:
+def banner(url: str, health_url: str) -> str:
     rule = "=" * 72
     return "\n".join(
         [
@@ -82,7 +84,7 @@ def banner(url: str) -> str:
             f"  Orbit is up: {url}",
             f"    demo reader:  demo / {DEMO_PASSWORD}",
             f"    operator:     operator / {DEMO_PASSWORD}  ({url}admin/)",
-            f"    health:       {url}healthz",
+            f"    health:       {health_url}healthz (the health listener; {url}healthz answers too)",
             "  Press Ctrl-C to stop web, workers, beat and the embedded data stores.",
             rule,
         ]
@@ -114,7 +116,7 @@ class Output:
             time.sleep(0.2)
 
 
-def _announce_when_healthy(url: str, output: Output) -> None:
+def _announce_when_healthy(url: str, health_url: str, output: Output) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
@@ -127,7 +129,7 @@ def _announce_when_healthy(url: str, output: Output) -> None:
     else:
         log(f"{url}healthz is still not green after 5 minutes; see the output above")
         return
-    output.print_when_quiet(banner(url))
+    output.print_when_quiet(banner(url, health_url))
 
 
 def demo_environment(environ: dict[str, str]) -> dict[str, str]:
@@ -165,6 +167,7 @@ def start_fake_exchange(environ: dict[str, str], *, bind: str, output: Output) -
 def run(environ: dict[str, str]) -> int:
     demo_environment(environ)
     bind = environ.setdefault("ORBIT_BIND", "127.0.0.1:8000")
+    environ.setdefault("ORBIT_HEALTH_BIND", next_port(bind))
     # Until honcho runs, a supervisor's SIGTERM stops the way Ctrl-C does: through `services`' cleanup.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -177,6 +180,12 @@ def run(environ: dict[str, str]) -> int:
     except StepFailed as failure:
         log(str(failure))
         return 1
+
+
+def next_port(bind: str) -> str:
+    """The health listener's address beside the web server's: the same host, the next port."""
+    host, _, port = bind.rpartition(":")
+    return f"{host}:{int(port) + 1}"
 
 
 def _prepare_and_serve(environ: dict[str, str], *, bind: str) -> int:
@@ -197,7 +206,8 @@ def _prepare_and_serve(environ: dict[str, str], *, bind: str) -> int:
     step("estimate_week", environ=environ)
     url = f"http://{bind}/"
     output = Output()
-    threading.Thread(target=_announce_when_healthy, args=(url, output), daemon=True).start()
+    health_url = f"http://{environ['ORBIT_HEALTH_BIND']}/"
+    threading.Thread(target=_announce_when_healthy, args=(url, health_url, output), daemon=True).start()
     stopping = threading.Event()
     honcho = None
 
@@ -210,7 +220,7 @@ def _prepare_and_serve(environ: dict[str, str], *, bind: str) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     honcho = subprocess.Popen(
-        [PYTHON, "-m", "honcho", "start", "-f", "Procfile", "web", *WORKERS, "beat"],
+        [PYTHON, "-m", "honcho", "start", "-f", "Procfile", *PROCESSES],
         cwd=ROOT,
         env=environ,
         stdout=subprocess.PIPE,

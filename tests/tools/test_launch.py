@@ -1,12 +1,14 @@
 """`make run` tells a newcomer what it does in a few lines, prints its banner last, and stops cleanly on Ctrl-C."""
 
 import contextlib
+import json
 import os
 import re
 import signal
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from urllib.parse import urlparse
 
@@ -111,7 +113,7 @@ def _scratch_database():
 @pytest.mark.slow
 def test_make_run_prints_its_banner_after_the_workers_and_stops_cleanly_on_ctrl_c(tmp_path):
     run_id = uuid.uuid4().hex[:8]
-    bind = f"127.0.0.1:{free_port()}"
+    bind, health_bind = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     lines: list[str] = []
     with _scratch_database() as database_url:
         environ = dict(
@@ -119,6 +121,7 @@ def test_make_run_prints_its_banner_after_the_workers_and_stops_cleanly_on_ctrl_
             DJANGO_SETTINGS_MODULE="orbit.settings",
             DATABASE_URL=database_url,
             ORBIT_BIND=bind,
+            ORBIT_HEALTH_BIND=health_bind,
             CELERY_QUEUE_PREFIX=f"orbit-launch-{run_id}-",
             CACHE_KEY_PREFIX=f"orbit-launch-{run_id}",
             MEDIA_ROOT=str(tmp_path / "media"),
@@ -149,6 +152,10 @@ def test_make_run_prints_its_banner_after_the_workers_and_stops_cleanly_on_ctrl_
             assert len(ready) == len(WORKERS), "".join(lines)
             assert any("beat: Starting" in line for line in lines[:banner_at])
             assert any("Settled " in line for line in lines[:banner_at])
+            assert f"http://{health_bind}/healthz" in "".join(lines[banner_at : banner_at + 8])
+            # The health listener runs beside web, and sees it accept connections.
+            with urllib.request.urlopen(f"http://{health_bind}/healthz", timeout=10) as response:
+                assert json.loads(response.read())["web"] == "ok"
 
             os.killpg(make.pid, signal.SIGINT)
             make.wait(timeout=60)

@@ -7,7 +7,7 @@ from incentives.weeks import Week
 class Command(BaseCommand):
     help = (
         "Fold the engagement no fold has taken yet into the settlement's rollups, once (the folding queue "
-        "does it every minute). --rebuild-week 2026-W47 refolds that week from the raw log instead: the "
+        "does it every 30 s). --rebuild-week 2026-W47 refolds that week from the raw log instead: the "
         "rows already folded, with the dwell cap in force; rows not folded yet are left to the next fold."
     )
 
