@@ -24,6 +24,7 @@ RUN DEBUG=0 SECRET_KEY=build-only-not-a-secret python manage.py collectstatic --
 RUN mkdir -p /app/var/media && chown -R orbit:orbit /app/var
 
 USER orbit
-EXPOSE 8000
+# 8001: the health listener (gunicorn -c gunicorn_health.conf.py), run beside web.
+EXPOSE 8000 8001
 # Every gunicorn setting (workers, threads, limits, access log): gunicorn.conf.py (WEB_WORKERS, WEB_THREADS).
 CMD ["gunicorn", "orbit.wsgi"]

@@ -65,7 +65,7 @@ bench-smoke: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/tagging.py --posts 200 --repeat 1
 	$(PY) -m tools.launch bench bench/webhook.py --batches 3 --batch-size 200 --accounts 300 --senders 1
 	$(PY) -m tools.launch bench bench/payouts.py --creators 300 --confirm-delay-ms 50 --drop
-	$(PY) -m tools.launch bench bench/settlement.py --events 20000 --users 2000 --creators 200 --posts 3000 --repeat 1 --reseed --drop
+	$(PY) -m tools.launch bench bench/settlement.py --events 20000 --users 2000 --creators 200 --posts 3000 --repeat 1 --backlog 20000 --reseed --drop
 	$(PY) -m tools.launch bench bench/pages.py --size smoke
 	$(PY) -m tools.launch bench bench/feed.py --users 500 --posts 3000 --events 10000 --duration 3 --warmup 1 --clients 4 --redis-users 50
 	$(PY) -m tools.launch bench bench/load.py --users 20 --spawn-rate 20 --duration 10 --size small

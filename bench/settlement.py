@@ -41,9 +41,14 @@ Measured, --repeat times each, in this run, on the same rows (the median is comp
 compute is also shown by pass (compute's `timings`: working tables, repeats and conversions, each
 integrity rule by its function's name, classification and sums, flags), each pass's median and its
 share of compute's median.
-Targets (ISSUE 20): the draft within 3x of the weighted GROUP BY; the live estimate within 2 s; the
-fold at least 20,000 events/s on one core, and an hour of backlog at 3,000 events/s (10.8M rows)
-caught up in under 5 minutes (projected from the measured rate).
+* backlog (last): --backlog rows (an hour at 3,000 events/s: 10.8M) written after the last fold in
+  transactions of --backlog-transaction rows (100), as requests write them, copies of the week's rows
+  a week later; then caught up as the periodic task does it, in committed steps of FOLD_BATCH (a
+  step takes whole transactions). The copies' week is dropped afterwards. --backlog 0 skips it and
+  projects the hour from the fold rates instead.
+Targets: the draft within 3x of the weighted GROUP BY; the live estimate within 2 s; the fold at
+least 20,000 events/s on one core, and an hour of backlog at 3,000 events/s (10.8M rows) caught up
+in under 5 minutes.
 
 Memory: the peak of Python allocations (tracemalloc) and the process's resident set while
 computing a quarter, half and all of the week (the live estimate's `until`): flat means it does not
