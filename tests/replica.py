@@ -110,8 +110,10 @@ class StreamingPair:
         return self._sql(self.standby_port, statement)
 
     def wait_until_replayed(self, *, seconds: float = 10.0) -> None:
-        """Until the standby has replayed everything the primary wrote so far."""
-        target = self.sql_primary("SELECT pg_current_wal_lsn()::text")
+        """Until the standby has replayed everything the primary wrote so far. The insert position,
+        not the write position: with synchronous_commit off (above) a commit returns before its record
+        is written out, so the write position can still be short of the last commit."""
+        target = self.sql_primary("SELECT pg_current_wal_insert_lsn()::text")
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.sql_standby(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"):
