@@ -589,14 +589,18 @@ def _counted_sums_sql(parameters: Parameters) -> str:
     order = _cap_order(parameters)
     time_spent = Action.TIME_SPENT
     per_day = ",\n".join(f"count(*) FILTER (WHERE kind = {k})::int AS n_{k}" for k in order)
-    # kept_k = least(n_k, what the cap leaves after the more valuable actions), in cap order. Most
-    # readers stay under the cap, and CASE evaluates the chain only for those who do not.
+    # kept_k = least(n_k, what the cap leaves after the more valuable actions), in cap order. Filling
+    # the cap in that order, the more valuable actions take least(cap, the sum of their counts), so
+    # what is left for action k is the cap minus the counts before it (floored at 0). Most readers
+    # stay under the cap, and CASE evaluates that only for those who do not.
     total = " + ".join(f"n_{k}" for k in order)
-    kept, used = [], "0"
-    for k in order:
-        chain = f"least(n_{k}, greatest(0, %(daily_cap)s - ({used})))"
-        kept.append(f"CASE WHEN {total} <= %(daily_cap)s THEN n_{k} ELSE {chain} END AS kept_{k}")
-        used = f"{used} + {chain}"
+    kept = []
+    for position, k in enumerate(order):
+        before = " + ".join(f"n_{j}" for j in order[:position]) or "0"
+        kept.append(
+            f"CASE WHEN {total} <= %(daily_cap)s THEN n_{k}"
+            f" ELSE least(n_{k}, greatest(0, %(daily_cap)s - ({before}))) END AS kept_{k}"
+        )
     per_pair = ",\n".join(f"sum(kept_{k})::int AS kept_{k}" for k in order)
     points = " + ".join(
         f"kept_{k} * {parameters.weights.get(_paid_as(k), Decimal(0))}::numeric" for k in order if k != time_spent

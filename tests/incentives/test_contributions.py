@@ -186,6 +186,22 @@ def test_the_daily_cap_puts_a_trade_click_before_shares():
     assert figures.discounts == {"daily_cap": 1}
 
 
+def test_the_daily_cap_fills_in_order_of_worth_and_cuts_the_action_it_runs_out_in():
+    IncentivePolicy.objects.update_or_create(pk=1, defaults={"daily_cap": 5})
+    author = creator()
+    fan = real_trader()
+    shared, commented, liked = posts(author, 2), posts(author, 2), posts(author, 3)
+    record(event(fan, post, Kind.SHARE, at(1)) for post in shared)
+    record(event(fan, post, Kind.COMMENT, at(1)) for post in commented)
+    record(event(fan, post, Kind.LIKE, at(1)) for post in liked)
+
+    figures = figures_of(author)
+
+    # Two shares and two comments fit; the cap runs out one like in.
+    assert figures.counted_counts == {"share": 2, "comment": 2, "like": 1}
+    assert figures.discounts == {"daily_cap": 2}
+
+
 def test_the_daily_cap_is_per_creator():
     IncentivePolicy.objects.update_or_create(pk=1, defaults={"daily_cap": 3})
     one, other = creator(), creator()
