@@ -5,32 +5,19 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import signal
 import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-import uuid
-from pathlib import Path
 
 import pytest
 import yaml
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 
 from orbit import health_listener
+from tests import procfile
 from tools import launch
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _listening_socket() -> socket.socket:
@@ -100,26 +87,19 @@ def test_a_wildcard_bind_is_checked_on_the_loopback(settings):
 
 @pytest.mark.django_db
 def test_on_the_web_port_healthz_needs_no_web_check(client, settings):
-    settings.ORBIT_WEB_ADDRESS = f"127.0.0.1:{_free_port()}"  # nothing there: not asked on this port
+    settings.ORBIT_WEB_ADDRESS = f"127.0.0.1:{procfile.free_port()}"  # nothing there: not asked on this port
     answer = client.get("/healthz").json()
     assert "web" not in answer and "web" not in answer["down"]
 
 
 def test_make_run_and_docker_compose_start_the_health_listener_beside_web():
-    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
-    assert procfile["health"] == "gunicorn -c gunicorn_health.conf.py"
+    assert procfile.command("health") == "gunicorn -c gunicorn_health.conf.py"
     assert "web" in launch.PROCESSES and "health" in launch.PROCESSES
     assert launch.next_port("127.0.0.1:8000") == "127.0.0.1:8001"
-    service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web-health"]
+    service = yaml.safe_load((procfile.ROOT / "docker-compose.yml").read_text())["services"]["web-health"]
     assert service["command"] == ["gunicorn", "-c", "gunicorn_health.conf.py"]
     assert service["environment"]["ORBIT_BIND"] == "web:8000"
     assert "8001/healthz" in service["healthcheck"]["test"][-1]
-
-
-def _health_command() -> str:
-    """The Procfile's health line, as honcho runs it for `make run`."""
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("health:"))
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -133,52 +113,15 @@ def _get(url: str) -> tuple[int, bytes]:
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_the_procfiles_health_line_serves_the_listener_beside_a_web_server():
-    port, web = _free_port(), _listening_socket()
-    database = connection.settings_dict
-    environ = {
-        **os.environ,
-        "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
-        "ORBIT_HEALTH_BIND": f"127.0.0.1:{port}",
-        "ORBIT_BIND": f"0.0.0.0:{web.getsockname()[1]}",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
-        "CACHE_KEY_PREFIX": f"orbit-test-health-{uuid.uuid4().hex[:8]}",
-        "DEBUG": "0",
-        "SECRET_KEY": uuid.uuid4().hex * 2,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SETTINGS_MODULE": "orbit.settings",
-    }
-    server = subprocess.Popen(
-        ["sh", "-c", f"exec {_health_command()}"],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    port, web = procfile.free_port(), _listening_socket()
+    environ = {"ORBIT_HEALTH_BIND": f"127.0.0.1:{port}", "ORBIT_BIND": f"0.0.0.0:{web.getsockname()[1]}"}
+    healthz = f"http://127.0.0.1:{port}/healthz"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, "the health listener exited"
-            try:
-                status, body = _get(f"http://127.0.0.1:{port}/healthz")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the health listener did not answer within 60 s"
-                time.sleep(0.2)
-        assert json.loads(body)["web"] == "ok"
-        assert _get(f"http://127.0.0.1:{port}/")[0] == 404
-        web.close()
-        status, body = _get(f"http://127.0.0.1:{port}/healthz")
-        assert status == 503 and "web" in json.loads(body)["down"]
+        with procfile.running("health", environ=environ, ready=lambda: _get(healthz)):
+            assert json.loads(_get(healthz)[1])["web"] == "ok"
+            assert _get(f"http://127.0.0.1:{port}/")[0] == 404
+            web.close()
+            status, body = _get(healthz)
+            assert status == 503 and "web" in json.loads(body)["down"]
     finally:
         web.close()
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()

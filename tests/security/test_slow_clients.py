@@ -5,35 +5,18 @@ request bodies at a byte a second. With two sync workers, three such clients sta
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shlex
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import procfile
+from tests.procfile import ROOT
+
 SLOW_CLIENTS = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _web_command() -> str:
-    """The Procfile's web line, as honcho runs it for `make run`."""
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("web:"))
 
 
 def _get(port: int, path: str = "/healthz", timeout: float = 5) -> float:
@@ -48,49 +31,9 @@ def _get(port: int, path: str = "/healthz", timeout: float = 5) -> float:
 @pytest.fixture
 def web_server(db):
     """The Procfile's web line on a free port, against this run's test database."""
-    port = _free_port()
-    database = connection.settings_dict
-    environ = {
-        **os.environ,
-        "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
-        "ORBIT_BIND": f"127.0.0.1:{port}",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
-        "CACHE_KEY_PREFIX": f"orbit-test-slow-{uuid.uuid4().hex[:8]}",
-        "DEBUG": "0",
-        "SECRET_KEY": uuid.uuid4().hex * 2,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SETTINGS_MODULE": "orbit.settings",
-    }
-    server = subprocess.Popen(
-        ["sh", "-c", f"exec {_web_command()}"],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, "gunicorn exited"
-            try:
-                _get(port)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
-                time.sleep(0.2)
+    port = procfile.free_port()
+    with procfile.running("web", environ={"ORBIT_BIND": f"127.0.0.1:{port}"}, ready=lambda: _get(port)):
         yield port
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 @pytest.mark.slow
@@ -134,7 +77,7 @@ def test_docker_and_compose_leave_the_workers_to_gunicorn_conf():
     commands = [
         (ROOT / "Dockerfile").read_text().split("\nCMD ", 1)[1].splitlines()[0],
         re.search(r"^  web:\n(?:    .*\n)*?    command: (.*)$", (ROOT / "docker-compose.yml").read_text(), re.M)[1],
-        _web_command(),
+        procfile.command("web"),
     ]
     for command in commands:
         words = shlex.split(command.replace('"', "").replace(",", " ").strip("[]"))
