@@ -95,7 +95,13 @@ def test_on_the_web_port_healthz_needs_no_web_check(client, settings):
 def test_make_run_and_docker_compose_start_the_health_listener_beside_web():
     assert procfile.command("health") == "gunicorn -c gunicorn_health.conf.py"
     assert "web" in launch.PROCESSES and "health" in launch.PROCESSES
-    assert launch.next_port("127.0.0.1:8000") == "127.0.0.1:8001"
+    taken = _listening_socket()  # the port after the web server's is in use: make run picks another
+    web_port = taken.getsockname()[1] - 1
+    try:
+        host, _, port = launch.next_port(f"127.0.0.1:{web_port}").rpartition(":")
+        assert host == "127.0.0.1" and int(port) != web_port + 1
+    finally:
+        taken.close()
     service = yaml.safe_load((procfile.ROOT / "docker-compose.yml").read_text())["services"]["web-health"]
     assert service["command"] == ["gunicorn", "-c", "gunicorn_health.conf.py"]
     assert service["environment"]["ORBIT_BIND"] == "web:8000"

@@ -23,7 +23,7 @@ import urllib.request
 from decimal import Decimal
 
 from tools import fake_exchange
-from tools.embedded import ROOT, log, services
+from tools.embedded import ROOT, free_port, log, services
 
 PYTHON = sys.executable
 # The Procfile's worker processes, one per group of queues (orbit.queues.WORKER_GROUPS).
@@ -183,9 +183,10 @@ def run(environ: dict[str, str]) -> int:
 
 
 def next_port(bind: str) -> str:
-    """The health listener's address beside the web server's: the same host, the next port."""
+    """The health listener's address beside the web server's: the same host, the next port, or one
+    the kernel picks when that one is taken (the banner prints it)."""
     host, _, port = bind.rpartition(":")
-    return f"{host}:{int(port) + 1}"
+    return f"{host}:{free_port(int(port) + 1)}"
 
 
 def _prepare_and_serve(environ: dict[str, str], *, bind: str) -> int:
