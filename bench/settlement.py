@@ -251,6 +251,17 @@ def _verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
+def catch_up(folding) -> tuple[int, int, int, float]:
+    """Fold what is new as the periodic task catches up a backlog: steps of FOLD_BATCH rows, each
+    committed, until nothing is left. Events and rollup rows folded, steps, seconds."""
+    began, events, rollup_rows, steps = time.perf_counter(), 0, 0, 0
+    while True:
+        step = folding.fold_new_engagement(limit=folding.FOLD_BATCH)
+        events, rollup_rows, steps = events + step.events, rollup_rows + step.rollup_rows, steps + 1
+        if not step.more:
+            return events, rollup_rows, steps, time.perf_counter() - began
+
+
 def measure_folds(connection, folding, week, batch: int) -> tuple[float, float]:
     """The fold's rate (events/s, this process): the whole week from empty rollups, then `batch` new
     events (copies of the week's rows, a minute later) merged into the existing rollups, inside a
@@ -262,14 +273,7 @@ def measure_folds(connection, folding, week, batch: int) -> tuple[float, float]:
             "TRUNCATE incentives_engagementrollup, incentives_engagementrollupweek, incentives_foldedtradeclick, "
             "incentives_partlyfoldedtransaction; DELETE FROM incentives_foldwatermark"
         )
-    # A backlog is caught up as the periodic task does it: steps of FOLD_BATCH rows, each committed.
-    began, events, rollup_rows, steps = time.perf_counter(), 0, 0, 0
-    while True:
-        step = folding.fold_new_engagement(limit=folding.FOLD_BATCH)
-        events, rollup_rows, steps = events + step.events, rollup_rows + step.rollup_rows, steps + 1
-        if not step.more:
-            break
-    took = time.perf_counter() - began
+    events, rollup_rows, steps, took = catch_up(folding)
     whole = events / took
     print(
         f"fold of the whole log from empty rollups, in {steps} steps of up to {folding.FOLD_BATCH:,}: "
@@ -349,13 +353,7 @@ def measure_backlog(connection, folding, week, *, events: int, per_transaction: 
         )
         written, transactions = cursor.fetchone()
     print(f"backlog: {written:,} rows in {transactions:,} transactions written in {time.perf_counter() - began:.0f} s")
-    began, folded, steps = time.perf_counter(), 0, 0
-    while True:
-        step = folding.fold_new_engagement(limit=folding.FOLD_BATCH)
-        folded, steps = folded + step.events, steps + 1
-        if not step.more:
-            break
-    took = time.perf_counter() - began
+    folded, _rollup_rows, steps, took = catch_up(folding)
     print(f"backlog caught up: {folded:,} rows in {steps} steps in {took:.1f} s ({folded / took:,.0f} events/s)")
     # Leave the bench database as it was: the copies' week goes.
     name = partitions.partition_name(later)
