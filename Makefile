@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint typecheck lock check-translations manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook bench-payouts bench-load bench-smoke clean-var
+.PHONY: run test lint typecheck lock check-translations manage bench-seed bench-pages bench-feed bench-tagging bench-settlement bench-webhook bench-payouts bench-load bench-ranking bench-smoke clean-var
 
 run: $(VENV)/.run-deps
 	@$(PY) -m tools.launch run
@@ -55,6 +55,10 @@ bench-webhook: $(VENV)/.bench-deps
 bench-payouts: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/payouts.py $(ARGS)
 
+# Rankers against readers' true taste in a simulated community (about five minutes); ARGS="--size ci" for the small one.
+bench-ranking: $(VENV)/.bench-deps
+	$(PY) -m tools.launch bench bench/ranking_quality.py $(ARGS)
+
 # 200 people against the stack as `make run` starts it; ARGS="--soak 1800" for the 30-minute soak.
 bench-load: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/load.py $(ARGS)
@@ -69,6 +73,7 @@ bench-smoke: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/pages.py --size smoke
 	$(PY) -m tools.launch bench bench/feed.py --users 500 --posts 3000 --events 10000 --duration 3 --warmup 1 --clients 4 --redis-users 50
 	$(PY) -m tools.launch bench bench/load.py --users 20 --spawn-rate 20 --duration 10 --size small
+	$(PY) -m tools.launch bench bench/ranking_quality.py --size ci
 
 $(PY):
 	@echo "Creating a virtualenv in $(VENV) with $$($(PYTHON) --version)"

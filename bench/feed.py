@@ -34,9 +34,13 @@ suites do, cannot wipe the lists mid-run); the bench deletes its keys at the end
 
 Load. locust (bench/locustfile_feed.py), headless, in one process: --clients clients back to
 back, each request as the next reader's token, --warmup seconds untimed, then --duration seconds
-timed, per path: the bare endpoint, For You from Redis, the fallback, and the Latest API as a
-reference (the same post cards as For You, no ranking). The table gives requests per second;
-the exact median and 99th percentile of every response time as the clients see it (mostly the
+timed, per path: the bare endpoint, For You from Redis, the fallback, the Latest API as a
+reference (the same post cards as For You, no ranking), and last the fallback again with a learned
+ranker active (ranking.learned; fitted to synthetic impressions, activated for that path only,
+removed at the end): the learned ranker scores every candidate in the request, so its p99 in the
+worker is compared with the heuristic fallback's of the same run (target: at most 1.5 times).
+The table gives requests per second; the exact median and 99th percentile of every response time
+as the clients see it (mostly the
 wait for a free worker, with more clients than workers) and as the worker spends it (gunicorn's
 access log); errors; CPU milliseconds per request in gunicorn and in this database's Postgres
 backends (hardly moved by other work on the machine, unlike the throughput); and the cores in
@@ -341,6 +345,44 @@ def build_lists(user_ids: list[int], *, label: str) -> tuple[list[float], list[i
         if done % 500 == 0 and done < len(user_ids):
             print(f"  {label}: {done:,} of {len(user_ids):,} lists ({time.perf_counter() - began:.0f} s)")
     return seconds, lengths, time.perf_counter() - began
+
+
+def install_learned_ranker(seed: int) -> str:
+    """Store and activate a learned ranker (ranking.learned), fitted to synthetic impressions whose
+    likes follow reading affinities and places: serving cost does not depend on what it learned."""
+    import numpy as np
+
+    from ranking import learned, training
+    from ranking.models import RankingModel
+    from ranking.training import Examples
+
+    rng = np.random.default_rng(seed)
+    count = 20_000
+    rows = rng.random((count, len(learned.FEATURES)))
+    positions = rng.integers(0, 40, count)
+    signal = rows[:, learned.FEATURES.index("reads_type")] + rows[:, learned.FEATURES.index("reads_creator")]
+    labels = {
+        action: rng.random(count) < (0.02 + 0.1 * signal) / (1 + positions / 5) for action in training.LABEL_ORDER
+    }
+    types = rng.choice(["analysis", "education", "news", "chat"], count).tolist()
+    built_at = np.arange(count, dtype=float)
+    model, metrics = training.fit(
+        Examples(rows=rows, types=types, positions=positions, labels=labels, built_at=built_at),
+        version=f"bench-{seed}",
+    )
+    RankingModel.objects.filter(version=model.version).delete()
+    RankingModel.objects.create(version=model.version, artifact=model.artifact(), metrics=metrics)
+    training.activate(version=model.version)
+    learned.forget_cached_model()
+    return model.version
+
+
+def remove_learned_ranker(version: str) -> None:
+    from ranking import training
+    from ranking.models import RankingModel
+
+    training.deactivate_all()
+    RankingModel.objects.filter(version=version).delete()
 
 
 def prepare_fallback_readers(user_ids: list[int], *, marker_seconds: int) -> None:
@@ -773,6 +815,8 @@ def run(args: argparse.Namespace, record: SeedRecord, work: Path) -> None:
             ("For You fallback (Postgres)", "/api/v1/feed/for-you/", [tokens[pk] for pk in fallback_readers]),
             # Not a target: the same post cards and serializer without ranking, to tell the two costs apart.
             ("Latest API (reference)", "/api/v1/feed/latest/", [tokens[pk] for pk in redis_readers]),
+            # Last: the same fallback with a learned ranker active (ranking.learned) instead of the heuristic.
+            ("For You fallback, learned ranker", "/api/v1/feed/for-you/", [tokens[pk] for pk in fallback_readers]),
         ]
         for _label, path, path_tokens in paths:
             status, body = server.get(path, path_tokens[0])
@@ -790,12 +834,20 @@ def run(args: argparse.Namespace, record: SeedRecord, work: Path) -> None:
             "Redis server and anyone else's work), all taken from the same 2 cores."
         )
         results = []
+        learned_version = None
         for label, path, path_tokens in paths:
+            if "learned" in label:
+                learned_version = install_learned_ranker(args.seed)
+                status, body = server.get(path, path_tokens[0])
+                if status != 200:
+                    raise SystemExit(f"GET {path} with a learned ranker answered {status}: {body[:500]!r}")
             common = {"label": label, "path": path, "tokens": path_tokens, "clients": args.clients, "work": work}
             drive(server, seconds=args.warmup, **common)
             results.append(drive(server, seconds=args.duration, **common))
     finally:
         server.stop()
+        if learned_version:
+            remove_learned_ranker(learned_version)
 
     after = {"redis": lists_present(redis_readers), "fallback": lists_present(fallback_readers)}
     checks_after = {"redis": served_from(redis_readers[0])[0], "fallback": served_from(fallback_readers[0])[0]}
@@ -823,12 +875,18 @@ def run(args: argparse.Namespace, record: SeedRecord, work: Path) -> None:
     if after["redis"] < len(redis_readers) or after["fallback"]:
         print("WARNING: lists changed during the load; some requests were not served the way their row says.")
 
-    bare, from_redis, fallback, _latest = results
+    bare, from_redis, fallback, _latest, learned_fallback = results
     ratio = from_redis.per_second / bare.per_second if bare.per_second else 0.0
+    learned_ratio = learned_fallback.server_p99_ms / fallback.server_p99_ms if fallback.server_p99_ms else 0.0
     targets = [
         (f"For You (Redis) throughput / bare: {ratio:.2f}", "at least 0.50", ratio >= 0.5),
         (f"For You (Redis) p99: {from_redis.p99_ms:.1f} ms", "under 50 ms", from_redis.p99_ms < 50),
         (f"For You fallback p99: {fallback.p99_ms:.1f} ms", "under 300 ms", fallback.p99_ms < 300),
+        (
+            f"Learned / heuristic fallback p99 in the worker: {learned_ratio:.2f}",
+            "at most 1.5",
+            learned_ratio <= 1.5,
+        ),
     ]
     print("\nTargets")
     for figure, target, met in targets:

@@ -60,6 +60,8 @@ class Namespace(enum.IntEnum):
     CARD_VERIFICATION = 7_401
     # Switching the active tagger model (one key, 0): two activations would both switch theirs on.
     TAGGER_ACTIVATION = 7_601
+    # Switching the active learned ranker (one key, 0), likewise.
+    RANKER_ACTIVATION = 7_602
     # One bench database on the server (session-level, on the maintenance database): one run at a time.
     BENCH_DATABASE = 7_901
 

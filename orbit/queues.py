@@ -50,10 +50,13 @@ TASK_QUEUES = {
     "ranking.tasks.tag_post": TAGGING,
     "ranking.tasks.tag_untagged": TAGGING,
     "ranking.tasks.retrain_tagger": TAGGING,
+    "ranking.tasks.retrain_ranker": TAGGING,
     "feed.tasks.poll_market_data": MARKET,
     "feed.tasks.grade_due_calls": MARKET,
     "feed.tasks.ensure_engagement_partitions": DEFAULT,
     "ranking.tasks.rebalance_content_type_weights": DEFAULT,
+    "ranking.tasks.store_impressions": DEFAULT,
+    "ranking.tasks.purge_impressions": DEFAULT,
     "creators.tasks.refresh_creator_titles": DEFAULT,
     "markets.tasks.refresh_trading_profiles": DEFAULT,
 }

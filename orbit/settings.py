@@ -219,6 +219,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "options": {"expires": 600},
     },
+    # For You impressions from their Redis queue into Postgres (ranking/impressions.py).
+    "store-impressions": {"task": "ranking.tasks.store_impressions", "schedule": 15.0, "options": {"expires": 15}},
+    "purge-impressions": {
+        "task": "ranking.tasks.purge_impressions",
+        "schedule": crontab(hour=2, minute=40),
+        "options": {"expires": 3600},
+    },
+    # A For You ranker trained on the impression log, activated only if it beats the active one.
+    "retrain-ranker": {
+        "task": "ranking.tasks.retrain_ranker",
+        "schedule": crontab(hour=4, minute=10),
+        "options": {"expires": 6 * 3600},
+    },
     "rebalance-content-type-weights": {
         "task": "ranking.tasks.rebalance_content_type_weights",
         "schedule": crontab(hour=3, minute=0),
@@ -298,6 +311,19 @@ if ORBIT_INTEREST_HALF_LIFE_DAYS <= 0 or ORBIT_FOR_YOU_PAGE_SIZE < 1 or ORBIT_FO
         "ORBIT_INTEREST_HALF_LIFE_DAYS must be positive, ORBIT_FOR_YOU_PAGE_SIZE and "
         "ORBIT_FOR_YOU_MAX_PER_AUTHOR at least 1."
     )
+# The share of For You places given to exploration: a post new to the reader (creator, type or
+# assets), drawn at random with its probability logged (ranking.scoring.add_exploration).
+ORBIT_FOR_YOU_EXPLORE_SHARE = env.float("ORBIT_FOR_YOU_EXPLORE_SHARE", default=0.05)
+# The share of readers' days whose For You impressions are logged (ranking.impressions), and how
+# long they are kept.
+ORBIT_IMPRESSION_SAMPLE = env.float("ORBIT_IMPRESSION_SAMPLE", default=1.0)
+ORBIT_IMPRESSION_RETENTION_DAYS = env.int("ORBIT_IMPRESSION_RETENTION_DAYS", default=90)
+if not (0 <= ORBIT_FOR_YOU_EXPLORE_SHARE <= 0.5 and 0 <= ORBIT_IMPRESSION_SAMPLE <= 1):
+    raise environ.ImproperlyConfigured(
+        "ORBIT_FOR_YOU_EXPLORE_SHARE must be between 0 and 0.5, ORBIT_IMPRESSION_SAMPLE between 0 and 1."
+    )
+if ORBIT_IMPRESSION_RETENTION_DAYS < 1:
+    raise environ.ImproperlyConfigured("ORBIT_IMPRESSION_RETENTION_DAYS must be at least 1.")
 
 ORBIT_SETTLEMENT_TZ = env.str("ORBIT_SETTLEMENT_TZ", default="UTC")
 try:

@@ -38,3 +38,5 @@ DATABASES["default"]["TEST"] = {"NAME": _kept_database_name()}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests never reach the internet: market-data tests point this at a local fake OKX server.
 ORBIT_MARKET_DATA_URL = ""
+# Orderings in tests are exact; the exploration tests set their own share.
+ORBIT_FOR_YOU_EXPLORE_SHARE = 0.0

@@ -21,9 +21,12 @@ from orbit.security import audit
 
 from . import teaching, weights
 from .models import (
+    ActionValue,
     ContentTypeWeight,
     ContentTypeWeightChange,
+    Impression,
     PostTags,
+    RankingModel,
     TagCorrection,
     TaggerModel,
     TagReview,
@@ -821,3 +824,115 @@ class UserInterestAdmin(ReadOnlyAdmin):
     @admin.display(description=_("trades"))
     def top_trading(self, interest):
         return _top(interest.trading)
+
+
+@admin.register(Impression)
+class ImpressionAdmin(ReadOnlyAdmin):
+    """What readers were shown, where and why (ranking.impressions); written by the queue only."""
+
+    list_display = ["served_at", "reader", "post_link", "position", "source", "propensity_value", "model_version"]
+    list_filter = ["source", "surface", "model_version"]
+    search_fields = ["reader__username"]
+    search_help_text = _("Reader's username")
+    list_select_related = ["reader"]
+    show_full_result_count = False  # an exact count of a large log is slow
+    fields = [
+        "served_at",
+        "reader",
+        "post_link",
+        "surface",
+        "page",
+        "position",
+        "source",
+        "score",
+        "propensity",
+        "model_version",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("post"), ordering="post_id")
+    def post_link(self, impression):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:feed_post_change", args=[impression.post_id]), impression.post_id
+        )
+
+    @admin.display(description=_("propensity"), ordering="propensity")
+    def propensity_value(self, impression):
+        return f"{impression.propensity:.4f}"
+
+
+@admin.register(RankingModel)
+class RankingModelAdmin(ReadOnlyAdmin):
+    """Trained For You rankers (ranking.learned, beat's `retrain-ranker`): each with its figures and
+    the gate's comparison with the ranker active then. Operators may activate one by hand, or go
+    back to the heuristic ranker."""
+
+    list_display = ["version", "trained_at", "is_active", "promoted", "compared_with", "difference"]
+    list_filter = ["is_active", "promoted"]
+    fields = [
+        "version",
+        "trained_at",
+        "is_active",
+        "promoted",
+        "refused_reason",
+        "compared_with",
+        "evaluation",
+        "metrics",
+    ]
+    readonly_fields = fields
+    actions = ["activate", "back_to_heuristic"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("artifact")
+
+    @admin.display(description=_("better than the active ranker by"))
+    def difference(self, ranker):
+        figures = (ranker.evaluation or {}).get("difference")
+        if not figures:
+            return "—"
+        return f"{figures['value']:+.4f} [{figures['low']:+.4f}, {figures['high']:+.4f}]"
+
+    def has_activate_permission(self, request):
+        return request.user.has_perm("ranking.change_rankingmodel")
+
+    @admin.action(description=_("Activate this ranker"), permissions=["activate"])
+    def activate(self, request, queryset):
+        chosen = list(queryset.values_list("version", flat=True)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, gettext("Select exactly one ranker to activate."), messages.WARNING)
+            return
+        from .training import activate  # scikit-learn: never loaded by web processes otherwise
+
+        previous = RankingModel.objects.filter(is_active=True).values_list("version", flat=True).first()
+        version = activate(version=chosen[0]).version
+        audit("ranker_activated", request, version=repr(version), previous=repr(previous))
+        self.message_user(
+            request,
+            gettext("%(version)s now ranks For You; lists are rebuilt as they age.") % {"version": version},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Go back to the heuristic ranker"), permissions=["activate"])
+    def back_to_heuristic(self, request, queryset):
+        from .training import deactivate_all
+
+        previous = RankingModel.objects.filter(is_active=True).values_list("version", flat=True).first()
+        deactivate_all()
+        audit("ranker_activated", request, version=repr("heuristic"), previous=repr(previous))
+        self.message_user(request, gettext("The heuristic ranker ranks For You again."), messages.SUCCESS)
+
+
+@admin.register(ActionValue)
+class ActionValueAdmin(AuditedAdmin):
+    """What each predicted action is worth in the learned ranker's score (ranking.learned)."""
+
+    list_display = ["action", "value", "updated_at"]
+    list_editable = ["value"]
+    fields = ["action", "value"]
+    readonly_fields = ["action"]
+
+    def has_add_permission(self, request):
+        return False  # one row per action, made by the migration
+
+    def has_delete_permission(self, request, obj=None):
+        return False

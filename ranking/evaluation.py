@@ -60,7 +60,7 @@ Ranker = Callable[["Audience"], dict[int, list[int]]]
 # Only the module's own constants are interpolated into these queries; values are parameters.
 
 # Grade of one engagement row; 0 for rows that are not positive feedback.
-_GRADE_SQL = (
+GRADE_SQL = (
     "CASE "
     + " ".join(f"WHEN e.kind = {int(kind)} THEN {grade}" for kind, grade in GRADES.items() if kind != Kind.DWELL)
     + f" WHEN e.kind = {int(Kind.DWELL)} AND e.dwell_ms >= {LONG_DWELL_MS} THEN {GRADES[Kind.DWELL]}"
@@ -98,7 +98,7 @@ _ELIGIBLE_SQL = """
 _GROUND_TRUTH_SQL = f"""
     WITH {_AUDIENCE_CTES},
     positive AS (
-        SELECT e.actor_id AS user_id, e.post_id, MAX({_GRADE_SQL}) AS grade
+        SELECT e.actor_id AS user_id, e.post_id, MAX({GRADE_SQL}) AS grade
         FROM feed_engagement e
         WHERE e.actor_id = ANY(%(users)s) AND e.kind IN ({_POSITIVE_KINDS})
           AND e.occurred_at > %(cutoff)s AND e.occurred_at <= %(horizon_end)s
@@ -118,7 +118,7 @@ _CANDIDATE_USERS_SQL = f"""
     positive AS (
         SELECT DISTINCT e.actor_id AS user_id, e.post_id
         FROM feed_engagement e JOIN visible v ON v.id = e.post_id
-        WHERE e.kind IN ({_POSITIVE_KINDS}) AND ({_GRADE_SQL}) > 0
+        WHERE e.kind IN ({_POSITIVE_KINDS}) AND ({GRADE_SQL}) > 0
           AND e.occurred_at > %(cutoff)s AND e.occurred_at <= %(horizon_end)s
           AND e.actor_id <> v.author_id
     ),
@@ -158,7 +158,7 @@ _POPULARITY_SQL = f"""
     popular AS (
         SELECT v.id, v.author_id, v.created_at, COUNT(*) AS positives
         FROM feed_engagement e JOIN visible v ON v.id = e.post_id
-        WHERE e.kind IN ({_POSITIVE_KINDS}) AND ({_GRADE_SQL}) > 0
+        WHERE e.kind IN ({_POSITIVE_KINDS}) AND ({GRADE_SQL}) > 0
           AND e.occurred_at > %(popularity_from)s AND e.occurred_at <= %(cutoff)s
           AND e.actor_id IS DISTINCT FROM e.creator_id
         GROUP BY v.id, v.author_id, v.created_at
@@ -288,7 +288,11 @@ def orbit(audience: Audience) -> dict[int, list[int]]:
     # Trending as of the cut-off is the same for everyone: one context serves every user.
     context = Context.as_of(audience.cutoff)
     return {
-        user_id: [item.post_id for item in rank_for_user(user_id, context=context, limit=audience.list_length)]
+        # Without exploration: the ranker's own list, not a random trial of it.
+        user_id: [
+            item.post_id
+            for item in rank_for_user(user_id, context=context, limit=audience.list_length, explore_share=0.0)
+        ]
         for user_id in audience.user_ids
     }
 

@@ -1,10 +1,12 @@
 """For You lists: built by Celery per user into Redis, kept fresh, pushed to followers on publish.
 ranking/for_you.py serves pages from them (with a Postgres fallback that never fails).
 
-Celery builds each active user's list (ranking.scoring) into three Redis keys:
+Celery builds each active user's list (ranking.scoring) into four Redis keys:
   foryou:<user>        sorted set, post id → display score (the first item has the highest)
   foryou:<user>:why    hash, post id → encoded reason
-  foryou:<user>:meta   hash, built_at and the weights version the list was built with
+  foryou:<user>:log    hash, post id → "source|score|propensity", for the impression log
+  foryou:<user>:meta   hash, built_at, the weights version, the model version and the exploration
+                       share of the list
 The web request only reads: a page is a ZREVRANGEBYSCORE below the cursor's score. When Redis is
 down or the list is missing, the page is ranked from the bounded candidate set in Postgres with
 the stored interest profile, and (if Redis answers) a build is queued.
@@ -68,30 +70,66 @@ def build_for_you(*, user_id: int) -> int:
             limit=settings.ORBIT_FOR_YOU_PAGE_SIZE - len(ranked),
             allow_seen=not ranked,
         )
-    store_list(user_id=user_id, ranked=ranked, weights_version=context.weights_version)
+    store_list(
+        user_id=user_id,
+        ranked=ranked,
+        weights_version=context.weights_version,
+        model_version=context.model_version or scoring.MODEL_VERSION,
+        explore_share=settings.ORBIT_FOR_YOU_EXPLORE_SHARE,
+    )
     return len(ranked)
 
 
-def store_list(*, user_id: int, ranked: list[Ranked], weights_version: int) -> None:
-    key, why, meta = list_key(user_id), list_key(user_id, ":why"), list_key(user_id, ":meta")
+def store_list(
+    *,
+    user_id: int,
+    ranked: list[Ranked],
+    weights_version: int,
+    model_version: str = scoring.MODEL_VERSION,
+    explore_share: float = 0.0,
+) -> None:
+    key, why, log, meta = (list_key(user_id, suffix) for suffix in ("", ":why", ":log", ":meta"))
     ttl = settings.ORBIT_FOR_YOU_LIST_TTL
     # Written under temporary names and renamed in one MULTI, so a reader sees the old list or the
     # new one, never half of either.
     pipe = redis_client().pipeline(transaction=True)
-    pipe.delete(f"{key}:next", f"{why}:next")
+    pipe.delete(f"{key}:next", f"{why}:next", f"{log}:next")
     if ranked:
         count = len(ranked)
         # Members as the text Redis stores anyway (the client would encode an int the same way).
         pipe.zadd(f"{key}:next", {str(item.post_id): count - position for position, item in enumerate(ranked)})
         pipe.hset(f"{why}:next", mapping={item.post_id: item.reason.encode() for item in ranked})
+        pipe.hset(f"{log}:next", mapping={item.post_id: encode_log(item) for item in ranked})
         pipe.rename(f"{key}:next", key)
         pipe.rename(f"{why}:next", why)
+        pipe.rename(f"{log}:next", log)
     else:
-        pipe.delete(key, why)
-    pipe.hset(meta, mapping={"built_at": time.time(), "weights": weights_version, "length": len(ranked)})
-    for name in (key, why, meta):
+        pipe.delete(key, why, log)
+    pipe.hset(
+        meta,
+        mapping={
+            "built_at": time.time(),
+            "weights": weights_version,
+            "model": model_version,
+            "explore_share": repr(explore_share),
+            "length": len(ranked),
+        },
+    )
+    for name in (key, why, log, meta):
         pipe.expire(name, ttl)
     pipe.execute()
+
+
+def encode_log(item: Ranked) -> str:
+    return f"{item.source}|{item.score!r}|{item.propensity!r}"
+
+
+def decode_log(raw: bytes | None) -> tuple[str, float | None, float]:
+    """(source, score, propensity) of a list item; a post pushed on top after the build has none."""
+    if raw is None:
+        return "pushed", None, 1.0
+    source, score, propensity = raw.decode().split("|")
+    return source, float(score), float(propensity)
 
 
 # Put a new post at the top of a list that exists; lists not built yet get it at their build.
@@ -130,7 +168,7 @@ def list_age(*, user_ids: list[int]) -> dict[int, float | None]:
 
 
 def drop_list(*, user_id: int) -> None:
-    redis_client().delete(list_key(user_id), list_key(user_id, ":why"), list_key(user_id, ":meta"))
+    redis_client().delete(*(list_key(user_id, suffix) for suffix in ("", ":why", ":log", ":meta")))
 
 
 def mark_queued(*, user_ids: list[int]) -> list[int]:

@@ -12,7 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import random
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import redis
 from django.conf import settings
@@ -21,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from orbit.resilience import cache_outage, enqueue
 
-from . import cards, content_mix, feeds, scoring, tasks, weights
+from . import cards, content_mix, feeds, impressions, scoring, tasks, weights
 from .feeds import FALLBACK_CANDIDATE_SHARE, OVERFETCH
 from .scoring import Reason
 
@@ -88,14 +91,21 @@ def _page_from_redis(*, user, position: Cursor, size: int, renderer) -> ForYouPa
     below = f"({position.score!r}" if position.score is not None else "+inf"
     pipe = client.pipeline(transaction=False)
     pipe.zrevrangebyscore(key, below, "-inf", start=0, num=size + OVERFETCH, withscores=True)
-    pipe.hget(feeds.list_key(user.pk, ":meta"), "weights")
-    entries, built_with = pipe.execute()
+    pipe.hmget(feeds.list_key(user.pk, ":meta"), ["weights", "model", "explore_share", "built_at"])
+    entries, (built_with, model_version, explore_share, built_at) = pipe.execute()
     if not entries and position.score is None:
         return None  # no list yet (or it expired)
     if built_with is not None and int(built_with) != weights.weights_version():
         _queue_build(user.pk)  # built before the operators' latest change; serve it meanwhile
     ids = [int(member) for member, _score in entries]
-    reasons = client.hmget(feeds.list_key(user.pk, ":why"), ids) if ids else []
+    logged = impressions.is_sampled(user.pk)
+    reasons, log = [], []
+    if ids:
+        pipe = client.pipeline(transaction=False)
+        pipe.hmget(feeds.list_key(user.pk, ":why"), ids)
+        if logged:
+            pipe.hmget(feeds.list_key(user.pk, ":log"), ids)
+        reasons, *log = pipe.execute()
     why = {pk: Reason.decode(raw.decode()) for pk, raw in zip(ids, reasons, strict=True) if raw}
     visible = renderer.visible(ids, client)
     items, last_score = [], None
@@ -109,17 +119,33 @@ def _page_from_redis(*, user, position: Cursor, size: int, renderer) -> ForYouPa
     more = entries and (last_score != entries[-1][1] or len(entries) == size + OVERFETCH)
     next_cursor = Cursor(score=last_score, offset=position.offset + len(items)).encode() if more else None
     # The items are the first len(items) visible ids, in order: what the dashboard counts as served.
-    content_mix.record_exposure(post_ids=[pk for pk in ids if pk in visible][: len(items)], client=client)
+    served = [pk for pk in ids if pk in visible][: len(items)]
+    content_mix.record_exposure(post_ids=served, client=client)
+    # A list built before lists carried a model version has no sources or propensities: not logged.
+    if logged and served and model_version is not None:
+        described = dict(zip(ids, log[0], strict=True))
+        impressions.record_served(
+            reader_id=user.pk,
+            items=[impressions.Served(pk, *feeds.decode_log(described[pk])) for pk in served],
+            first_place=position.offset,
+            model_version=model_version.decode(),
+            explore_share=float(explore_share or 0),
+            built_at=datetime.fromtimestamp(float(built_at), tz=UTC) if built_at else None,
+            client=client,
+        )
     return ForYouPage(items=items, next_cursor=next_cursor, source="redis")
 
 
 def _page_from_postgres(*, user, position: Cursor, size: int, renderer, client) -> ForYouPage:
     """Rank from a smaller bounded candidate set with the stored profile; the request writes nothing."""
+    context = scoring.Context.live(candidate_share=FALLBACK_CANDIDATE_SHARE)
     ranked = scoring.rank_for_user(
         user.pk,
-        context=scoring.Context.live(candidate_share=FALLBACK_CANDIDATE_SHARE),
+        context=context,
         limit=position.offset + size + OVERFETCH,
         refresh_interest=False,
+        # The same draws for every page of the hour: the next page continues this page's list.
+        rng=random.Random(f"{user.pk}:{int(time.time() // 3600)}"),
     )
     window = ranked[position.offset :]
     if not window and position.offset == 0:
@@ -135,9 +161,18 @@ def _page_from_postgres(*, user, position: Cursor, size: int, renderer, client) 
                 break
     more = position.offset + consumed < len(ranked)
     next_cursor = Cursor(score=None, offset=position.offset + consumed).encode() if more else None
-    # Served from Postgres, counted all the same (skipped while Redis is known to be down).
-    served = [item.post_id for item in window[:consumed] if item.post_id in visible]
-    content_mix.record_exposure(post_ids=served, client=client)
+    # Served from Postgres, counted and logged all the same (skipped while Redis is known to be down).
+    served = [item for item in window[:consumed] if item.post_id in visible]
+    content_mix.record_exposure(post_ids=[item.post_id for item in served], client=client)
+    if impressions.is_sampled(user.pk):
+        impressions.record_served(
+            reader_id=user.pk,
+            items=[impressions.Served(item.post_id, item.source, item.score, item.propensity) for item in served],
+            first_place=position.offset,
+            model_version=context.model_version or scoring.MODEL_VERSION,
+            explore_share=settings.ORBIT_FOR_YOU_EXPLORE_SHARE,
+            client=client,
+        )
     return ForYouPage(items=items, next_cursor=next_cursor, source="fallback")
 
 

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -252,3 +252,115 @@ class UserInterest(models.Model):
 
     def __str__(self):
         return f"interests of user {self.user_id}"
+
+
+class Impression(models.Model):
+    """One post a reader was shown in a ranked list: where, why and how likely the list was to put it
+    there. Written in batches from a Redis queue (ranking.impressions), never by the page itself; a
+    sampled share of readers' days (ORBIT_IMPRESSION_SAMPLE) is kept, every page of a kept day.
+
+    The propensity makes the log usable for unbiased evaluation: a ranked item has 1 - the
+    exploration share, an exploration item the share times its part of the pool it was drawn from
+    (ranking.scoring.add_exploration)."""
+
+    class Surface(models.TextChoices):
+        FOR_YOU = "for_you", _("For You")
+
+    class Source(models.TextChoices):
+        RANKED = "ranked", _("Ranked by score")
+        EXPLORE = "explore", _("Exploration (drawn at random)")
+        PUSHED = "pushed", _("New post of a followed creator, put on top")
+        LATEST = "latest", _("Latest, when too little was relevant")
+
+    served_at = models.DateTimeField()
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
+    post = models.ForeignKey("feed.Post", on_delete=models.PROTECT, related_name="+", db_index=False)
+    surface = models.CharField(max_length=16, choices=Surface)
+    # One page request; with `position` it names a slot, so a batch stored twice is stored once.
+    page = models.UUIDField()
+    position = models.PositiveIntegerField(help_text=_("Place in the list as the reader scrolls it, from 0."))
+    source = models.CharField(max_length=16, choices=Source)
+    score = models.FloatField(null=True, blank=True)
+    propensity = models.FloatField(
+        help_text=_("Probability that the list put this post in this place, given the places before it.")
+    )
+    model_version = models.CharField(max_length=40)
+    # The list's exploration share: with the propensity, how large the pool of a drawn post was.
+    explore_share = models.FloatField(default=0.0)
+    # When the list was ranked: what the ranker knew (ranking.offline asks other rankers as of then).
+    list_built_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("impression")
+        verbose_name_plural = _("impressions")
+        constraints = [
+            models.UniqueConstraint(fields=["page", "position"], name="impression_one_per_slot"),
+            models.CheckConstraint(
+                condition=Q(propensity__gt=0, propensity__lte=1), name="impression_propensity_probability"
+            ),
+        ]
+        indexes = [
+            # An engagement's impression: the reader's latest showing of the post before it.
+            models.Index(fields=["reader", "post", "served_at"], name="impression_reader_post_time"),
+            BrinIndex(fields=["served_at"], name="impression_time"),
+        ]
+
+    def __str__(self):
+        return f"post {self.post_id} at {self.position} for user {self.reader_id}"
+
+
+class RankingModel(models.Model):
+    """One trained For You ranker (ranking.learned): per action a logistic regression over the
+    features, as JSON. Activated only when it beats the active ranker on the held-out exploration
+    places (ranking.offline); with none active, the heuristic of ranking.scoring ranks."""
+
+    version = models.CharField(max_length=40, unique=True)
+    trained_at = models.DateTimeField(auto_now_add=True)
+    artifact = models.JSONField(editable=False)
+    metrics = models.JSONField(
+        default=dict, blank=True, help_text=_("Per action: positives, base rate and held-out AUC.")
+    )
+    # The gate: the candidate and the then-active ranker, estimated on the same held-out lists.
+    evaluation = models.JSONField(default=dict, blank=True)
+    compared_with = models.CharField(max_length=40, blank=True)
+    # None: stored, not gated; True: promoted by the gate; False: refused.
+    promoted = models.BooleanField(null=True, blank=True)
+    refused_reason = models.TextField(blank=True)
+    is_active = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("ranking model")
+        verbose_name_plural = _("ranking models")
+        ordering = ["-trained_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_ranker"),
+        ]
+
+    def __str__(self):
+        return self.version
+
+
+class ActionValue(models.Model):
+    """What one predicted action is worth in the learned ranker's score (ranking.learned): For You
+    ranks by the sum of each action's probability times its value. Negative actions take away."""
+
+    class Action(models.TextChoices):
+        READ = "read", _("Reads 10 s or more")
+        LIKE = "like", _("Likes")
+        COMMENT = "comment", _("Comments")
+        SHARE = "share", _("Shares")
+        TRADE = "trade", _("Clicks through to trade")
+        HIDE = "hide", _("Hides (not interested)")
+        REPORT = "report", _("Reports")
+
+    action = models.CharField(max_length=16, choices=Action, unique=True)
+    value = models.DecimalField(max_digits=6, decimal_places=2)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("action value")
+        verbose_name_plural = _("action values")
+        ordering = ["action"]
+
+    def __str__(self):
+        return f"{self.action}: {self.value}"

@@ -1,6 +1,8 @@
 """Interest profiles: what each user trades and reads, as a sparse map of weights.
 
-Keys are "asset:BTC", "topic:defi", "type:education", "creator:42" and "level:beginner".
+Keys are "asset:BTC", "topic:defi", "type:education", "creator:42" and "level:beginner"; the
+engagement part also keeps the levels and languages of what the user reads ("reads_level:advanced",
+"reads_language:zh"), which the learned ranker weighs against the trading level.
 Two parts are kept apart because they age differently: the trading part is rebuilt from the
 exchange's trading profile every time (it is already a 30-day picture), while the engagement
 part is a sum of the user's engagement, each event decayed with a half-life, and is updated
@@ -12,6 +14,7 @@ See docs/ranking.md#the-pipeline.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -115,7 +118,7 @@ WITH events AS (
       AND e.creator_id <> %(user_id)s
 ),
 tagged AS (
-    SELECT events.weight, t.assets, t.topics, t.content_type
+    SELECT events.weight, t.assets, t.topics, t.content_type, t.level, t.language
     FROM events JOIN ranking_posttags t ON t.post_id = events.post_id
 )
 SELECT 'asset:' || asset, SUM(weight / sqrt(cardinality(assets))) FROM tagged, unnest(assets) AS asset GROUP BY 1
@@ -123,6 +126,10 @@ UNION ALL
 SELECT 'topic:' || topic, SUM(weight / sqrt(cardinality(topics))) FROM tagged, unnest(topics) AS topic GROUP BY 1
 UNION ALL
 SELECT 'type:' || content_type, SUM(weight) FROM tagged GROUP BY 1
+UNION ALL
+SELECT 'reads_level:' || level, SUM(weight) FROM tagged GROUP BY 1
+UNION ALL
+SELECT 'reads_language:' || language, SUM(weight) FROM tagged GROUP BY 1
 UNION ALL
 SELECT 'creator:' || creator_id, SUM(weight) FROM events GROUP BY 1
 UNION ALL
@@ -191,11 +198,29 @@ def _trading_profile(user_id: int) -> TradingProfile | None:
     return TradingProfile.objects.filter(user_id=user_id).first()
 
 
-def build_interest(user_id: int, *, as_of: datetime | None = None) -> dict[str, float]:
-    """The profile from scratch, counting only engagement up to `as_of` (evaluation uses this)."""
+@dataclass(frozen=True)
+class InterestParts:
+    """The two parts of a profile as stored: `trading` as trading_interest gives it, `engagement` as
+    decayed sums (not scaled), which the learned ranker reads apart."""
+
+    trading: dict[str, float]
+    engagement: dict[str, float]
+
+    @property
+    def combined(self) -> dict[str, float]:
+        return combine(self.trading, self.engagement)
+
+
+def parts_as_of(user_id: int, *, as_of: datetime | None = None) -> InterestParts:
+    """Both parts from scratch, counting only engagement up to `as_of` (evaluation and training)."""
     now = as_of or timezone.now()
     engagement, _last = engagement_sums(user_id=user_id, after_id=0, now=now)
-    return combine(trading_interest(_trading_profile(user_id)), prune(engagement))
+    return InterestParts(trading=trading_interest(_trading_profile(user_id)), engagement=prune(engagement))
+
+
+def build_interest(user_id: int, *, as_of: datetime | None = None) -> dict[str, float]:
+    """The profile from scratch, counting only engagement up to `as_of` (evaluation uses this)."""
+    return parts_as_of(user_id, as_of=as_of).combined
 
 
 def refresh_interest(*, user_id: int) -> UserInterest:
@@ -218,18 +243,28 @@ def refresh_interest(*, user_id: int) -> UserInterest:
     return interest
 
 
+def refreshed_parts(user_id: int) -> InterestParts:
+    """The user's current profile parts, refreshed with any engagement since last time."""
+    interest = refresh_interest(user_id=user_id)
+    return InterestParts(trading=interest.trading, engagement=interest.engagement)
+
+
+def stored_parts(user_id: int) -> InterestParts:
+    """The profile parts as last refreshed, without writing; a user never refreshed gets them built."""
+    interest = UserInterest.objects.filter(user_id=user_id).first()
+    if interest is None:
+        return parts_as_of(user_id)
+    return InterestParts(trading=interest.trading, engagement=interest.engagement)
+
+
 def interest_of(user_id: int) -> dict[str, float]:
     """The user's current combined profile, refreshed with any engagement since last time."""
-    interest = refresh_interest(user_id=user_id)
-    return combine(interest.trading, interest.engagement)
+    return refreshed_parts(user_id).combined
 
 
 def stored_interest(user_id: int) -> dict[str, float]:
     """The profile as last refreshed, without writing; a user never refreshed gets one built."""
-    interest = UserInterest.objects.filter(user_id=user_id).first()
-    if interest is None:
-        return build_interest(user_id)
-    return combine(interest.trading, interest.engagement)
+    return stored_parts(user_id).combined
 
 
 def user_level(weights: dict[str, float]) -> str:

@@ -16,8 +16,9 @@ See docs/ranking.md#the-pipeline.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -31,7 +32,7 @@ from feed.models import Engagement, Post, PostType
 from markets.models import TradingProfile
 from orbit.caching import cached
 
-from . import profiles, trending
+from . import learned, profiles, trending
 from .models import PostTags
 from .weights import current_weights
 
@@ -68,6 +69,22 @@ EXPLORE_WEIGHT = 0.3
 BASE_RELEVANCE = 0.05
 # The boost is named as the reason only when it is a real lift, not a rounding above 1.
 BOOST_REASON_MIN_WEIGHT = 1.2
+# Exploration draws only posts the tagger found at least this good: a random slot is a trial of
+# something new, not of something poor.
+EXPLORE_MIN_QUALITY = 0.4
+# Below this interest (the strongest key weighs 1) a content type is new to the reader.
+NEW_TYPE_INTEREST = 0.1
+# A post new to the reader is drawn this many times as often as a familiar one for exploration.
+NEW_DRAW_WEIGHT = 4.0
+# Exploration leans toward what the ranker placed high, so its draws tell about the lists rankers
+# could make (and unbiased evaluation of them has data), while every candidate keeps a chance: a
+# post's weight falls from 1 + FLOOR at the top to FLOOR as 1 / (1 + rank / SCALE).
+EXPLORE_RANK_SCALE = 30.0
+EXPLORE_RANK_FLOOR = 0.05
+# Stamped on every impression, so evaluation knows which scorer placed what.
+MODEL_VERSION = "heuristic-1"
+# rank_for_user's default model: the active learned ranker, if any.
+ACTIVE = object()
 
 
 @dataclass(frozen=True)
@@ -90,7 +107,7 @@ class Reason:
         return str(REASON_TEXTS.get(self.code, PICKED_FOR_YOU)) % {"arg": self.display_arg()}
 
     def display_arg(self) -> str:
-        if self.code in {"type", "boost"}:
+        if self.code in {"type", "boost", "new_type"}:
             return type_name(self.arg)
         if self.code == "topic":
             return TOPIC_NAMES.get(self.arg, self.arg.replace("_", " ").title())
@@ -107,6 +124,9 @@ REASON_TEXTS = {
     "trending": gettext_lazy("Trending now"),
     "boost": gettext_lazy("%(arg)s boost"),
     "explore": gettext_lazy("New voice: @%(arg)s"),
+    "new_creator": gettext_lazy("Something new for you: @%(arg)s"),
+    "new_type": gettext_lazy("Something new for you: %(arg)s posts"),
+    "new_asset": gettext_lazy("Something new for you: %(arg)s"),
     "latest": gettext_lazy("Latest from the community"),
 }
 PICKED_FOR_YOU = gettext_lazy("Picked for you")
@@ -130,7 +150,14 @@ class Ranked:
     reason: Reason
     content_type: str
     author_id: int
-    explore: bool = False
+    # From the new-voices source (diversify keeps slots for them).
+    new_voice: bool = False
+    # How the item got its place (Impression.Source) and the probability that it got it, given the
+    # places before it (add_exploration).
+    source: str = "ranked"
+    propensity: float = 1.0
+    # Relative chance of being drawn for an exploration place (exploration_pool).
+    draw_weight: float = 1.0
 
 
 @dataclass
@@ -161,6 +188,9 @@ class Context:
             weights_version=snapshot.version,
             trending_scores=trending.trending_as_of(moment, limit=TRENDING_LIMIT * 4),
         )
+
+    # Set by rank_for_user: the learned model's version, or the heuristic's.
+    model_version: str = ""
 
     @property
     def now(self) -> datetime:
@@ -454,18 +484,77 @@ def score_post(
         reason=Reason(code=best, arg=argument),
         content_type=post.content_type,
         author_id=post.author_id,
-        explore="explore" in sources and post.author_id not in followed,
+        new_voice="explore" in sources and post.author_id not in followed,
     )
+
+
+def score_learned(
+    model: learned.Model, reader: learned.Reader, features: list[Features], *, context: Context, trending_top: float
+) -> dict[int, Ranked]:
+    """Every candidate scored by the learned ranker: the value of what the reader is likely to do
+    with it, times the content type's weight as score_post applies it (divided, for a post whose
+    value is negative, so the weight never turns a penalty into a lift), with the reason the
+    feature that added most."""
+    if context.trending_scores is not None:
+        features = [replace(post, trending=context.trending_scores.get(post.post_id, 0.0)) for post in features]
+    established = established_creators()
+    new_voices = {
+        post.post_id for post in features if post.author_id not in established and post.author_id not in reader.followed
+    }
+    rows = learned.feature_rows(reader, features, now=context.now, trending_top=trending_top, new_voices=new_voices)
+    scored = learned.score(model, rows, [post.content_type for post in features], learned.action_values())
+    ranked = {}
+    for post, value, (feature, added) in zip(features, scored.values, scored.reasons, strict=True):
+        weight = type_weight(context.weights.get(post.content_type, 1.0), post.type_confidence)
+        value = float(value)
+        final = value * weight if value >= 0 or weight <= 0 else value / weight
+        reason = _learned_reason(post, reader, feature, added)
+        if weight >= BOOST_REASON_MIN_WEIGHT and final - final / weight > added:
+            reason = Reason("boost", post.content_type)
+        ranked[post.post_id] = Ranked(
+            post_id=post.post_id,
+            score=final,
+            reason=reason,
+            content_type=post.content_type,
+            author_id=post.author_id,
+            new_voice=post.post_id in new_voices,
+        )
+    return ranked
+
+
+def _learned_reason(post: Features, reader: learned.Reader, feature: str, added: float) -> Reason:
+    """The reason a feature names, in the reader's words; "Picked for you" when nothing stood out."""
+    code = learned.REASON_OF_FEATURE.get(feature) if added > 0 else None
+    if code in {"asset", "trade"}:
+        strength = reader.reads if code == "asset" else reader.trades
+        best = max(post.assets, key=lambda asset: strength(f"asset:{asset}"), default="")
+        return Reason(code, best) if best else Reason("picked")
+    if code == "topic":
+        return Reason(
+            "topic",
+            max(
+                post.topics,
+                key=lambda topic: reader.reads(f"topic:{topic}") + reader.trades(f"topic:{topic}"),
+                default="",
+            ),
+        )
+    if code == "type":
+        return Reason("type", post.content_type)
+    if code in {"creator", "follow", "explore"}:
+        return Reason(code, post.username)
+    if code == "trending":
+        return Reason("trending")
+    return Reason("picked")
 
 
 # --- Variety -----------------------------------------------------------------------------
 
 
 def diversify(
-    ranked: list[Ranked], *, page_size: int, per_author: int, per_type: int, explore: int, limit: int | None = None
+    ranked: list[Ranked], *, page_size: int, per_author: int, per_type: int, new_voices: int, limit: int | None = None
 ) -> list[Ranked]:
     """Re-rank page by page: at most `per_author` posts of one author and `per_type` of one type per
-    page, with up to `explore` slots for new voices. What does not fit waits for the next page.
+    page, with up to `new_voices` slots for new voices. What does not fit waits for the next page.
 
     When the caps cannot fill a page (too little variety left), the type cap gives way first, then
     the author cap: a full page beats a short one. Stops once `limit` items are placed: a page
@@ -480,7 +569,7 @@ def diversify(
         placed: set[int] = set()
         authors: dict[int, int] = {}
         types: dict[str, int] = {}
-        explorers = [item for item in waiting if item.explore][:explore]
+        explorers = [item for item in waiting if item.new_voice][:new_voices]
         explorer_ids = {item.post_id for item in explorers}
         queue = explorers + [item for item in waiting if item.post_id not in explorer_ids]
         for author_cap, type_cap in ((per_author, per_type), (per_author, unlimited), (unlimited, unlimited)):
@@ -502,13 +591,110 @@ def diversify(
     return ordered
 
 
+# --- Exploration -------------------------------------------------------------------------
+
+
+def exploration_pool(
+    features: list[Features], scored: dict[int, Ranked], *, interest: dict[str, float], followed: set[int]
+) -> list[Ranked]:
+    """Every candidate the tagger found good enough (EXPLORE_MIN_QUALITY), as an exploration item
+    whose `draw_weight` falls with its rank by score (`rank_weight`). One that shows the reader
+    something new (a creator they neither follow nor read, else a content type they hardly read, else
+    assets they never read about) says so in its reason and weighs NEW_DRAW_WEIGHT times more; the
+    others keep their own reason."""
+    by_score = sorted(scored, key=lambda post_id: -scored[post_id].score)
+    rank_of = {post_id: rank for rank, post_id in enumerate(by_score)}
+    pool = []
+    for post in features:
+        if post.quality < EXPLORE_MIN_QUALITY:
+            continue
+        ranked = scored[post.post_id]
+        reason, new = ranked.reason, True
+        if post.author_id not in followed and interest.get(f"creator:{post.author_id}", 0.0) <= 0:
+            reason = Reason("new_creator", post.username)
+        elif interest.get(f"type:{post.content_type}", 0.0) < NEW_TYPE_INTEREST:
+            reason = Reason("new_type", post.content_type)
+        elif post.assets and all(interest.get(f"asset:{asset}", 0.0) <= 0 for asset in post.assets):
+            reason = Reason("new_asset", post.assets[0])
+        else:
+            new = False
+        pool.append(
+            Ranked(
+                post_id=post.post_id,
+                score=ranked.score,
+                reason=reason,
+                content_type=ranked.content_type,
+                author_id=ranked.author_id,
+                source="explore",
+                draw_weight=(NEW_DRAW_WEIGHT if new else 1.0) * rank_weight(rank_of[post.post_id]),
+            )
+        )
+    return pool
+
+
+def rank_weight(rank: int) -> float:
+    return EXPLORE_RANK_FLOOR + 1.0 / (1.0 + rank / EXPLORE_RANK_SCALE)
+
+
+def add_exploration(ordered: list[Ranked], pool: list[Ranked], *, share: float, rng: random.Random) -> list[Ranked]:
+    """Give a share of the list's places to exploration. Each place, in order, is an exploration place
+    with probability `share` (while the pool lasts), and takes a post drawn from the pool posts not
+    drawn yet, each with probability proportional to its `draw_weight`. The draws come first and do
+    not depend on the ranking: the other places take the ranked items in order, skipping drawn ones,
+    so nothing appears twice and the list keeps its length.
+
+    Every item records its propensity, the probability that it got its place given the places before
+    it: `share * weight / (the weights left in the pool)` for a drawn post, `1 - share` for a ranked
+    one (1 where the pool was empty and the place could not explore). With the share, that is what
+    inverse-propensity evaluation of another ranker needs (ranking.offline)."""
+    share = min(max(share, 0.0), 1.0)
+    left = list(pool)
+    drawn: dict[int, Ranked] = {}  # place → drawn post
+    could_explore: list[bool] = []
+    for place in range(len(ordered)):
+        could_explore.append(bool(left) and share > 0)
+        if not could_explore[-1] or rng.random() >= share:
+            continue
+        total = sum(item.draw_weight for item in left)
+        pick = rng.random() * total
+        index = 0
+        while index < len(left) - 1 and pick >= left[index].draw_weight:
+            pick -= left[index].draw_weight
+            index += 1
+        item = left.pop(index)
+        item.propensity = share * item.draw_weight / total
+        drawn[place] = item
+    taken = {item.post_id for item in drawn.values()}
+    ranked = (item for item in ordered if item.post_id not in taken)
+    result: list[Ranked] = []
+    for place in range(len(ordered)):
+        placed = drawn.get(place) or next(ranked, None)
+        if placed is None:
+            break
+        if place not in drawn:
+            placed.propensity = 1.0 - share if could_explore[place] else 1.0
+        result.append(placed)
+    return result
+
+
 # --- Entry point -------------------------------------------------------------------------
 
 
 def rank_for_user(
-    user_id: int, *, context: Context | None = None, limit: int = 200, refresh_interest: bool = False
+    user_id: int,
+    *,
+    context: Context | None = None,
+    limit: int = 200,
+    refresh_interest: bool = False,
+    explore_share: float | None = None,
+    rng: random.Random | None = None,
+    model: learned.Model | object | None = ACTIVE,
 ) -> list[Ranked]:
-    """The user's For You list, best first, at most `limit` items.
+    """The user's For You list, best first, at most `limit` items, with a share `explore_share`
+    (default ORBIT_FOR_YOU_EXPLORE_SHARE) of its places given to exploration drawn with `rng`.
+
+    Scored by `model`: the active learned ranker by default (ranking.learned), the heuristic of
+    score_post when none is active or with `model=None`; `context.model_version` says which.
 
     Live ranking uses the stored interest profile, first folding in new engagement when
     `refresh_interest` (Celery builds; the web fallback only reads). A past moment rebuilds
@@ -517,11 +703,12 @@ def rank_for_user(
     context = context or Context.live()
     now = context.now
     if context.moment is not None:
-        interest = profiles.build_interest(user_id, as_of=context.moment)
+        parts = profiles.parts_as_of(user_id, as_of=context.moment)
     elif refresh_interest:
-        interest = profiles.interest_of(user_id)
+        parts = profiles.refreshed_parts(user_id)
     else:
-        interest = profiles.stored_interest(user_id)
+        parts = profiles.stored_parts(user_id)
+    interest = parts.combined
     traded_assets = {
         symbol.upper()
         for symbol in TradingProfile.objects.filter(user_id=user_id).values_list("traded_assets", flat=True).first()
@@ -539,33 +726,42 @@ def rank_for_user(
     if context.trending_scores:
         trending_top = max(context.trending_scores.values())
     language = reader_language(user_id)
-    level = profiles.user_level(interest)
-    ranked = [
-        score_post(
-            post,
-            interest=interest,
-            sources=sources[post.post_id],
-            followed=followed,
-            context=context,
-            language=language,
-            level=level,
-            trending_top=trending_top,
-            traded_assets=traded_assets,
-        )
-        for post in features
-    ]
+    scorer = learned.active_model() if model is ACTIVE else model
+    if isinstance(scorer, learned.Model):
+        context.model_version = scorer.version
+        reader = learned.Reader(parts=parts, followed=followed, language=language)
+        scored = score_learned(scorer, reader, features, context=context, trending_top=trending_top)
+    else:
+        context.model_version = MODEL_VERSION
+        level = profiles.user_level(interest)
+        scored = {}
+        for post in features:
+            scored[post.post_id] = score_post(
+                post,
+                interest=interest,
+                sources=sources[post.post_id],
+                followed=followed,
+                context=context,
+                language=language,
+                level=level,
+                trending_top=trending_top,
+                traded_assets=traded_assets,
+            )
     # Only the best few times `limit` can reach the first `limit` places after the caps; a
     # request-time page then re-ranks a hundred items, not six hundred.
-    ranked = sorted(ranked, key=lambda item: -item.score)[: max(3 * limit, 100)]
+    ranked = sorted(scored.values(), key=lambda item: -item.score)[: max(3 * limit, 100)]
     ranked = diversify(
         ranked,
         page_size=settings.ORBIT_FOR_YOU_PAGE_SIZE,
         per_author=settings.ORBIT_FOR_YOU_MAX_PER_AUTHOR,
         per_type=settings.ORBIT_FOR_YOU_MAX_PER_TYPE,
-        explore=settings.ORBIT_FOR_YOU_EXPLORE_PER_PAGE,
+        new_voices=settings.ORBIT_FOR_YOU_EXPLORE_PER_PAGE,
         limit=limit,
-    )
-    return ranked[:limit]
+    )[:limit]
+    if explore_share is None:
+        explore_share = settings.ORBIT_FOR_YOU_EXPLORE_SHARE
+    pool = exploration_pool(features, scored, interest=interest, followed=followed)
+    return add_exploration(ranked, pool, share=explore_share, rng=rng or random.Random())
 
 
 def latest_fill(user_id: int, *, exclude: set[int], limit: int, allow_seen: bool) -> list[Ranked]:
@@ -592,6 +788,13 @@ def latest_fill(user_id: int, *, exclude: set[int], limit: int, allow_seen: bool
     if not rows and allow_seen:
         rows = list(visible.exclude(pk__in=list(rejected)).values_list("pk", "author_id", "content_type_id")[:limit])
     return [
-        Ranked(post_id=pk, score=0.0, reason=Reason("latest"), content_type=content_type, author_id=author_id)
+        Ranked(
+            post_id=pk,
+            score=0.0,
+            reason=Reason("latest"),
+            content_type=content_type,
+            author_id=author_id,
+            source="latest",
+        )
         for pk, author_id, content_type in rows
     ]

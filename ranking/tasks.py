@@ -12,7 +12,7 @@ from creators.models import Follow
 from feed.models import Post
 from orbit.singleflight import SingleFlightTask
 
-from . import content_mix, feeds, services, teaching, trending
+from . import content_mix, feeds, impressions, services, teaching, trending
 from . import weights as content_weights
 
 logger = logging.getLogger(__name__)
@@ -108,6 +108,26 @@ def refresh_trending() -> int:
 def roll_up_content_mix() -> int:
     """Today's and yesterday's supply and For You exposure per content type (the dashboard's mix)."""
     return content_mix.roll_up_content_mix()
+
+
+@shared_task(name="ranking.tasks.store_impressions", base=SingleFlightTask)
+def store_impressions() -> int:
+    """For You impressions queued in Redis by the pages, into Postgres."""
+    return impressions.store_queued(client=feeds.redis_client())
+
+
+@shared_task(name="ranking.tasks.purge_impressions", base=SingleFlightTask)
+def purge_impressions() -> int:
+    return impressions.purge_old()
+
+
+@shared_task(name="ranking.tasks.retrain_ranker", base=SingleFlightTask)
+def retrain_ranker(seed: int = 0) -> dict:
+    """Train a For You ranker on the impression log; activated only if it beats the active one."""
+    from . import training  # scikit-learn: loaded by the worker that trains, never by web processes
+
+    retraining = training.retrain(seed=seed)
+    return {"version": retraining.model.version, "promoted": retraining.promoted, "reason": retraining.reason}
 
 
 @shared_task(name="ranking.tasks.rebalance_content_type_weights", base=SingleFlightTask)

@@ -52,10 +52,13 @@ from .markets import (
     a_day_of_candles,
 )
 from .ranking import (
+    ActionValueFactory,
     ContentMixDayFactory,
     ContentTypeWeightChangeFactory,
     ContentTypeWeightFactory,
+    ImpressionFactory,
     PostTagsFactory,
+    RankingModelFactory,
     TagCorrectionFactory,
     TaggerModelFactory,
     UserInterestFactory,
@@ -63,6 +66,7 @@ from .ranking import (
 
 __all__ = [
     "MOMENT",
+    "ActionValueFactory",
     "ActionWeightFactory",
     "ApiTokenFactory",
     "AssetFactory",
@@ -83,6 +87,7 @@ __all__ = [
     "FillFactory",
     "FollowFactory",
     "HashtagFactory",
+    "ImpressionFactory",
     "IntegrityFlagFactory",
     "LedgerEntryFactory",
     "LikeFactory",
@@ -98,6 +103,7 @@ __all__ = [
     "PostTypeFactory",
     "PrizePoolFactory",
     "ProfileFactory",
+    "RankingModelFactory",
     "ReportFactory",
     "SettlementFactory",
     "ShareFactory",

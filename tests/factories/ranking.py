@@ -1,15 +1,20 @@
-"""Factories for ranking: tagger models, post tags, content-type weights and interest profiles."""
+"""Factories for ranking: tagger models, post tags, content-type weights, interest profiles,
+impressions and learned rankers."""
 
+import uuid
 from decimal import Decimal
 
 import factory
 from factory.django import DjangoModelFactory
 
 from ranking.models import (
+    ActionValue,
     ContentMixDay,
     ContentTypeWeight,
     ContentTypeWeightChange,
+    Impression,
     PostTags,
+    RankingModel,
     TagCorrection,
     TaggerModel,
     UserInterest,
@@ -116,3 +121,56 @@ class ContentMixDayFactory(DjangoModelFactory):
     post_type = factory.SubFactory(PostTypeFactory)
     posts = 10.0
     impressions = 100
+
+
+class ImpressionFactory(DjangoModelFactory):
+    """One ranked For You place a reader was shown, as ranking.impressions stores it."""
+
+    class Meta:
+        model = Impression
+
+    served_at = MOMENT
+    list_built_at = MOMENT
+    reader = factory.SubFactory(UserFactory)
+    post = factory.SubFactory(PostFactory)
+    surface = Impression.Surface.FOR_YOU
+    page = factory.Sequence(lambda n: uuid.UUID(int=n + 1))
+    position = 0
+    source = Impression.Source.RANKED
+    score = 0.5
+    propensity = 0.95
+    explore_share = 0.05
+    model_version = "heuristic-1"
+
+
+class RankingModelFactory(DjangoModelFactory):
+    """A stored, inactive learned ranker whose every action has its base rate and no weights: enough
+    for admin and activation tests; ranking.training trains real ones."""
+
+    class Meta:
+        model = RankingModel
+
+    version = factory.Sequence(lambda n: f"ranker-{n}")
+    artifact = factory.LazyFunction(
+        lambda: {
+            "features": [],
+            "types": [],
+            "mean": [],
+            "scale": [],
+            "intercepts": {"like": -3.0},
+            "coefficients": {"like": [0.0, 0.0, 0.0, 0.0, 0.0]},
+        }
+    )
+    metrics = factory.LazyFunction(lambda: {"like": {"positives": 40, "base_rate": 0.05, "learned": True}})
+    is_active = False
+
+
+class ActionValueFactory(DjangoModelFactory):
+    """Every action has its row from migration 0008: this returns the stored one."""
+
+    class Meta:
+        model = ActionValue
+        django_get_or_create = ("action",)
+
+    action = ActionValue.Action.LIKE
+    value = Decimal("2.00")

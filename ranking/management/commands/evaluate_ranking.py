@@ -2,15 +2,16 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from ranking import evaluation
+from ranking import evaluation, impressions, offline
 
 
 def _moment(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as error:
-        raise CommandError(f"--cutoff: not an ISO 8601 date and time: {value!r}") from error
+        raise CommandError(f"not an ISO 8601 date and time: {value!r}") from error
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
@@ -44,8 +45,34 @@ class Command(BaseCommand):
         parser.add_argument("--k", type=int, default=10, help="List length for NDCG and coverage (default 10).")
         parser.add_argument("--recall-at", type=int, default=50, help="List length for recall (default 50).")
         parser.add_argument("--json", action="store_true", help="Print the results as one JSON object.")
+        parser.add_argument(
+            "--from-impressions",
+            action="store_true",
+            help="Instead: estimate each ranker's engagement per page from the impression log's exploration "
+            "places (inverse propensity, unbiased by what the lists showed). See ranking/offline.py.",
+        )
+        parser.add_argument(
+            "--since",
+            type=_moment,
+            default=None,
+            help="With --from-impressions: start of the window (default: --until - 7 days).",
+        )
+        parser.add_argument(
+            "--until",
+            type=_moment,
+            default=None,
+            help="With --from-impressions: end of the window (default: a day ago, so its engagement is all in).",
+        )
+        parser.add_argument(
+            "--contexts",
+            type=int,
+            default=500,
+            help="With --from-impressions: logged lists to rank again (default 500).",
+        )
 
     def handle(self, *args, **options):
+        if options["from_impressions"]:
+            return self.from_impressions(options)
         if options["horizon_days"] <= 0 or options["users"] < 1 or options["k"] < 1 or options["recall_at"] < 1:
             raise CommandError("--horizon-days, --users, --k and --recall-at must be positive.")
         horizon = timedelta(days=options["horizon_days"])
@@ -73,3 +100,19 @@ class Command(BaseCommand):
         self.stdout.write(evaluation.format_report(result))
         if hint:
             self.stdout.write(self.style.WARNING(hint))
+
+    def from_impressions(self, options):
+        if options["contexts"] < 1:
+            raise CommandError("--contexts must be positive.")
+        until = options["until"] or timezone.now() - impressions.ATTRIBUTION_WINDOW
+        since = options["since"] or until - timedelta(days=7)
+        if since >= until:
+            raise CommandError("--since must be before --until.")
+        try:
+            result = offline.evaluate_log(since=since, until=until, contexts=options["contexts"], seed=options["seed"])
+        except ValueError as error:
+            raise CommandError(f"{error}; serve some For You pages with exploration on first.") from error
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_dict(), indent=2))
+            return
+        self.stdout.write(offline.format_log_report(result))
