@@ -33,6 +33,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from redis.commands.core import Script
 
+from creators.models import User
+from feed.models import Post
 from orbit.resilience import cache_outage
 
 from .models import Impression
@@ -144,16 +146,17 @@ def record_served(
 
 
 def store_queued(*, client: redis.Redis, batch_pages: int = BATCH_PAGES, max_batches: int = MAX_BATCHES) -> int:
-    """Move queued pages into Postgres; returns the impressions read (a copy already stored is
-    dropped by the constraint). An entry that cannot be read (not JSON, missing fields) is logged
-    and skipped, never retried forever."""
+    """Move queued pages into Postgres; returns the impressions stored or already there (a copy
+    already stored is dropped by the constraint). An entry that cannot be read (not JSON, missing
+    fields), or an item whose reader or post is not in the database, is logged and skipped, never
+    retried forever: one bad entry must not hold the queue up."""
     stored = 0
     key = queue_key()
     for _batch in range(max_batches):
         entries = client.lrange(key, 0, batch_pages - 1)
         if not entries:
             break
-        rows = [row for raw in entries for row in _rows_of(raw)]
+        rows = _known([row for raw in entries for row in _rows_of(raw)])
         with transaction.atomic():
             Impression.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
         stored += len(rows)
@@ -162,6 +165,16 @@ def store_queued(*, client: redis.Redis, batch_pages: int = BATCH_PAGES, max_bat
         if len(entries) < batch_pages:
             break
     return stored
+
+
+def _known(rows: list[Impression]) -> list[Impression]:
+    """The rows whose reader and post exist (two index lookups per batch), so the insert cannot fail."""
+    readers = set(User.objects.filter(pk__in={row.reader_id for row in rows}).values_list("pk", flat=True))
+    posts = set(Post.objects.filter(pk__in={row.post_id for row in rows}).values_list("pk", flat=True))
+    known = [row for row in rows if row.reader_id in readers and row.post_id in posts]
+    if len(known) < len(rows):
+        logger.warning("Skipped %d impressions of readers or posts that do not exist", len(rows) - len(known))
+    return known
 
 
 def _rows_of(raw: bytes | str) -> list[Impression]:

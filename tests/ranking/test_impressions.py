@@ -232,7 +232,7 @@ def test_sampling_keeps_or_drops_a_readers_whole_day_the_same_way_everywhere():
         assert kept != other_day
 
 
-def test_a_batch_read_twice_is_stored_once_and_an_unreadable_entry_is_skipped():
+def test_a_batch_read_twice_is_stored_once_and_what_cannot_be_stored_is_skipped():
     me = reader("me", trades=["BTC"])
     post = tagged_post(creator("writer"), assets=["BTC"])
     client = feeds.redis_client()
@@ -246,9 +246,20 @@ def test_a_batch_read_twice_is_stored_once_and_an_unreadable_entry_is_skipped():
     entry = client.lindex(impressions.queue_key(), 0)
     # As if the drain had crashed after its commit and before trimming: the same page again.
     client.rpush(impressions.queue_key(), entry, b"not json", json.dumps({"reader": me.pk}))
+    # A post that is not in the database: skipped, and the rest of the batch still stored.
+    impressions.record_served(
+        reader_id=me.pk,
+        items=[
+            impressions.Served(post.pk + 1000, "ranked", 0.4, 0.95),
+            impressions.Served(post.pk, "ranked", 0.4, 0.95),
+        ],
+        first_place=5,
+        model_version="heuristic-1",
+        client=client,
+    )
 
-    assert store() == 2
-    assert Impression.objects.filter(reader=me).count() == 1
+    assert store() == 3
+    assert sorted(Impression.objects.filter(reader=me).values_list("position", flat=True)) == [0, 6]
     assert client.llen(impressions.queue_key()) == 0
 
 
