@@ -85,6 +85,10 @@ FEATURES = (
     *(f"trades_{name}_x_thin" for name in ("asset", "topic", "type")),
     "evidence",
     "follows",
+    # The creator's share of the reader's reading, and the same for a creator they follow: how much
+    # a follow is worth differs from reader to reader (a few devoted follows, or many idle ones).
+    "creator_share",
+    "follow_strength",
     "same_language",
     "quality",
     "freshness",
@@ -106,6 +110,8 @@ REASON_OF_FEATURE = {
     "trades_type": "type",
     "trades_type_x_thin": "type",
     "reads_creator": "creator",
+    "creator_share": "creator",
+    "follow_strength": "follow",
     "follows": "follow",
     "trending": "trending",
     "new_voice": "explore",
@@ -195,6 +201,8 @@ def feature_rows(
         reads_level = reader.reads_share("reads_level:", post.level)
         level_index = LEVELS.index(post.level) if post.level in LEVELS else 1
         age_hours = max(0.0, (now - post.created_at).total_seconds() / 3600.0)
+        followed = post.author_id in reader.followed
+        creator_share = reader.reads_share("creator:", str(post.author_id))
         row[:] = (
             reads_asset,
             reads_topic,
@@ -214,7 +222,9 @@ def feature_rows(
             trades_topic * thin,
             trades_type * thin,
             evidence,
-            1.0 if post.author_id in reader.followed else 0.0,
+            1.0 if followed else 0.0,
+            creator_share,
+            creator_share if followed else 0.0,
             1.0 if post.language == reader.language else 0.0,
             post.quality,
             math.pow(0.5, age_hours / FRESHNESS_HALF_LIFE_HOURS),
@@ -270,7 +280,10 @@ class Model:
     def design(
         self, rows: np.ndarray, types: Sequence[str], positions: Sequence[int] | np.ndarray | None = None
     ) -> np.ndarray:
-        """Standardized features, content-type one-hots and place buckets (the first place by default)."""
+        """Standardized features (this model's, picked by name from FEATURES' rows), content-type
+        one-hots and place buckets (the first place by default)."""
+        if len(self.features) != rows.shape[1] or self.features != list(FEATURES):
+            rows = rows[:, [FEATURES.index(name) for name in self.features]]
         one_hot = np.array([[1.0 if kind == name else 0.0 for name in self.types] for kind in types]).reshape(
             len(types), len(self.types)
         )

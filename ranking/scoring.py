@@ -369,6 +369,8 @@ def load_features(post_ids: Iterable[int], *, hidden: set[int], user_id: int, no
             created_at__lte=now,
         )
         .exclude(author_id__in=list(hidden | {user_id}))
+        # In a stable order: ties in score, and exploration's draws, then repeat from run to run.
+        .order_by("pk")
         .values_list(
             "pk",
             "author_id",

@@ -204,3 +204,27 @@ def test_a_retrained_ranker_replaces_a_worse_one_and_is_refused_when_not_better(
 def test_training_without_impressions_says_what_to_do():
     with pytest.raises(CommandError, match="no impressions to learn from: serve some For You pages first"):
         call_command("train_ranker")
+
+
+def test_a_model_stored_with_fewer_features_still_scores_by_its_own_names():
+    """A ranker trained before a feature was added keeps working: its columns are picked by name."""
+    older = [name for name in learned.FEATURES if name not in {"creator_share", "follow_strength"}]
+    size = len(older)
+    coefficients = {action: np.zeros(size + 1 + len(learned.POSITION_BUCKETS)) for action in learned.ACTIONS}
+    coefficients["like"][older.index("reads_type")] = 2.0
+    model = learned.Model(
+        version="older",
+        features=older,
+        types=["analysis"],
+        mean=np.zeros(size),
+        scale=np.ones(size),
+        intercepts=dict.fromkeys(learned.ACTIONS, -2.0),
+        coefficients=coefficients,
+    )
+    rows = np.zeros((2, len(learned.FEATURES)))
+    rows[0, learned.FEATURES.index("reads_type")] = 1.0
+
+    scored = learned.score(model, rows, ["analysis", "analysis"], learned.DEFAULT_ACTION_VALUES)
+
+    assert scored.values[0] > scored.values[1]
+    assert scored.reasons[0][0] == "reads_type"
