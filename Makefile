@@ -73,7 +73,7 @@ bench-smoke: $(VENV)/.bench-deps
 	$(PY) -m tools.launch bench bench/pages.py --size smoke
 	$(PY) -m tools.launch bench bench/feed.py --users 500 --posts 3000 --events 10000 --duration 3 --warmup 1 --clients 4 --redis-users 50
 	$(PY) -m tools.launch bench bench/load.py --users 20 --spawn-rate 20 --duration 10 --size small
-	$(PY) -m tools.launch bench bench/ranking_quality.py --size ci
+	$(PY) -m tools.launch bench bench/ranking_quality.py --size ci --readers 40 --creators 10 --posts 160 --days 4
 
 $(PY):
 	@echo "Creating a virtualenv in $(VENV) with $$($(PYTHON) --version)"
