@@ -282,7 +282,7 @@ class Model:
     ) -> np.ndarray:
         """Standardized features (this model's, picked by name from FEATURES' rows), content-type
         one-hots and place buckets (the first place by default)."""
-        if len(self.features) != rows.shape[1] or self.features != list(FEATURES):
+        if self.features != list(FEATURES):
             rows = rows[:, [FEATURES.index(name) for name in self.features]]
         one_hot = np.array([[1.0 if kind == name else 0.0 for name in self.types] for kind in types]).reshape(
             len(types), len(self.types)
