@@ -69,6 +69,8 @@ DEFAULT_ACTION_VALUES = {
 }
 # A reader with this much decayed engagement is trusted half on reading, half on trading.
 EVIDENCE_HALF = 5.0
+# A creator who holds this share of a reader's reading gets more places on their pages than the cap.
+DEVOTED_SHARE = 1 / 3
 FRESHNESS_HALF_LIFE_HOURS = 36.0
 LEVELS = ("beginner", "intermediate", "advanced")
 # Places a post was shown in, as training features (the first bucket is the reference).
@@ -167,6 +169,21 @@ class Reader:
             total = sum(positive.values())
             self._shares[prefix] = {name: value / total for name, value in positive.items()} if total else {}
         return self._shares[prefix].get(key, 0.0)
+
+    def author_slots(self, *, page_size: int, per_author: int) -> dict[int, int]:
+        """Places per page for the creators who hold at least DEVOTED_SHARE of this reader's reading,
+        beyond the usual `per_author`: their share of a page, up to half of it, once the reader has
+        read enough to tell (evidence at least ½). A reader who spends three quarters of their
+        reading on one creator is not held to three of their posts a page."""
+        if self.evidence < 0.5:
+            return {}
+        self.reads_share("creator:", "")
+        slots = {}
+        for creator, share in self._shares["creator:"].items():
+            wanted = min(page_size // 2, round(share * page_size))
+            if share >= DEVOTED_SHARE and wanted > per_author and creator.isdigit():
+                slots[int(creator)] = wanted
+        return slots
 
     def trades(self, key: str) -> float:
         return self.parts.trading.get(key, 0.0) / self.trading_top if self.trading_top else 0.0

@@ -153,7 +153,10 @@ class ContentTypeWeight(models.Model):
         max_digits=5,
         decimal_places=2,
         default=1,
-        help_text=_("Scarcity multiplier set daily from supply against target and average quality."),
+        help_text=_(
+            "Set daily: from supply against target and average quality, or, while a learned ranker is "
+            "active, from For You's exposure against target."
+        ),
     )
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("Inactive types keep a neutral weight of 1.")

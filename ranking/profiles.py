@@ -164,7 +164,8 @@ def merge(into: dict[str, float], extra: dict[str, float]) -> dict[str, float]:
 
 def prune(weights: dict[str, float]) -> dict[str, float]:
     """The strongest MAX_KEYS keys by magnitude, dropping ones that decayed to nothing."""
-    kept = sorted((item for item in weights.items() if abs(item[1]) >= 1e-3), key=lambda item: -abs(item[1]))
+    # Equal weights in key order: which of them stay must not depend on the order rows came back in.
+    kept = sorted((item for item in weights.items() if abs(item[1]) >= 1e-3), key=lambda item: (-abs(item[1]), item[0]))
     return {key: round(value, 4) for key, value in kept[:MAX_KEYS]}
 
 

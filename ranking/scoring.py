@@ -32,7 +32,7 @@ from feed.models import Engagement, Post, PostType
 from markets.models import TradingProfile
 from orbit.caching import cached
 
-from . import learned, profiles, trending
+from . import learned, profiles, steering, trending
 from .models import PostTags
 from .weights import current_weights
 
@@ -274,7 +274,11 @@ def gather_candidates(
             "interest",
         )
     if context.trending_scores is None:
-        hot = PostTags.objects.filter(window, trending__gt=0).order_by("-trending").values_list("post_id", flat=True)
+        hot = (
+            PostTags.objects.filter(window, trending__gt=0)
+            .order_by("-trending", "-post_id")
+            .values_list("post_id", flat=True)
+        )
 
         def top_trending() -> list[int]:
             return list(hot[: limit(TRENDING_LIMIT)])
@@ -285,7 +289,10 @@ def gather_candidates(
             add(top_trending(), "trending")
     else:
         scores = context.trending_scores
-        add(sorted(scores, key=scores.__getitem__, reverse=True)[: limit(TRENDING_LIMIT)], "trending")
+        add(
+            sorted(scores, key=lambda post_id: (scores[post_id], post_id), reverse=True)[: limit(TRENDING_LIMIT)],
+            "trending",
+        )
     explore_limit = limit(EXPLORE_LIMIT)
     if context.moment is None:
         add(shared_source("new-voices", explore_limit, lambda: new_voices(now=now, limit=explore_limit)), "explore")
@@ -494,9 +501,9 @@ def score_learned(
     model: learned.Model, reader: learned.Reader, features: list[Features], *, context: Context, trending_top: float
 ) -> dict[int, Ranked]:
     """Every candidate scored by the learned ranker: the value of what the reader is likely to do
-    with it, times the content type's weight as score_post applies it (divided, for a post whose
-    value is negative, so the weight never turns a penalty into a lift), with the reason the
-    feature that added most."""
+    with it, times its content type's weight spread by how much this reader is likely to value the
+    type (ranking.steering; divided instead, for a post whose value is negative, so the weight never
+    turns a penalty into a lift), with the reason the feature that added most."""
     if context.trending_scores is not None:
         features = [replace(post, trending=context.trending_scores.get(post.post_id, 0.0)) for post in features]
     established = established_creators()
@@ -504,10 +511,14 @@ def score_learned(
         post.post_id for post in features if post.author_id not in established and post.author_id not in reader.followed
     }
     rows = learned.feature_rows(reader, features, now=context.now, trending_top=trending_top, new_voices=new_voices)
-    scored = learned.score(model, rows, [post.content_type for post in features], learned.action_values())
+    types = [post.content_type for post in features]
+    scored = learned.score(model, rows, types, learned.action_values())
+    fit = steering.reader_fit(scored.values, types)
     ranked = {}
     for post, value, (feature, added) in zip(features, scored.values, scored.reasons, strict=True):
-        weight = type_weight(context.weights.get(post.content_type, 1.0), post.type_confidence)
+        weight = steering.lift(
+            context.weights.get(post.content_type, 1.0), post.type_confidence, fit[post.content_type]
+        )
         value = float(value)
         final = value * weight if value >= 0 or weight <= 0 else value / weight
         reason = _learned_reason(post, reader, feature, added)
@@ -553,16 +564,25 @@ def _learned_reason(post: Features, reader: learned.Reader, feature: str, added:
 
 
 def diversify(
-    ranked: list[Ranked], *, page_size: int, per_author: int, per_type: int, new_voices: int, limit: int | None = None
+    ranked: list[Ranked],
+    *,
+    page_size: int,
+    per_author: int,
+    per_type: int,
+    new_voices: int,
+    limit: int | None = None,
+    author_slots: dict[int, int] | None = None,
 ) -> list[Ranked]:
-    """Re-rank page by page: at most `per_author` posts of one author and `per_type` of one type per
-    page, with up to `new_voices` slots for new voices. What does not fit waits for the next page.
+    """Re-rank page by page: at most `per_author` posts of one author (or their `author_slots`, for
+    the creators a reader reads most) and `per_type` of one type per page, with up to `new_voices`
+    slots for new voices. What does not fit waits for the next page.
 
     When the caps cannot fill a page (too little variety left), the type cap gives way first, then
     the author cap: a full page beats a short one. Stops once `limit` items are placed: a page
     depends only on the pages before it, so the first `limit` items are the same either way.
     """
     waiting = sorted(ranked, key=lambda item: -item.score)
+    slots = author_slots or {}
     ordered: list[Ranked] = []
     unlimited = len(ranked)
     wanted = unlimited if limit is None else limit
@@ -578,7 +598,9 @@ def diversify(
             for item in queue:
                 if len(page) == page_size:
                     break
-                if item.post_id in placed or authors.get(item.author_id, 0) >= author_cap:
+                if item.post_id in placed or authors.get(item.author_id, 0) >= max(
+                    author_cap, slots.get(item.author_id, 0)
+                ):
                     continue
                 if types.get(item.content_type, 0) >= type_cap:
                     continue
@@ -729,10 +751,14 @@ def rank_for_user(
         trending_top = max(context.trending_scores.values())
     language = reader_language(user_id)
     scorer = learned.active_model() if model is ACTIVE else model
+    author_slots = None
     if isinstance(scorer, learned.Model):
         context.model_version = scorer.version
         reader = learned.Reader(parts=parts, followed=followed, language=language)
         scored = score_learned(scorer, reader, features, context=context, trending_top=trending_top)
+        author_slots = reader.author_slots(
+            page_size=settings.ORBIT_FOR_YOU_PAGE_SIZE, per_author=settings.ORBIT_FOR_YOU_MAX_PER_AUTHOR
+        )
     else:
         context.model_version = MODEL_VERSION
         level = profiles.user_level(interest)
@@ -759,6 +785,7 @@ def rank_for_user(
         per_type=settings.ORBIT_FOR_YOU_MAX_PER_TYPE,
         new_voices=settings.ORBIT_FOR_YOU_EXPLORE_PER_PAGE,
         limit=limit,
+        author_slots=author_slots,
     )[:limit]
     if explore_share is None:
         explore_share = settings.ORBIT_FOR_YOU_EXPLORE_SHARE

@@ -132,6 +132,8 @@ def retrain_ranker(seed: int = 0) -> dict:
 
 @shared_task(name="ranking.tasks.rebalance_content_type_weights", base=SingleFlightTask)
 def rebalance_content_type_weights() -> int:
+    # Yesterday's exposure complete first: under the learned ranker the rebalance steers by it.
+    content_mix.roll_up_content_mix()
     return len(content_weights.rebalance_content_type_weights())
 
 

@@ -79,5 +79,6 @@ def refresh_trending(*, now: datetime | None = None) -> int:
 def trending_as_of(moment: datetime, *, limit: int) -> dict[int, float]:
     """The top `limit` trending posts as they stood at `moment` (offline evaluation)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"{_SCORES} ORDER BY score DESC LIMIT %(limit)s", {"now": moment, "limit": limit})
+        # Ties broken by id, so the same data gives the same top whatever plan Postgres picks.
+        cursor.execute(f"{_SCORES} ORDER BY score DESC, post_id DESC LIMIT %(limit)s", {"now": moment, "limit": limit})
         return {post_id: float(score) for post_id, score in cursor.fetchall()}

@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from feed.models import Post, PostType
 
-from .models import ContentMixDay, ContentTypeWeight, ContentTypeWeightChange, PostTags
+from .models import ContentMixDay, ContentTypeWeight, ContentTypeWeightChange, PostTags, RankingModel
 
 if TYPE_CHECKING:
     from creators.models import User
@@ -58,6 +58,9 @@ MIN_SUPPLY_SHARE = 0.005
 # a handful of lucky posts in a small type cannot push it to a bound, while at real volumes
 # (hundreds of posts a week) the prior barely moves the average.
 QUALITY_PRIOR_POSTS = 5
+# Under the learned ranker the rebalance follows the exposure For You served the day before; a day
+# with fewer impressions than this says too little, and the multipliers stay as they are.
+STEERING_MIN_IMPRESSIONS = 200
 # Rows for content types operators add later; the same values migration 0002 gives unknown types.
 NEUTRAL_ROW = {
     "base_weight": Decimal("1.00"),
@@ -318,6 +321,9 @@ class RebalanceResult:
     old_multiplier: Decimal
     new_multiplier: Decimal
     reason: str
+    # The type's share of For You's impressions the day before, when the rebalance steered by it
+    # (a learned ranker active); None when it steered by supply.
+    exposure_share: float | None = None
 
     @property
     def changed(self) -> bool:
@@ -335,6 +341,14 @@ def rebalance_content_type_weights(*, now: datetime | None = None, window_days: 
     neutral (1, within its bounds): scarcity alone would push it to its maximum, but with no posts
     there is no quality to reward, and the boost would go to whatever first appears.
 
+    While a learned ranker is active, the goal is the result rather than the supply: the weights are
+    spread over readers by how much each is likely to value the type (ranking.steering), so how
+    much exposure a multiplier buys is not known in advance. Each day the multiplier then moves by
+    the square root of target share / the type's share of yesterday's For You impressions (from
+    ContentMixDay: roll the content mix up first), within its bounds, and settles where the
+    exposure meets the target. A day with fewer than STEERING_MIN_IMPRESSIONS impressions in all
+    changes no multiplier; a type without posts goes back to neutral as above.
+
     Changes go through the audited path (changed_by empty). Running it again on the same data
     changes nothing and writes no audit rows; `rebalanced_at` records each run.
     """
@@ -343,6 +357,9 @@ def rebalance_content_type_weights(*, now: datetime | None = None, window_days: 
     supply = supply_by_type(since=now - timedelta(days=window_days), until=now)
     total_posts = sum(posts for posts, _quality in supply.values())
     overall_quality = sum(posts * quality for posts, quality in supply.values()) / total_posts if total_posts else None
+    yesterday = now.astimezone(UTC).date() - timedelta(days=1)
+    steering = RankingModel.objects.filter(is_active=True).exists()
+    exposure = _exposure_shares(yesterday) if steering else None
 
     results = []
     # The aggregate above may take seconds on a large table; the locks below last milliseconds.
@@ -351,14 +368,21 @@ def rebalance_content_type_weights(*, now: datetime | None = None, window_days: 
         for weight in active_weights.order_by("pk"):
             posts, quality = supply.get(weight.post_type_id, (0, None))
             share = posts / total_posts if total_posts else 0.0
-            multiplier, reason = _target_multiplier(
-                weight=weight,
-                posts=posts,
-                share=share,
-                quality=quality,
-                overall_quality=overall_quality,
-                window_days=window_days,
-            )
+            exposure_share = exposure.get(weight.post_type_id, 0.0) if exposure is not None and posts else None
+            if exposure_share is not None:
+                multiplier, reason = _exposure_multiplier(weight=weight, exposure_share=exposure_share, day=yesterday)
+            elif steering and posts:  # too few impressions yesterday to steer by: leave it
+                multiplier = weight.multiplier
+                reason = f"daily rebalance: too few For You impressions on {yesterday.isoformat()} to steer by"
+            else:
+                multiplier, reason = _target_multiplier(
+                    weight=weight,
+                    posts=posts,
+                    share=share,
+                    quality=quality,
+                    overall_quality=overall_quality,
+                    window_days=window_days,
+                )
             old_multiplier = weight.multiplier
             _apply_weight_changes(weight=weight, changes={"multiplier": multiplier}, by=None, reason=reason)
             results.append(
@@ -371,6 +395,7 @@ def rebalance_content_type_weights(*, now: datetime | None = None, window_days: 
                     old_multiplier=old_multiplier,
                     new_multiplier=weight.multiplier,
                     reason=reason,
+                    exposure_share=exposure_share,
                 )
             )
         # A plain UPDATE: it leaves updated_at (and so the weights version) alone when nothing changed.
@@ -409,6 +434,30 @@ def supply_by_type(*, since: datetime, until: datetime) -> dict[str, tuple[float
     return {row["content_type"]: (row["posts"], row["quality"]) for row in rows}
 
 
+def _exposure_shares(day: date) -> dict[str, float] | None:
+    """slug → share of the day's For You impressions (ContentMixDay); None when the day had fewer
+    than STEERING_MIN_IMPRESSIONS in all."""
+    served = dict(ContentMixDay.objects.filter(day=day).values_list("post_type_id", "impressions"))
+    total = sum(served.values())
+    if total < STEERING_MIN_IMPRESSIONS:
+        return None
+    return {slug: impressions / total for slug, impressions in served.items()}
+
+
+def _exposure_multiplier(*, weight: ContentTypeWeight, exposure_share: float, day: date) -> tuple[Decimal, str]:
+    """The learned ranker's rule (see rebalance_content_type_weights): today's multiplier times
+    sqrt(target / exposure), within the bounds."""
+    target = float(weight.target_share)
+    raw = float(weight.multiplier) * math.sqrt(target / max(exposure_share, MIN_SUPPLY_SHARE))
+    reason = f"daily rebalance: For You exposure {exposure_share:.1%} on {day.isoformat()} vs target {target:.1%}"
+    return _bounded(raw, weight), reason
+
+
+def _bounded(raw: float, weight: ContentTypeWeight) -> Decimal:
+    rounded = Decimal(repr(raw)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return min(max(rounded, weight.min_multiplier), weight.max_multiplier)
+
+
 def _target_multiplier(
     *,
     weight: ContentTypeWeight,
@@ -433,8 +482,7 @@ def _target_multiplier(
             f"daily rebalance: supply {share:.1%} vs target {target:.1%}, "
             f"quality {quality:.2f} vs {overall_quality:.2f}"
         )
-    rounded = Decimal(repr(raw)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return min(max(rounded, weight.min_multiplier), weight.max_multiplier), reason
+    return _bounded(raw, weight), reason
 
 
 # --- Actual shares next to the targets (admin's list of weights) -------------------------------

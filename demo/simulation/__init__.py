@@ -24,7 +24,9 @@ The modules, in the order a run uses them:
 * `loop`: the simulated days;
 * `evaluation`: NDCG@k against true taste, overall and per reader group, the measured share of
   readers whose taste differs from their trading, and how far the tags agree with the truth;
-* `run`: all of it in one call, as the bench and the tests use it, and the report the bench prints.
+* `run`: all of it in one call, as the bench and the tests use it, and the report the bench prints;
+* `ab`: what an A/B test of a ranker would measure on the community, exactly from the reader model,
+  to check the unbiased offline estimate from the impression log (ranking.offline) against.
 
 See docs/ranking.md, "Ranking against true taste: a simulated community".
 """

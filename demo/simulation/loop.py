@@ -4,7 +4,7 @@ Each simulated day, in order of time:
 
 * creators who join that day sign up at their moment;
 * at 03:00 UTC the daily rebalance of content-type weights runs, as beat runs it
-  (`ranking.weights.rebalance_content_type_weights`);
+  (`ranking.content_mix.roll_up_content_mix`, then `ranking.weights.rebalance_content_type_weights`);
 * readers visit: each comes on a given day with their own chance (their activity), once or, a
   third of the time, twice, around the morning, lunch and evening peaks. Before each visit every
   post due by then is published through `feed.services.publish_post` (with its trade card when it
@@ -40,6 +40,7 @@ from django.core.cache import cache
 
 from feed.models import Post
 from feed.services import publish_post
+from ranking.content_mix import roll_up_content_mix
 from ranking.services import tag_posts
 from ranking.weights import rebalance_content_type_weights
 
@@ -110,12 +111,14 @@ def simulate(
     ranker: Ranker,
     clock: SimulatedClock,
     progress: Callable[[str], None] | None = None,
+    only_for_you: bool = False,
 ) -> SimulationStats:
     """Live through the community's days with `ranker` serving For You. Run under `clock.running()`,
-    after `create_accounts`."""
+    after `create_accounts`. `only_for_you`: readers read For You alone, not Following or Latest
+    (demo.simulation.reading)."""
     began = time.perf_counter()
     rng = np.random.default_rng([community.seed, 5])
-    reading = Reading(community, clock=clock, rng=rng)
+    reading = Reading(community, clock=clock, rng=rng, only_for_you=only_for_you)
     publisher = Publisher(community, clock=clock, reading=reading)
     stats = SimulationStats(reading=reading.stats)
     for day in range(community.size.days):
@@ -139,7 +142,8 @@ def simulate(
                 stats.ranking_seconds += time.perf_counter() - started
                 reading.visit(event, for_you=for_you)
                 stats.last_moment = max(stats.last_moment or clock.now(), clock.now())
-            else:
+            else:  # the daily job, as beat runs it
+                roll_up_content_mix(now=at)
                 rebalance_content_type_weights(now=at)
         stats.posts += publisher.publish_until(day_start + DAY - timedelta(microseconds=1))
         reading.move_to_simulated_time()

@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db.models import Count, F, Max, Q
 
 from feed.models import Engagement, Post
-from ranking import feeds, impressions, learned, scoring
+from ranking import content_mix, feeds, impressions, learned, scoring
 from ranking.evaluation import GRADES, LONG_DWELL_MS, POPULARITY_DAYS
 
 from .community import Community
@@ -110,7 +110,10 @@ class OrbitForYou:
                 allow_seen=not ranked,
             )
         if self.exploring:
-            # What a reader can scroll to on this visit, logged as the page logs it.
+            # What a reader can scroll to on this visit, counted and logged as the page does.
+            content_mix.record_exposure(
+                post_ids=[item.post_id for item in ranked[:SCROLLED]], client=feeds.redis_client(), now=moment
+            )
             impressions.record_served(
                 reader_id=reader_id,
                 items=[

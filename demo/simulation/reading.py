@@ -16,10 +16,19 @@ u: like (0.65 u²), comment (0.2 u³), share (0.12 u³), follow the author (0.3 
 on a post with a trade card, the Trade button (`trade_redirect_url`, 0.35 u²). An examined post
 they do not open and truly do not care for (u below 0.05) is hidden ("not interested") 3% of the
 time. Looking at a card takes 2 to 6 s.
+
+A simulation can have its readers read For You alone (`only_for_you`): then whatever a reader does
+with a post follows a For You impression of it, as the unbiased evaluation from the impression log
+assumes (demo.simulation.ab).
+
+`action_probabilities`, `best_grade_chances` and `expected_grade` say the same model in closed form:
+how likely each graded action is once a post is opened, and the best grade (ranking.evaluation.GRADES)
+a reader gives an opened post, for the exact value of a list (demo.simulation.ab).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,7 +41,7 @@ from creators.services import follow_user
 from demo.parameters import DWELL_FACTOR
 from demo.tables import COMMENTS, SHARE_CHANNELS
 from feed import render_tokens
-from feed.models import Comment, Like, Post, Share
+from feed.models import Comment, Engagement, Like, Post, Share
 from feed.services import (
     comment_on_post,
     hide_post_for_viewer,
@@ -42,6 +51,7 @@ from feed.services import (
     share_post,
     trade_redirect_url,
 )
+from ranking.evaluation import GRADES, LONG_DWELL_MS
 
 from .clock import SimulatedClock, backdate
 from .community import Community, Reader
@@ -56,6 +66,8 @@ LATEST_CHANCE = 0.2
 ORGANIC_DAYS = 3  # how far back the Following and Latest lists a reader scrolls go
 OPEN_BASE, OPEN_SLOPE, OPEN_MOST = 0.02, 1.2, 0.95
 DWELL_BASE_SECONDS, DWELL_SPAN_SECONDS = 4.0, 150.0
+DWELL_UTILITY_POWER, DWELL_NOISE = 1.3, 0.35  # the noise: sigma of the log-normal factor
+SHORTEST_DWELL_SECONDS, LONGEST_DWELL_SECONDS = 2.0, 600.0
 LIKE, COMMENT, SHARE, FOLLOW, TRADE_CLICK = 0.65, 0.2, 0.12, 0.3, 0.35
 HIDE_BELOW, HIDE_CHANCE = 0.05, 0.03
 
@@ -67,6 +79,39 @@ def examine_probability(position: int, source: str) -> float:
 
 def open_probability(utility: float) -> float:
     return min(OPEN_MOST, OPEN_BASE + OPEN_SLOPE * utility)
+
+
+def action_probabilities(utility: float, *, content_type: str, trade_card: bool) -> dict[Engagement.Kind, float]:
+    """How likely a reader who opens a post of this utility is to do each graded thing with it
+    (engagement kind → probability), as `Reading._open` draws them: each independently of the others."""
+    typical_seconds = DWELL_SPAN_SECONDS * utility**DWELL_UTILITY_POWER * DWELL_FACTOR[content_type]
+    # Time spent counts from LONG_DWELL_MS on: the log-normal factor must reach (threshold - base) / typical.
+    needed = (LONG_DWELL_MS / 1000 - DWELL_BASE_SECONDS) / typical_seconds if typical_seconds > 0 else math.inf
+    long_dwell = 0.5 * math.erfc(math.log(needed) / (DWELL_NOISE * math.sqrt(2))) if needed > 0 else 1.0
+    kinds = Engagement.Kind
+    return {
+        kinds.DWELL: long_dwell,
+        kinds.LIKE: LIKE * utility**2,
+        kinds.COMMENT: COMMENT * utility**3,
+        kinds.SHARE: SHARE * utility**3,
+        kinds.TRADE_CLICK: TRADE_CLICK * utility**2 if trade_card else 0.0,
+    }
+
+
+def best_grade_chances(utility: float, *, content_type: str, trade_card: bool) -> dict[int, float]:
+    """For each grade g of ranking.evaluation.GRADES, the chance that the best of what a reader does with
+    a post of this utility, once they open it, grades g or more."""
+    chances = action_probabilities(utility, content_type=content_type, trade_card=trade_card)
+    return {
+        grade: 1.0 - math.prod([1.0 - chance for kind, chance in chances.items() if GRADES[kind] >= grade], start=1.0)
+        for grade in range(1, max(GRADES.values()) + 1)
+    }
+
+
+def expected_grade(utility: float, *, content_type: str, trade_card: bool) -> float:
+    """The grade a reader gives, on average, a post of this utility once they open it: the best grade
+    of what they do with it (0 for nothing graded), E[best] = Σ_g P(best ≥ g)."""
+    return sum(best_grade_chances(utility, content_type=content_type, trade_card=trade_card).values())
 
 
 @dataclass
@@ -81,10 +126,13 @@ class ReadingStats:
 class Reading:
     """Readers' visits through the services, with what must be moved to simulated time afterwards."""
 
-    def __init__(self, community: Community, *, clock: SimulatedClock, rng: np.random.Generator):
+    def __init__(
+        self, community: Community, *, clock: SimulatedClock, rng: np.random.Generator, only_for_you: bool = False
+    ):
         self.community = community
         self.clock = clock
         self.rng = rng
+        self.only_for_you = only_for_you
         self.stats = ReadingStats()
         self.users = User.objects.in_bulk([reader.user_id for reader in community.readers])
         self.posts: dict[int, Post] = {}
@@ -107,9 +155,10 @@ class Reading:
     def visit(self, reader: Reader, *, for_you: list[int]) -> None:
         self.stats.visits += 1
         lists = [("for_you", for_you)]
-        if self.rng.random() < FOLLOWING_CHANCE:
+        # The chances are drawn either way, so reading For You alone leaves the rest of the run's draws as they were.
+        if self.rng.random() < FOLLOWING_CHANCE and not self.only_for_you:
             lists.append(("following", self._following(reader)))
-        if self.rng.random() < LATEST_CHANCE:
+        if self.rng.random() < LATEST_CHANCE and not self.only_for_you:
             lists.append(("latest", self._latest()))
         handled: set[int] = set()
         for source, post_ids in lists:
@@ -180,10 +229,10 @@ class Reading:
         token = render_tokens.issue(reader=user, post_id=post.pk)
         self.opened[reader.user_id].add(post.pk)
         self.stats.actions["view"] += 1
-        seconds = DWELL_BASE_SECONDS + DWELL_SPAN_SECONDS * utility**1.3 * DWELL_FACTOR[truth.content_type] * float(
-            self.rng.lognormal(0.0, 0.35)
-        )
-        seconds = min(max(seconds, 2.0), 600.0)
+        seconds = DWELL_BASE_SECONDS + DWELL_SPAN_SECONDS * utility**DWELL_UTILITY_POWER * DWELL_FACTOR[
+            truth.content_type
+        ] * float(self.rng.lognormal(0.0, DWELL_NOISE))
+        seconds = min(max(seconds, SHORTEST_DWELL_SECONDS), LONGEST_DWELL_SECONDS)
         self.clock.advance(seconds=seconds)
         if record_dwell(viewer=user, items=[{"post": post.pk, "ms": int(seconds * 1000), "token": token}]):
             self.stats.actions["dwell"] += 1

@@ -39,6 +39,7 @@ from .evaluation import (
 from .loop import ESTABLISHED_CREATORS_KEY, SimulationStats, simulate
 from .rankers import RANKER_NAMES, make_ranker
 from .reading import DEEPEST
+from .settling import Settling, settle_weights
 
 # A fixed Monday, so that the same seed gives the same days (UTC days and weeks included).
 START = datetime(2026, 11, 2, tzinfo=UTC)
@@ -55,6 +56,8 @@ class SimulationRun:
     seconds: dict[str, float] = field(default_factory=dict)  # plan, accounts, simulation, training, evaluation
     # The ranker trained on the simulated days' impressions (ranking.training), when "learned" was scored.
     trained: RankingModel | None = None
+    # The daily rebalance on the trained ranker's exposure before it was scored (demo.simulation.settling).
+    settling: Settling | None = None
 
 
 def run_simulation(
@@ -103,14 +106,33 @@ def run_simulation(
             seconds["training"] = time.perf_counter() - began
         began = time.perf_counter()
         clock.set(community.end)
+        # Today's rankers first, at today's weights; the learned one after the daily rebalance has
+        # worked on its exposure (settling), as it would once active.
         evaluation = evaluate(
             community,
-            {name: make_ranker(name, community, model=model) for name in rankers},
+            {name: make_ranker(name, community) for name in rankers if name != "learned"},
             moment=community.end,
             window_days=window_days,
             k=k,
         )
         seconds["evaluation"] = time.perf_counter() - began
+        settling = None
+        if model is not None:
+            began = time.perf_counter()
+            settling = settle_weights(community, model, today=make_ranker("orbit", community))
+            seconds["settling"] = time.perf_counter() - began
+            began = time.perf_counter()
+            scored = evaluate(
+                community,
+                {"learned": make_ranker("learned", community, model=model)},
+                moment=community.end,
+                window_days=window_days,
+                k=k,
+            )
+            evaluation.scores = sorted(
+                [*evaluation.scores, *scored.scores], key=lambda score: list(rankers).index(score.name)
+            )
+            seconds["evaluation"] += time.perf_counter() - began
     return SimulationRun(
         community=community,
         serve=serve,
@@ -120,6 +142,7 @@ def run_simulation(
         evaluation=evaluation,
         seconds=seconds,
         trained=trained,
+        settling=settling,
     )
 
 
@@ -151,6 +174,24 @@ def _learned_lines(run: SimulationRun) -> list[str]:
         )
     else:
         lines.append(f"  the gate: {trained.refused_reason}")
+    settling = run.settling
+    if settling is not None:
+        types = sorted(settling.targets)
+
+        def shares(mix: dict[str, float]) -> str:
+            return ", ".join(f"{slug} {mix.get(slug, 0.0):.0%}" for slug in types)
+
+        lines += [
+            "  content types of every reader's first page, against the operators' targets ("
+            + ", ".join(f"{slug} {settling.targets[slug]:.0%}" for slug in types)
+            + "):",
+            f"    today's For You:                  {shares(settling.today)}",
+            f"    learned, at today's weights:      {shares(settling.rounds[0])}",
+            f"    learned, after {len(settling.rounds) - 1} daily rebalances: {shares(_last_served(settling))}",
+            "    multipliers: "
+            + ", ".join(f"{slug} {before} → {after}" for slug, (before, after) in settling.multipliers.items()),
+            "    (scored with the settled weights)",
+        ]
     if "learned" in scores and "orbit" in scores:
         ours, today = scores["learned"], scores["orbit"]
         change = [("all", ours.ndcg, today.ndcg)] + [
@@ -161,6 +202,10 @@ def _learned_lines(run: SimulationRun) -> list[str]:
             + ", ".join(f"{name} {_change(new, old)}" for name, new, old in change)
         )
     return lines
+
+
+def _last_served(settling: Settling) -> dict[str, float]:
+    return settling.rounds[-1] if settling.rounds else {}
 
 
 def _change(new: float, old: float) -> str:

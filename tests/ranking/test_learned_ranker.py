@@ -228,3 +228,41 @@ def test_a_model_stored_with_fewer_features_still_scores_by_its_own_names():
 
     assert scored.values[0] > scored.values[1]
     assert scored.reasons[0][0] == "reads_type"
+
+
+def test_a_creator_who_holds_most_of_a_readers_reading_gets_more_than_three_places_a_page():
+    devoted, casual = reader("devoted", trades=["BTC"]), reader("casual", trades=["BTC"])
+    favourite = creator("favourite")
+    others = [creator(f"other{index}") for index in range(25)]
+    # Three quarters of what the devoted reader read was the favourite's, a quarter another's; the
+    # casual reader read her twice among many.
+    for _ in range(12):
+        feed_services.like_post(user=devoted, post_id=tagged_post(favourite, assets=["BTC"], hours_ago=30).pk)
+    for _ in range(4):
+        feed_services.like_post(user=devoted, post_id=tagged_post(others[10], assets=["BTC"], hours_ago=30).pk)
+    for author in [favourite, favourite, *others[:6]]:
+        feed_services.like_post(user=casual, post_id=tagged_post(author, assets=["BTC"], hours_ago=30).pk)
+    for hour in range(15):
+        tagged_post(favourite, assets=["BTC"], hours_ago=1 + hour / 10)
+    for author in others:
+        tagged_post(author, assets=["BTC"], hours_ago=5)
+    model = model_liking("creator_share")
+
+    def favourites_on_first_page(me) -> int:
+        scoring.profiles.refresh_interest(user_id=me.pk)
+        ranked = scoring.rank_for_user(me.pk, model=model, explore_share=0.0)[:20]
+        return sum(item.author_id == favourite.pk for item in ranked)
+
+    reading = learned.reader_as_of(devoted.pk, moment=None, refresh=True)
+    assert reading.reads_share("creator:", str(favourite.pk)) == pytest.approx(0.75, abs=0.05)
+    # Three quarters of a page, at most half of it; a quarter of their reading is not devotion.
+    assert reading.author_slots(page_size=20, per_author=3) == {favourite.pk: 10}
+    # Two likes tell too little yet, even both for her.
+    newcomer = reader("newcomer")
+    for _ in range(2):
+        feed_services.like_post(user=newcomer, post_id=tagged_post(favourite, assets=["BTC"], hours_ago=30).pk)
+    assert learned.reader_as_of(newcomer.pk, moment=None, refresh=True).author_slots(page_size=20, per_author=3) == {}
+    assert favourites_on_first_page(devoted) == 10
+    assert favourites_on_first_page(casual) == 3  # the usual cap
+    # The heuristic keeps the usual cap for everyone.
+    assert sum(item.author_id == favourite.pk for item in scoring.rank_for_user(devoted.pk, model=None)[:20]) == 3
