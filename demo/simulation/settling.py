@@ -23,7 +23,7 @@ from django.db.models import CharField, F
 from django.db.models.functions import Coalesce
 
 from feed.models import Post
-from ranking import content_mix, feeds, learned
+from ranking import content_mix, feeds, learned, training
 from ranking.models import ContentTypeWeight, RankingModel
 from ranking.weights import clear_weights_cache, rebalance_content_type_weights
 
@@ -68,12 +68,9 @@ def settle_weights(community: Community, model: learned.Model, *, today: Ranker,
         targets={slug: float(row.target_share) for slug, row in weights.items()},
         today=first_page_shares(community, today, post_types),
     )
-    active_before = list(RankingModel.objects.filter(is_active=True).values_list("pk", flat=True))
-    serving, _created = RankingModel.objects.get_or_create(
-        version=model.version, defaults={"artifact": model.artifact()}
-    )
-    RankingModel.objects.update(is_active=False)
-    RankingModel.objects.filter(pk=serving.pk).update(is_active=True)
+    active_before = RankingModel.objects.filter(is_active=True).values_list("version", flat=True).first()
+    RankingModel.objects.get_or_create(version=model.version, defaults={"artifact": model.artifact()})
+    training.activate(version=model.version)
     try:
         for day_number in range(rounds + 1):
             clear_weights_cache()  # the last rebalance's weights, also inside a test's transaction
@@ -91,8 +88,10 @@ def settle_weights(community: Community, model: learned.Model, *, today: Ranker,
             content_mix.roll_up_content_mix(now=day + timedelta(hours=1))
             rebalance_content_type_weights(now=day + DAY + timedelta(hours=3))
     finally:
-        RankingModel.objects.update(is_active=False)
-        RankingModel.objects.filter(pk__in=active_before).update(is_active=True)
+        if active_before:
+            training.activate(version=active_before)
+        else:
+            training.deactivate_all()
         learned.forget_cached_model()
         clear_weights_cache()
     after = {row.post_type_id: row.multiplier for row in ContentTypeWeight.objects.all()}
