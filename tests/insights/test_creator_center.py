@@ -65,7 +65,9 @@ class World:
         self.posts = []
         for offset in (6, 3, 1):
             post = PostFactory(author=self.creator, body=f"{creator_name} thinks about day {offset}")
-            post.created_at = now - timedelta(days=offset, hours=1)
+            # Whole days and a minute: the `now` fixture keeps two minutes from midnight, so the oldest
+            # post stays inside a 7-day window at any time of day (an hour fell out just after midnight).
+            post.created_at = now - timedelta(days=offset, minutes=1)
             post.save(update_fields=["created_at"])
             self.posts.append(post)
         card_post = PostFactory(
