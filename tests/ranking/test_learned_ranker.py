@@ -49,20 +49,29 @@ def test_features_keep_reading_and_trading_apart_and_weigh_evidence():
     assert by_post[chart.pk][column["trades_asset_x_thin"]] == pytest.approx(1 - read.evidence)
 
 
-def model_liking(feature: str, weight: float = 3.0) -> learned.Model:
-    """A model under which only `feature` makes a like likelier."""
+def hand_model(
+    weights: dict[str, dict[str, float]], intercepts: dict[str, float], *, version: str = "test-model"
+) -> learned.Model:
+    """A model set by hand: per action, the weights of some features (the rest 0) and an intercept."""
     size = len(learned.FEATURES)
     coefficients = {action: np.zeros(size + 1 + len(learned.POSITION_BUCKETS)) for action in learned.ACTIONS}
-    coefficients["like"][learned.FEATURES.index(feature)] = weight
+    for action, by_feature in weights.items():
+        for feature, weight in by_feature.items():
+            coefficients[action][learned.FEATURES.index(feature)] = weight
     return learned.Model(
-        version="test-model",
+        version=version,
         features=list(learned.FEATURES),
         types=["analysis"],
         mean=np.zeros(size),
         scale=np.ones(size),
-        intercepts=dict.fromkeys(learned.ACTIONS, -3.0),
+        intercepts=intercepts,
         coefficients=coefficients,
     )
+
+
+def model_liking(feature: str, weight: float = 3.0) -> learned.Model:
+    """A model under which only `feature` makes a like likelier."""
+    return hand_model({"like": {feature: weight}}, dict.fromkeys(learned.ACTIONS, -3.0))
 
 
 def test_the_learned_score_ranks_by_predicted_value_and_names_the_feature_that_lifted_it():

@@ -14,7 +14,7 @@ from demo.simulation.clock import SimulatedClock
 from feed import services as feed_services
 from ranking import content_mix, learned, scoring, steering, weights
 from ranking.models import ContentMixDay, ContentTypeWeight, RankingModel
-from tests.ranking.test_learned_ranker import model_liking
+from tests.ranking.test_learned_ranker import hand_model, model_liking
 from tests.ranking.world import creator, reader, tagged_post
 
 pytestmark = pytest.mark.django_db
@@ -42,20 +42,11 @@ def test_fit_is_a_half_for_an_average_type_and_the_weight_is_spread_by_it():
 def model_reading_types() -> learned.Model:
     """A ranker under which readers read and like posts of the types they read before, and hardly
     ever hide or report anything."""
-    size = len(learned.FEATURES)
-    coefficients = {action: np.zeros(size + 1 + len(learned.POSITION_BUCKETS)) for action in learned.ACTIONS}
-    coefficients["read"][learned.FEATURES.index("reads_type")] = 2.5
-    coefficients["like"][learned.FEATURES.index("reads_type")] = 3.0
-    coefficients["read"][learned.FEATURES.index("freshness")] = 0.5  # the newer of two alike first
-    intercepts = dict.fromkeys(learned.ACTIONS, -9.0) | {"read": -1.5, "like": -3.0}
-    return learned.Model(
+    return hand_model(
+        # The newer of two alike first.
+        {"read": {"reads_type": 2.5, "freshness": 0.5}, "like": {"reads_type": 3.0}},
+        dict.fromkeys(learned.ACTIONS, -9.0) | {"read": -1.5, "like": -3.0},
         version="reads-types",
-        features=list(learned.FEATURES),
-        types=["analysis"],
-        mean=np.zeros(size),
-        scale=np.ones(size),
-        intercepts=intercepts,
-        coefficients=coefficients,
     )
 
 
