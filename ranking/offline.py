@@ -24,8 +24,14 @@ The doubly robust estimate adds a model of worth (`worth`): its prediction for t
 list, plus the inverse-propensity correction of its error on the draw. It is unbiased whatever the
 model, and tighter the better the model is.
 
+A list's draws are combined weighted by the look at the place each was shown in. Every draw's
+estimate is unbiased on its own (which places explore does not depend on what is drawn), but one
+shown where readers seldom look stands for its reward divided by that small look: its variance goes
+as 1 / look, so weighting by the look is the combination with the least variance. The rare rewarded
+draws of deep places would otherwise dominate the estimate and leave its interval too narrow.
+
 Contexts are (reader, moment the logged list was ranked): the target ranks as of the same moment,
-from what was known then. Standard errors are over contexts (each context's draws averaged).
+from what was known then. Standard errors are over contexts.
 
 See docs/ranking.md#unbiased-offline-evaluation.
 """
@@ -150,8 +156,9 @@ def compare(
 def _per_context(
     draws: Sequence[Draw], policy: Policy, examination: Examination, worth: Worth | None, depth: int
 ) -> dict[Hashable, float]:
-    """Each context's estimate: the mean over its draws. A list's later draws come from the pool less
-    its earlier draws, so each draw's estimate adds the earlier draws back, from their own rewards."""
+    """Each context's estimate: the mean over its draws weighted by the look at their places (see the
+    module's docstring). A list's later draws come from the pool less its earlier draws, so each
+    draw's estimate adds the earlier draws back, from their own rewards."""
     by_context: dict[Hashable, list[Draw]] = defaultdict(list)
     for draw in draws:
         by_context[draw.context].append(draw)
@@ -179,7 +186,7 @@ def _per_context(
         for draw, adds in zip(its_draws, added, strict=True):
             corrections.append(adds * draw.share / draw.propensity + earlier)
             earlier += adds
-        values[context] = direct + float(np.mean(corrections))
+        values[context] = direct + float(np.average(corrections, weights=shown_looks))
     return values
 
 

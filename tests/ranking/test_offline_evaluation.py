@@ -128,6 +128,34 @@ def test_a_model_of_worth_tightens_the_estimate_and_keeps_it_unbiased():
     assert robust.stderr < plain.stderr
 
 
+class KnownLooks(offline.Examination):
+    """Looks given rather than fitted, to follow one list's arithmetic by hand."""
+
+    def __init__(self, looks: list[float]):
+        self.looks = np.array(looks)
+        self.floor = min(looks)
+
+    def look(self, places):
+        return self.looks[np.asarray(places, dtype=int)]
+
+
+def test_a_list_s_draws_count_by_the_look_at_the_places_they_were_shown_in():
+    looks = KnownLooks([1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1])
+    # One list, two rewarded draws: post 1 at the top (a quarter's chance), then post 2 in the tenth
+    # place, where readers look a tenth as often, as the last of the pool (half the chance).
+    draws = [
+        offline.Draw("list", post_id=1, position=0, propensity=0.25, share=0.5, reward=1.0),
+        offline.Draw("list", post_id=2, position=9, propensity=0.5, share=0.5, reward=1.0),
+    ]
+    estimate = offline.estimate(draws, lambda context: [2, 1], examination=looks)
+
+    # Post 1 would sit in place 2 (look 0.8), post 2 at the top. Alone, the first draw stands for a
+    # pool twice its weight: 0.8 * 1 / 1.0 * 2 = 1.6. The second adds the first back and stands for
+    # itself: 0.8 + 1.0 * 1 / 0.1 * 1 = 10.8; its reward is divided by a tenth, so it is the noisier
+    # and counts a tenth as much.
+    assert estimate.value == pytest.approx((1.0 * 1.6 + 0.1 * 10.8) / (1.0 + 0.1))
+
+
 def test_the_looks_estimated_from_the_draws_fall_with_the_place_as_the_readers_do():
     community = Community(readers=6000, seed=7)
     draws, _clicks = community.serve_logging_ranker(share=0.3, seed=8)
