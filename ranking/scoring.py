@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 
@@ -169,6 +169,8 @@ class Context:
     # Stored with a ready list, so a list built with older weights is recognised as stale.
     weights_version: int = 0
     trending_scores: dict[int, float] | None = None
+    # As of a past moment only: the creators established then (live ones come from the cache).
+    established_then: set[int] | None = None
     # Scales every candidate source's limit: a request-time fallback takes fewer than a build.
     candidate_share: float = 1.0
 
@@ -187,6 +189,7 @@ class Context:
             weights=snapshot.weights,
             weights_version=snapshot.version,
             trending_scores=trending.trending_as_of(moment, limit=TRENDING_LIMIT * 4),
+            established_then=established_creators(as_of=moment),
         )
 
     # Set by rank_for_user: the learned model's version, or the heuristic's.
@@ -195,6 +198,9 @@ class Context:
     @property
     def now(self) -> datetime:
         return self.moment or timezone.now()
+
+    def established_creators(self) -> set[int]:
+        return established_creators() if self.established_then is None else self.established_then
 
 
 # --- Candidates --------------------------------------------------------------------------
@@ -211,17 +217,21 @@ def excluded_posts(user_id: int, *, now: datetime) -> set[int]:
     )
 
 
-def established_creators() -> set[int]:
-    """Creators past the exploration threshold; cached, it changes slowly and costs a scan."""
-    return cached(
-        "ranking:established-creators",
-        lambda: set(
-            Follow.objects.values("followee_id")
-            .annotate(followers=Count("id"))
-            .filter(followers__gte=ESTABLISHED_FOLLOWERS)
-            .values_list("followee_id", flat=True)
-        ),
-        timeout=600,
+def established_creators(*, as_of: datetime | None = None) -> set[int]:
+    """Creators past the exploration threshold (ESTABLISHED_FOLLOWERS followers). Now: cached, it
+    changes slowly and costs a scan. As of a past moment (evaluation, training): from the follows
+    made by then, so a creator followed later is still a new voice there, as they were then."""
+    if as_of is not None:
+        return _established_creators(Follow.objects.filter(created_at__lte=as_of))
+    return cached("ranking:established-creators", lambda: _established_creators(Follow.objects.all()), timeout=600)
+
+
+def _established_creators(follows: QuerySet[Follow]) -> set[int]:
+    return set(
+        follows.values("followee_id")
+        .annotate(followers=Count("id"))
+        .filter(followers__gte=ESTABLISHED_FOLLOWERS)
+        .values_list("followee_id", flat=True)
     )
 
 
@@ -295,9 +305,16 @@ def gather_candidates(
         )
     explore_limit = limit(EXPLORE_LIMIT)
     if context.moment is None:
-        add(shared_source("new-voices", explore_limit, lambda: new_voices(now=now, limit=explore_limit)), "explore")
+        add(
+            shared_source(
+                "new-voices",
+                explore_limit,
+                lambda: new_voices(now=now, limit=explore_limit, established=context.established_creators()),
+            ),
+            "explore",
+        )
     else:
-        add(new_voices(now=now, limit=explore_limit), "explore")
+        add(new_voices(now=now, limit=explore_limit, established=context.established_creators()), "explore")
     return sources
 
 
@@ -307,7 +324,7 @@ def shared_source(name: str, limit: int, compute: Callable[[], list[int]]) -> li
     return cached(f"ranking:source:{name}:{limit}", compute, timeout=SHARED_SOURCE_SECONDS)
 
 
-def new_voices(*, now: datetime, limit: int) -> list[int]:
+def new_voices(*, now: datetime, limit: int, established: set[int]) -> list[int]:
     """The newest good posts of creators who joined lately or are not established yet.
 
     Filtered here, not in SQL: as `NOT IN (…)` the thousand-odd established creators (1M posts)
@@ -316,7 +333,6 @@ def new_voices(*, now: datetime, limit: int) -> list[int]:
     voices, the source is shorter, as it is a bonus, not a quota.
     """
     fresh_since = now - timedelta(days=FRESH_CREATOR_DAYS)
-    established = established_creators()
     newest = PostTags.objects.filter(
         post__status=Post.Status.PUBLISHED,
         post__created_at__lte=now,
@@ -506,7 +522,7 @@ def score_learned(
     turns a penalty into a lift), with the reason the feature that added most."""
     if context.trending_scores is not None:
         features = [replace(post, trending=context.trending_scores.get(post.post_id, 0.0)) for post in features]
-    established = established_creators()
+    established = context.established_creators()
     new_voices = {
         post.post_id for post in features if post.author_id not in established and post.author_id not in reader.followed
     }

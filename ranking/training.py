@@ -89,18 +89,21 @@ def labelled_impressions(*, since: datetime, until: datetime) -> dict[tuple[int,
 
 def examples_from(lists: dict[tuple[int, datetime], list[tuple]]) -> Examples:
     """Features as of each list's moment for its impressions: the reader's profile from engagement
-    before it, follows made before it, trending as it stood (one computation per hour)."""
+    before it, follows made before it, trending and the established creators as they stood (computed
+    once per hour)."""
     rows, types, positions, built = [], [], [], []
     labels: dict[str, list[bool]] = {action: [] for action in LABEL_ORDER}
     readers = {reader for reader, _at in lists}
     languages = dict(Profile.objects.filter(user_id__in=readers).values_list("user_id", "language"))
     trending_by_hour: dict[datetime, dict[int, float]] = {}
-    established = scoring.established_creators()
+    established_by_hour: dict[datetime, set[int]] = {}
     for (reader_id, moment), shown in sorted(lists.items(), key=lambda item: item[0][1]):
         hour = moment.replace(minute=0, second=0, microsecond=0)
         if hour not in trending_by_hour:
             trending_by_hour[hour] = trending.trending_as_of(moment, limit=scoring.TRENDING_LIMIT * 4)
+            established_by_hour[hour] = scoring.established_creators(as_of=moment)
         scores = trending_by_hour[hour]
+        established = established_by_hour[hour]
         language = "zh" if (languages.get(reader_id) or "").startswith("zh") else "en"
         reader = learned.reader_as_of(reader_id, moment=moment, language=language)
         posts = {

@@ -1,5 +1,6 @@
 """For You end to end on real Postgres and Redis: candidates, reasons, exclusions, weights, fallback."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,12 +9,14 @@ from django.test import override_settings
 from django.utils import timezone
 
 from creators import services as people
+from creators.models import Follow
 from feed import render_tokens
 from feed import services as feed_services
 from feed.models import Engagement
-from ranking import feeds, for_you, weights
+from ranking import feeds, for_you, scoring, weights
 from ranking.models import ContentTypeWeight
 from tests.api.conftest import client_for
+from tests.factories import UserFactory
 from tests.ranking.world import creator, reader, tagged_post
 
 pytestmark = pytest.mark.django_db
@@ -171,6 +174,22 @@ def test_a_new_creator_gets_an_exploration_slot_on_the_first_page():
 
     assert debut.pk in ids
     assert page.items[ids.index(debut.pk)].why.code == "explore"
+
+
+def test_as_of_a_past_moment_a_creator_followed_only_since_is_still_a_new_voice():
+    popular = creator("popular")
+    debut = tagged_post(popular, assets=["BTC"], hours_ago=50, quality=0.8)
+    fans = UserFactory.create_batch(scoring.ESTABLISHED_FOLLOWERS)
+    Follow.objects.bulk_create(Follow(follower=fan, followee=popular) for fan in fans)
+    then = timezone.now() - timedelta(hours=48)  # before every one of those follows
+
+    assert popular.pk in scoring.established_creators()
+    # Evaluation and training rank as of past moments: what made a new voice then must be what
+    # was known then, or the model learns from features it could not have had.
+    context = scoring.Context.as_of(then)
+    assert popular.pk not in context.established_creators()
+    assert debut.pk in scoring.new_voices(now=then, limit=10, established=context.established_creators())
+    assert debut.pk not in scoring.new_voices(now=then, limit=10, established=scoring.established_creators())
 
 
 def test_pages_follow_each_other_without_repeats_from_the_ready_list():
