@@ -158,8 +158,8 @@ class Reader:
     def reads(self, key: str) -> float:
         return self.parts.engagement.get(key, 0.0) / self.reading_top if self.reading_top else 0.0
 
-    def reads_share(self, prefix: str, key: str) -> float:
-        """The share of the reader's reading that went to `key` among the keys of `prefix`."""
+    def reading_shares(self, prefix: str) -> dict[str, float]:
+        """Key of `prefix` → the share of the reader's reading that went to it (computed once)."""
         if prefix not in self._shares:
             positive = {
                 name[len(prefix) :]: value
@@ -168,7 +168,11 @@ class Reader:
             }
             total = sum(positive.values())
             self._shares[prefix] = {name: value / total for name, value in positive.items()} if total else {}
-        return self._shares[prefix].get(key, 0.0)
+        return self._shares[prefix]
+
+    def reads_share(self, prefix: str, key: str) -> float:
+        """The share of the reader's reading that went to `key` among the keys of `prefix`."""
+        return self.reading_shares(prefix).get(key, 0.0)
 
     def author_slots(self, *, page_size: int, per_author: int) -> dict[int, int]:
         """Places per page for the creators who hold at least DEVOTED_SHARE of this reader's reading,
@@ -177,9 +181,8 @@ class Reader:
         reading on one creator is not held to three of their posts a page."""
         if self.evidence < 0.5:
             return {}
-        self.reads_share("creator:", "")
         slots = {}
-        for creator, share in self._shares["creator:"].items():
+        for creator, share in self.reading_shares("creator:").items():
             wanted = min(page_size // 2, round(share * page_size))
             if share >= DEVOTED_SHARE and wanted > per_author and creator.isdigit():
                 slots[int(creator)] = wanted

@@ -187,7 +187,7 @@ def _learned_lines(run: SimulationRun) -> list[str]:
             + "):",
             f"    today's For You:                  {shares(settling.today)}",
             f"    learned, at today's weights:      {shares(settling.rounds[0])}",
-            f"    learned, after {len(settling.rounds) - 1} daily rebalances: {shares(_last_served(settling))}",
+            f"    learned, after {len(settling.rounds) - 1} daily rebalances: {shares(settling.rounds[-1])}",
             "    multipliers: "
             + ", ".join(f"{slug} {before} → {after}" for slug, (before, after) in settling.multipliers.items()),
             "    (scored with the settled weights)",
@@ -202,10 +202,6 @@ def _learned_lines(run: SimulationRun) -> list[str]:
             + ", ".join(f"{name} {_change(new, old)}" for name, new, old in change)
         )
     return lines
-
-
-def _last_served(settling: Settling) -> dict[str, float]:
-    return settling.rounds[-1] if settling.rounds else {}
 
 
 def _change(new: float, old: float) -> str:

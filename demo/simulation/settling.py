@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -43,11 +43,16 @@ class Settling:
     multipliers: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # type → (before, after)
 
 
-def first_page_shares(community: Community, ranker: Ranker, post_types: dict[int, str]) -> dict[str, float]:
-    """Each content type's share of every reader's first page, as of the moment after the last day."""
+def first_page_shares(
+    community: Community, ranker: Ranker, post_types: dict[int, str], *, served_on: datetime | None = None
+) -> dict[str, float]:
+    """Each content type's share of every reader's first page, as of the moment after the last day;
+    with `served_on`, the pages are also counted as served that day (content_mix.record_exposure)."""
     counts: Counter = Counter()
     for reader in community.readers:
         page = ranker(reader.user_id, community.end)[: settings.ORBIT_FOR_YOU_PAGE_SIZE]
+        if served_on is not None:
+            content_mix.record_exposure(post_ids=page, client=feeds.redis_client(), now=served_on)
         counts.update(post_types[post_id] for post_id in page)
     total = sum(counts.values())
     return {slug: count / total for slug, count in sorted(counts.items())} if total else {}
@@ -76,13 +81,7 @@ def settle_weights(community: Community, model: learned.Model, *, today: Ranker,
             clear_weights_cache()  # the last rebalance's weights, also inside a test's transaction
             day = community.end + day_number * DAY
             ranker = OrbitForYou(community, exploring=False, model=model)
-            counts: Counter = Counter()
-            for reader in community.readers:
-                page = ranker(reader.user_id, community.end)[: settings.ORBIT_FOR_YOU_PAGE_SIZE]
-                content_mix.record_exposure(post_ids=page, client=feeds.redis_client(), now=day)
-                counts.update(post_types[post_id] for post_id in page)
-            total = sum(counts.values())
-            settling.rounds.append({slug: count / total for slug, count in sorted(counts.items())} if total else {})
+            settling.rounds.append(first_page_shares(community, ranker, post_types, served_on=day))
             if day_number == rounds:
                 break  # the last pages show where the rebalances left the mix
             content_mix.roll_up_content_mix(now=day + timedelta(hours=1))
