@@ -3,8 +3,9 @@
 import os
 import threading
 
+from billiard.process import current_process
 from celery import Celery, bootsteps
-from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_process_init, worker_ready
 
 from orbit import health
 
@@ -20,6 +21,17 @@ def announce_worker(sender, **kwargs):
     # A first heartbeat through the broker, so that a worker's start shows in the heartbeat time at
     # once, not only after beat's first tick (liveness itself comes from QueueLiveness).
     sender.app.send_task("orbit.tasks.record_worker_heartbeat")
+
+
+@worker_process_init.connect
+def leave_the_worker_s_process_group(**kwargs):
+    """A prefork pool process runs in a process group of its own. Process managers such as honcho stop
+    a program by signalling its whole group: a pool process would take that SIGTERM in the middle of
+    a task (WorkerLostError), where the main process's warm shutdown lets the task finish first. It
+    still dies with the main process, whose death Celery makes it a SIGKILL (PR_SET_PDEATHSIG).
+    The solo pool sends this signal in the main process itself, which must stay where it is."""
+    if current_process().name != "MainProcess":
+        os.setpgid(0, 0)
 
 
 class QueueLiveness(bootsteps.StartStopStep):

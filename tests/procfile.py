@@ -35,26 +35,10 @@ def command(name: str) -> str:
 def running(name: str, *, environ: dict[str, str], ready: Callable[[], object]) -> Iterator[None]:
     """Process `name` of the Procfile with `environ` over production-like settings, once `ready()`
     stops raising OSError (within 60 s); stopped with SIGTERM (then SIGKILL) on the way out."""
-    database = connection.settings_dict
-    environ = {
-        **os.environ,
-        "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
-        "CACHE_KEY_PREFIX": f"orbit-test-{name}-{uuid.uuid4().hex[:8]}",
-        "DEBUG": "0",
-        "SECRET_KEY": uuid.uuid4().hex * 2,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SETTINGS_MODULE": "orbit.settings",
-        **environ,
-    }
     server = subprocess.Popen(
         ["sh", "-c", f"exec {command(name)}"],
         cwd=ROOT,
-        env=environ,
+        env=environment(name, environ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -77,3 +61,24 @@ def running(name: str, *, environ: dict[str, str], ready: Callable[[], object]) 
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def environment(name: str, environ: dict[str, str]) -> dict[str, str]:
+    """What process `name` runs with: this test run's database and Redis, production-like settings,
+    then `environ`."""
+    database = connection.settings_dict
+    return {
+        **os.environ,
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or '127.0.0.1'}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        ),
+        "CACHE_KEY_PREFIX": f"orbit-test-{name}-{uuid.uuid4().hex[:8]}",
+        "DEBUG": "0",
+        "SECRET_KEY": uuid.uuid4().hex * 2,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "DJANGO_SETTINGS_MODULE": "orbit.settings",
+        **environ,
+    }
