@@ -77,7 +77,7 @@ def test_a_worker_stopped_the_way_make_run_stops_it_finishes_the_task_it_is_runn
     # The worker's own Procfile line, with the sleeping task added to the app.
     line = procfile.command(worker).replace("-A orbit ", "-A tests.celery_sleeper ")
     assert "tests.celery_sleeper" in line and (f"--pool={pool}" in line if pool else "--pool" not in line)
-    worker = subprocess.Popen(
+    process = subprocess.Popen(
         ["sh", "-c", f"exec {line}"],
         cwd=procfile.ROOT,
         env=procfile.environment(worker, {"CELERY_QUEUE_PREFIX": prefix}),
@@ -88,26 +88,26 @@ def test_a_worker_stopped_the_way_make_run_stops_it_finishes_the_task_it_is_runn
         start_new_session=True,
     )
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(worker.stdout), daemon=True)
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
     reader.start()
     marks = redis.Redis.from_url(os.environ["REDIS_URL"])
     try:
-        wait_for(lambda: any(" ready." in line for line in lines) or worker.poll() is not None, seconds=60)
-        assert worker.poll() is None, "".join(lines)
+        wait_for(lambda: any(" ready." in line for line in lines) or process.poll() is not None, seconds=60)
+        assert process.poll() is None, "".join(lines)
         celery_app.send_task("tests.sleep_and_mark", args=[run, 3], queue=f"{prefix}{queue}")
         assert wait_for(lambda: marks.get(f"{run}:started"), seconds=30), "".join(lines)
 
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
         reader.join(timeout=10)
         finished = marks.get(f"{run}:finished")
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)
         for key in [*marks.scan_iter(f"*{prefix}*"), *marks.scan_iter(f"{run}:*")]:
             marks.delete(key)
     output = "".join(lines)
     assert finished, output
     assert re.search(r"Task tests.sleep_and_mark\[\S+\] succeeded", output), output
     assert "WorkerLostError" not in output and "Traceback" not in output, output
-    assert worker.returncode == 0, output
+    assert process.returncode == 0, output
