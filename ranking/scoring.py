@@ -304,17 +304,14 @@ def gather_candidates(
             "trending",
         )
     explore_limit = limit(EXPLORE_LIMIT)
+
+    def newest_of_new_voices() -> list[int]:
+        return new_voices(now=now, limit=explore_limit, established=context.established_creators())
+
     if context.moment is None:
-        add(
-            shared_source(
-                "new-voices",
-                explore_limit,
-                lambda: new_voices(now=now, limit=explore_limit, established=context.established_creators()),
-            ),
-            "explore",
-        )
+        add(shared_source("new-voices", explore_limit, newest_of_new_voices), "explore")
     else:
-        add(new_voices(now=now, limit=explore_limit, established=context.established_creators()), "explore")
+        add(newest_of_new_voices(), "explore")
     return sources
 
 
